@@ -1,0 +1,7 @@
+"""sentry-stub: a local, Sentry-compatible ingest server for testing Sentry set-ups."""
+
+__version__ = "0.1.0"
+
+from .server import StubServer
+
+__all__ = ["StubServer", "__version__"]

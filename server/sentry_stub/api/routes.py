@@ -1,0 +1,333 @@
+"""The native JSON query API under ``/stub/api/``: everything that reads goes through here.
+
+The pytest plugin, the CLI and the web UI are clients of these routes and of nothing else.
+Every list accepts ``after`` (a receive cursor from ``/stub/api/cursor``) and ``project``
+(a slug or numeric id, repeatable).
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..config import Settings
+from ..query.discover import run_discover, search_events
+from ..query.grammar import QuerySyntaxError
+from ..query.pipe import parse_pipe
+from ..storage import reader
+from ..storage.database import Database
+from ..storage.projects import ProjectRegistry
+from .openapi import openapi_schema
+
+ROW_KINDS = {
+    "spans": "spans",
+    "outcomes": "outcomes",
+    "client-reports": "outcomes",
+    "sessions": "sessions",
+    "check-ins": "check_ins",
+    "logs": "logs",
+}
+MAX_LIMIT = 10000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, **extra: object):
+        self.status = status
+        self.detail = detail
+        self.extra = extra
+
+
+class QueryApi:
+    def __init__(self, settings: Settings, projects: ProjectRegistry, database: Database):
+        self.settings = settings
+        self.projects = projects
+        self.database = database
+
+    def routes(self) -> list[Route]:
+        a = "/stub/api"
+        return [
+            Route(f"{a}/openapi.json", self.openapi),
+            Route(f"{a}/cursor", self.cursor),
+            Route(f"{a}/wait", self.wait),
+            Route(f"{a}/projects", self.list_projects, methods=["GET"]),
+            Route(f"{a}/projects", self.create_project, methods=["POST"]),
+            Route(f"{a}/events", self.events),
+            Route(f"{a}/events/{{event_id}}", self.event),
+            Route(f"{a}/envelopes", self.envelopes),
+            Route(f"{a}/items", self.items),
+            Route(f"{a}/items/{{item_id:int}}/content", self.item_content),
+            Route(f"{a}/rows/{{kind}}", self.rows),
+            Route(f"{a}/summary", self.summary),
+            Route(f"{a}/discover", self.discover),
+            Route(f"{a}/query", self.pipe_query),
+            Route(f"{a}/reset", self.reset, methods=["POST"]),
+        ]
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_schema())
+
+    async def cursor(self, request: Request) -> Response:
+        return JSONResponse({"cursor": await self.database.read(reader.cursor)})
+
+    async def wait(self, request: Request) -> Response:
+        """Long poll: answer as soon as something arrives after ``after``, or at ``timeout``."""
+        params = _Params(request)
+        after = params.integer("after", 0)
+        timeout = min(params.number("timeout", 5.0), 60.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self.database.version
+            current = await self.database.read(reader.cursor)
+            remaining = deadline - time.monotonic()
+            if current > after or remaining <= 0:
+                break
+            await self.database.wait_for_change(version, remaining)
+        return JSONResponse({"cursor": current})
+
+    async def list_projects(self, request: Request) -> Response:
+        return JSONResponse({"data": [self._project_json(p) for p in self.projects.all()]})
+
+    async def create_project(self, request: Request) -> Response:
+        body = await _json_body(request)
+        slug = body.get("slug")
+        if not isinstance(slug, str) or not slug:
+            raise ApiError(400, "body must be a JSON object with a non-empty string 'slug'")
+        existing = self.projects.by_slug(slug)
+        if existing is None and self.projects.strict:
+            raise ApiError(
+                404, f"no project {slug!r} in the config (strict mode creates no projects)"
+            )
+        project = existing or self.projects.create(slug)
+        return JSONResponse(self._project_json(project), status_code=200 if existing else 201)
+
+    async def events(self, request: Request) -> Response:
+        params = _Params(request)
+        query = params.text("query")
+        project_ids = self._project_ids(params)
+        order = params.choice("order", ("asc", "desc"), "asc")
+
+        def read(connection):
+            ids = search_events(
+                connection,
+                query,
+                project_ids=project_ids or None,
+                min_item_id=params.integer("after", 0),
+                limit=params.integer("limit", 100, maximum=MAX_LIMIT),
+                offset=params.integer("offset", 0),
+                order=order,
+            )
+            return reader.events_by_item_ids(connection, ids)
+
+        return JSONResponse({"data": await self._read_query(read)})
+
+    async def event(self, request: Request) -> Response:
+        event_id = request.path_params["event_id"].replace("-", "").lower()
+        record = await self.database.read(partial(reader.event_by_id, event_id=event_id))
+        if record is None:
+            raise ApiError(404, f"no event with id {event_id}")
+        return JSONResponse(record)
+
+    async def envelopes(self, request: Request) -> Response:
+        params = _Params(request)
+        read = partial(
+            reader.envelopes,
+            after=params.integer("after", 0),
+            project_ids=self._project_ids(params),
+            limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
+        )
+        return JSONResponse({"data": await self.database.read(read)})
+
+    async def items(self, request: Request) -> Response:
+        params = _Params(request)
+        read = partial(
+            reader.items,
+            types=params.list("type"),
+            after=params.integer("after", 0),
+            project_ids=self._project_ids(params),
+            limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
+            with_content=params.flag("content"),
+        )
+        return JSONResponse({"data": await self.database.read(read)})
+
+    async def item_content(self, request: Request) -> Response:
+        item_id = request.path_params["item_id"]
+        found = await self.database.read(partial(reader.item_content, item_id=item_id))
+        if found is None:
+            raise ApiError(404, f"no item {item_id}")
+        content, _ = found
+        # Served as opaque bytes: never let a browser render client-chosen content.
+        return Response(
+            content,
+            media_type="application/octet-stream",
+            headers={"x-content-type-options": "nosniff"},
+        )
+
+    async def rows(self, request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in ROW_KINDS:
+            raise ApiError(404, f"unknown kind {kind!r}; expected one of {', '.join(ROW_KINDS)}")
+        params = _Params(request)
+        read = partial(
+            reader.rows,
+            table=ROW_KINDS[kind],
+            after=params.integer("after", 0),
+            project_ids=self._project_ids(params),
+            limit=params.integer("limit", MAX_LIMIT, maximum=100000),
+        )
+        return JSONResponse({"data": await self.database.read(read)})
+
+    async def summary(self, request: Request) -> Response:
+        after = _Params(request).integer("after", 0)
+        return JSONResponse(await self.database.read(partial(reader.summary, after=after)))
+
+    async def discover(self, request: Request) -> Response:
+        """Discover semantics; the same engine serves Sentry's organization events endpoint."""
+        params = _Params(request)
+        fields = params.list("field")
+        if not fields:
+            raise ApiError(400, "at least one 'field' parameter is required")
+        return JSONResponse(await self._discover(params, fields, params.list("sort") or None))
+
+    async def pipe_query(self, request: Request) -> Response:
+        """The runbook pipe form: ``SEARCH | AGG by FIELD | sort by AGG DESC``."""
+        params = _Params(request)
+        text = params.text("q")
+        try:
+            pipe = parse_pipe(text)
+        except QuerySyntaxError as error:
+            raise ApiError(400, str(error), column=error.column) from None
+        result = await self._discover(params, pipe.fields, pipe.orderby, query=pipe.query)
+        result["request"] = {"fields": pipe.fields, "query": pipe.query, "sort": pipe.orderby}
+        return JSONResponse(result)
+
+    async def reset(self, request: Request) -> Response:
+        await self.database.write(reader.reset)
+        return JSONResponse({"reset": True})
+
+    async def _discover(
+        self,
+        params: _Params,
+        fields: list[str],
+        orderby: list[str] | None,
+        query: str | None = None,
+    ) -> dict:
+        per_page = params.integer("per_page", 50, maximum=MAX_LIMIT)
+        offset = _cursor_offset(params.text("cursor"))
+        read = partial(
+            run_discover,
+            fields=fields,
+            query=params.text("query") if query is None else query,
+            orderby=orderby,
+            project_ids=self._project_ids(params) or None,
+            environments=params.list("environment") or None,
+            start=params.text("start") or None,
+            end=params.text("end") or None,
+            stats_period=params.text("statsPeriod") or None,
+            limit=per_page,
+            offset=offset,
+            min_item_id=params.integer("after", 0),
+        )
+        return await self._read_query(read)
+
+    async def _read_query(self, read):
+        try:
+            return await self.database.read(read)
+        except QuerySyntaxError as error:
+            raise ApiError(400, str(error), column=error.column) from None
+
+    def _project_ids(self, params: _Params) -> list[int]:
+        ids = []
+        for value in params.list("project"):
+            if value.lstrip("-").isdigit():
+                if int(value) != -1:  # Sentry's "all projects"
+                    ids.append(int(value))
+                continue
+            project = self.projects.by_slug(value)
+            if project is None:
+                raise ApiError(404, f"no project with slug {value!r}")
+            ids.append(project.id)
+        return ids
+
+    def _project_json(self, project) -> dict:
+        return {
+            "id": project.id,
+            "slug": project.slug,
+            "keys": list(project.keys),
+            "dsn": project.dsn(self.settings.base_url),
+        }
+
+
+class _Params:
+    """Query-string parameters with errors that name the parameter."""
+
+    def __init__(self, request: Request):
+        self.query = request.query_params
+
+    def text(self, name: str) -> str:
+        return self.query.get(name, "")
+
+    def list(self, name: str) -> list[str]:
+        values = []
+        for value in self.query.getlist(name):
+            values.extend(v for v in value.split(",") if v) if name == "type" else [value]
+        return values
+
+    def flag(self, name: str) -> bool:
+        return self.query.get(name, "").lower() in ("1", "true", "yes")
+
+    def integer(self, name: str, default: int, *, maximum: int | None = None) -> int:
+        value = self.query.get(name)
+        if value in (None, ""):
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ApiError(400, f"parameter {name!r} must be an integer, got {value!r}") from None
+        if number < 0:
+            raise ApiError(400, f"parameter {name!r} must not be negative")
+        if maximum is not None and number > maximum:
+            raise ApiError(400, f"parameter {name!r} must be at most {maximum}")
+        return number
+
+    def number(self, name: str, default: float) -> float:
+        value = self.query.get(name)
+        if value in (None, ""):
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ApiError(400, f"parameter {name!r} must be a number, got {value!r}") from None
+        if not number >= 0:
+            raise ApiError(400, f"parameter {name!r} must not be negative")
+        return number
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.query.get(name, default)
+        if value not in choices:
+            raise ApiError(400, f"parameter {name!r} must be one of {', '.join(choices)}")
+        return value
+
+
+def _cursor_offset(cursor: str) -> int:
+    """Sentry's cursors look like ``0:100:0`` (value:offset:is_prev); we page by offset."""
+    if not cursor:
+        return 0
+    parts = cursor.split(":")
+    if len(parts) == 3 and parts[1].isdigit():
+        return int(parts[1])
+    raise ApiError(400, f"invalid cursor {cursor!r}; expected the form 0:<offset>:0")
+
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as error:
+        raise ApiError(400, f"request body is not valid JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return body

@@ -1,0 +1,103 @@
+"""The ASGI application: ingest routes, the query API, health checks, and their shared state."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .api.routes import ApiError, QueryApi
+from .config import Settings
+from .ingest.cors import CORSMiddleware
+from .ingest.endpoints import Ingest, error_response
+from .ingest.errors import IngestError
+from .storage.database import Database
+from .storage.projects import ProjectRegistry
+
+logger = logging.getLogger("sentry_stub")
+
+
+class StubApp:
+    """The server as an ASGI callable.
+
+    It enters Starlette through its middleware stack rather than ``Starlette.__call__``, which
+    sentry-sdk's Starlette integration patches: an app under test that calls ``sentry_sdk.init``
+    in the same process must not make the stub trace or report its own requests.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.database = Database(settings.db)
+        self.projects = ProjectRegistry(settings)
+        ingest = Ingest(settings.limits, self.projects, self.database)
+        api = QueryApi(settings, self.projects, self.database)
+        health = [
+            Route("/api/relay/healthcheck/ready/", _healthy),
+            Route("/api/relay/healthcheck/live/", _healthy),
+            Route("/api/0/relays/live/", _healthy),
+        ]
+        discover = [Route("/api/0/organizations/{org}/events/", api.discover)]
+        self.starlette = Starlette(
+            routes=[*health, *discover, *ingest.routes(), *api.routes()],
+            middleware=[Middleware(CORSMiddleware)],
+            exception_handlers={
+                IngestError: _ingest_error,
+                ApiError: _api_error,
+                Exception: _unexpected_error,
+            },
+            lifespan=self._lifespan,
+        )
+        self._stack = None
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.open()
+        try:
+            yield
+        finally:
+            self.close()
+
+    def open(self) -> None:
+        self.database.open()
+        self.projects.load(self.database.reader())
+
+    def close(self) -> None:
+        self.database.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self.starlette
+        if self._stack is None:
+            self._stack = self.starlette.build_middleware_stack()
+        await self._stack(scope, receive, send)
+
+
+def create_app(settings: Settings) -> StubApp:
+    return StubApp(settings)
+
+
+async def _healthy(request: Request) -> Response:
+    return JSONResponse({"is_healthy": True})
+
+
+async def _ingest_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, IngestError)
+    return error_response(error)
+
+
+async def _api_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
+    return JSONResponse({"detail": error.detail, **error.extra}, status_code=error.status)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    logger.exception("unexpected error handling %s %s", request.method, request.url.path)
+    return JSONResponse(
+        {"detail": f"internal error: {type(error).__name__}: {error}"}, status_code=500
+    )

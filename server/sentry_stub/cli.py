@@ -1,0 +1,183 @@
+"""The ``sentry-stub`` command: serve, print DSNs, and ask the query API from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from . import __version__
+from .client import StubApiError, StubClient
+from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
+
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"sentry-stub: config error: {error}", file=sys.stderr)
+        return 2
+    except StubApiError as error:
+        print(f"sentry-stub: {error.detail}", file=sys.stderr)
+        return 1
+    except ConnectionError as error:
+        print(f"sentry-stub: cannot reach the server at {args.url}: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sentry-stub", description="A local, Sentry-compatible ingest server for testing."
+    )
+    parser.add_argument("--version", action="version", version=f"sentry-stub {__version__}")
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument(
+        "--host", help=f"address to bind (default {DEFAULT_HOST}; env SENTRY_STUB_HOST)"
+    )
+    serve.add_argument(
+        "--port", type=int, help=f"port (default {DEFAULT_PORT}; env SENTRY_STUB_PORT)"
+    )
+    serve.add_argument(
+        "--db", help="SQLite file (default ./sentry-stub.sqlite3; env SENTRY_STUB_DB)"
+    )
+    serve.add_argument("--config", help="TOML config file (env SENTRY_STUB_CONFIG)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
+
+    dsn = commands.add_parser("dsn", help="print the DSN of a project (default: all projects)")
+    dsn.add_argument("project", nargs="?", help="project slug (created on first use in open mode)")
+    _add_url(dsn)
+    dsn.set_defaults(run=_dsn)
+
+    query = commands.add_parser(
+        "query", help="run a Discover query, e.g. 'event.type:error | count() by transaction'"
+    )
+    query.add_argument("query", help="SEARCH [| AGGREGATES [by FIELDS]] [| sort by FIELD DESC]")
+    _add_url(query)
+    query.add_argument("--project", help="project slug or id")
+    query.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    query.set_defaults(run=_query)
+
+    events = commands.add_parser("events", help="list events matching a search")
+    events.add_argument("search", nargs="?", default="", help="Sentry search syntax")
+    _add_url(events)
+    events.add_argument("--project", help="project slug or id")
+    events.add_argument("--limit", type=int, default=50)
+    events.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    events.set_defaults(run=_events)
+    return parser
+
+
+def _add_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("SENTRY_STUB_URL", DEFAULT_URL),
+        help=f"the running server (default {DEFAULT_URL}; env SENTRY_STUB_URL)",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    settings = load_settings(host=args.host, port=args.port, db=args.db, config=args.config)
+    serve(settings, log_level=args.log_level, on_ready=_announce)
+    return 0
+
+
+def _announce(settings: Settings, app: Any) -> None:
+    mode = "strict (projects from config)" if settings.strict else "open (any key, any project)"
+    print(f"sentry-stub {__version__} on {settings.base_url}, database {settings.db}")
+    print(f"mode: {mode}")
+    for project in app.projects.all():
+        print(f"  {project.slug:<28} SENTRY_DSN={project.dsn(settings.base_url)}")
+    print(f"query API: {settings.base_url}/stub/api/openapi.json", flush=True)
+
+
+def _dsn(args: argparse.Namespace) -> int:
+    client = StubClient(args.url)
+    if args.project:
+        print(client.project(args.project)["dsn"])
+    else:
+        for project in client.projects():
+            print(f"{project['slug']}\t{project['dsn']}")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    result = StubClient(args.url).pipe_query(args.query, project=args.project)
+    if args.json:
+        print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    fields = result["request"]["fields"]
+    print(format_table(fields, [[row.get(f) for f in fields] for row in result["data"]]))
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    events = StubClient(args.url).events(args.search, project=args.project, limit=args.limit)
+    if args.json:
+        print(orjson.dumps(events, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    columns = ["received", "project", "type", "level", "event_id", "title"]
+    rows = [
+        [
+            _time(event["received_at"]),
+            event["project"],
+            event["type"],
+            (event["data"] or {}).get("level", ""),
+            event["event_id"],
+            _title(event["data"] or {}),
+        ]
+        for event in events
+    ]
+    print(format_table(columns, rows))
+    return 0
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table; values are shown with ``str`` and cut to 60 characters."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _time(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%H:%M:%S")
+
+
+def _title(event: dict) -> str:
+    exception = event.get("exception")
+    values = exception.get("values") if isinstance(exception, dict) else exception
+    if isinstance(values, list) and values and isinstance(values[-1], dict):
+        last = values[-1]
+        return f"{last.get('type', '')}: {last.get('value', '')}"
+    message = event.get("message") or (event.get("logentry") or {}).get("formatted")
+    if isinstance(message, dict):
+        message = message.get("formatted") or message.get("message")
+    return str(message or event.get("transaction") or "")

@@ -1,0 +1,179 @@
+"""An HTTP client of the query API, shared by the pytest plugin and the CLI.
+
+It speaks through the standard library's ``http.client`` on purpose: sentry-sdk instruments
+``http.client`` but leaves requests to its own DSN host alone, so a test process whose app runs
+sentry-sdk gets no breadcrumbs or spans from the stub's own queries.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import orjson
+
+
+class StubApiError(Exception):
+    """The server refused a request; ``detail`` is its explanation."""
+
+    def __init__(self, status: int, detail: str, body: Any = None):
+        self.status = status
+        self.detail = detail
+        self.body = body
+        super().__init__(f"{status}: {detail}")
+
+
+Params = dict[str, Any]
+
+
+class StubClient:
+    def __init__(self, url: str, *, timeout: float = 30.0):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "") or not parts.hostname:
+            raise ValueError(f"sentry-stub URL must look like http://HOST:PORT, got {url!r}")
+        self.url = url.rstrip("/")
+        self._host = parts.hostname
+        self._port = parts.port or 80
+        self._timeout = timeout
+        self._local = threading.local()
+
+    # --- the API ---------------------------------------------------------------------------
+
+    def cursor(self) -> int:
+        return self.get("/stub/api/cursor")["cursor"]
+
+    def projects(self) -> list[dict]:
+        return self.get("/stub/api/projects")["data"]
+
+    def project(self, slug: str) -> dict:
+        """The project ``slug`` (created on first use in open mode), with its DSN."""
+        return self.request("POST", "/stub/api/projects", body={"slug": slug})
+
+    def events(
+        self,
+        query: str = "",
+        *,
+        after: int = 0,
+        project: str | int | None = None,
+        limit: int = 1000,
+        order: str = "asc",
+    ) -> list[dict]:
+        return self.get(
+            "/stub/api/events",
+            {"query": query, "after": after, "project": project, "limit": limit, "order": order},
+        )["data"]
+
+    def event(self, event_id: str) -> dict:
+        return self.get(f"/stub/api/events/{event_id}")
+
+    def envelopes(self, *, after: int = 0, project: str | int | None = None) -> list[dict]:
+        return self.get("/stub/api/envelopes", {"after": after, "project": project})["data"]
+
+    def items(
+        self,
+        types: Sequence[str] = (),
+        *,
+        after: int = 0,
+        project: str | int | None = None,
+        content: bool = False,
+    ) -> list[dict]:
+        params = {
+            "type": ",".join(types) or None,
+            "after": after,
+            "project": project,
+            "content": "1" if content else None,
+        }
+        return self.get("/stub/api/items", params)["data"]
+
+    def rows(self, kind: str, *, after: int = 0, project: str | int | None = None) -> list[dict]:
+        return self.get(f"/stub/api/rows/{kind}", {"after": after, "project": project})["data"]
+
+    def summary(self, *, after: int = 0) -> dict:
+        return self.get("/stub/api/summary", {"after": after})
+
+    def discover(
+        self,
+        fields: Iterable[str],
+        query: str = "",
+        *,
+        sort: Iterable[str] = (),
+        after: int = 0,
+        project: str | int | None = None,
+        per_page: int = 100,
+    ) -> dict:
+        params = {
+            "field": list(fields),
+            "query": query,
+            "sort": list(sort),
+            "after": after,
+            "project": project,
+            "per_page": per_page,
+        }
+        return self.get("/stub/api/discover", params)
+
+    def pipe_query(self, text: str, *, after: int = 0, project: str | int | None = None) -> dict:
+        return self.get("/stub/api/query", {"q": text, "after": after, "project": project})
+
+    def reset(self) -> None:
+        self.request("POST", "/stub/api/reset")
+
+    # --- transport -------------------------------------------------------------------------
+
+    def get(self, path: str, params: Params | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def request(
+        self, method: str, path: str, *, params: Params | None = None, body: Any = None
+    ) -> Any:
+        query = _encode(params or {})
+        target = f"{path}?{query}" if query else path
+        payload = orjson.dumps(body) if body is not None else None
+        headers = {"content-type": "application/json"} if payload is not None else {}
+        status, data = self._send(method, target, payload, headers)
+        parsed = orjson.loads(data) if data else None
+        if status >= 400:
+            detail = parsed.get("detail") if isinstance(parsed, dict) else data.decode()
+            raise StubApiError(status, str(detail), parsed)
+        return parsed
+
+    def _send(
+        self, method: str, target: str, payload: bytes | None, headers: dict
+    ) -> tuple[int, bytes]:
+        try:
+            return self._exchange(method, target, payload, headers)
+        except (http.client.HTTPException, ConnectionError):
+            # The server may have closed the kept-alive connection: retry once on a new one.
+            self._local.connection = None
+            return self._exchange(method, target, payload, headers)
+
+    def _exchange(
+        self, method: str, target: str, payload: bytes | None, headers: dict
+    ) -> tuple[int, bytes]:
+        connection = self._connection()
+        try:
+            connection.request(method, target, body=payload, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        except BaseException:
+            connection.close()
+            raise
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            self._local.connection = connection
+        return connection
+
+
+def _encode(params: Params) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None or value == "":
+            continue
+        for single in value if isinstance(value, list) else [value]:
+            pairs.append((key, str(single)))
+    return urlencode(pairs)

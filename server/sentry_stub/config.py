@@ -1,0 +1,221 @@
+"""Settings: where to listen, where to store, and which projects exist (TOML file + environment).
+
+Without a config file the server runs in *open mode*: any key and any numeric project id is
+accepted and the project is created on first use. A config that lists ``[[projects]]`` switches
+to *strict mode*, where unknown keys and project ids are refused as Relay refuses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .ingest.limits import Limits
+from .ingest.normalize import Scrubbing
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8990
+DEFAULT_DB = "sentry-stub.sqlite3"
+DEFAULT_PROJECT_ID = 1
+DEFAULT_PROJECT_SLUG = "default"
+
+PUBLIC_KEY = re.compile(r"^[0-9a-f]{32}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class ConfigError(ValueError):
+    """A config file or environment value that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    slug: str
+    keys: tuple[str, ...]
+    scrubbing: Scrubbing = field(default_factory=Scrubbing)
+
+    def dsn(self, base_url: str) -> str:
+        scheme, _, host = base_url.partition("://")
+        return f"{scheme}://{self.keys[0]}@{host.rstrip('/')}/{self.id}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    db: str = DEFAULT_DB
+    config_path: str | None = None
+    projects: tuple[Project, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    # Scrubbing applied to projects created on first use in open mode.
+    default_scrubbing: Scrubbing = field(default_factory=Scrubbing)
+
+    @property
+    def strict(self) -> bool:
+        return bool(self.projects)
+
+    @property
+    def base_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def generated_key(seed: str) -> str:
+    """A stable 32-hex public key for ``seed`` (so a project's open-mode DSN never changes)."""
+    return hashlib.md5(seed.encode(), usedforsecurity=False).hexdigest()
+
+
+def random_key() -> str:
+    return secrets.token_hex(16)
+
+
+def load_settings(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    db: str | None = None,
+    config: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Settings from, in order of precedence: arguments, ``SENTRY_STUB_*`` variables, the TOML file."""
+    env = os.environ if environ is None else environ
+    config = config or env.get("SENTRY_STUB_CONFIG") or None
+    settings = load_config_file(config) if config else Settings()
+    overrides: dict[str, Any] = {}
+    for name, value, convert in (
+        ("host", host or env.get("SENTRY_STUB_HOST"), str),
+        ("port", port or env.get("SENTRY_STUB_PORT"), _port),
+        ("db", db or env.get("SENTRY_STUB_DB"), str),
+    ):
+        if value not in (None, ""):
+            overrides[name] = convert(value)
+    return replace(settings, **overrides)
+
+
+def load_config_file(path: str) -> Settings:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path!r} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path!r} is not valid TOML: {error}") from None
+    return parse_config(data, path=path)
+
+
+def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
+    """Validate a parsed TOML document; unknown keys are errors that name the key."""
+    _check_keys(data, {"server", "limits", "scrubbing", "projects"}, "")
+    server = data.get("server", {})
+    _check_keys(server, {"host", "port", "db"}, "server.")
+    limits = _dataclass_from(Limits, data.get("limits", {}), "limits.")
+    default_scrubbing = _scrubbing(data.get("scrubbing", {}), "scrubbing.", Scrubbing())
+    projects = tuple(
+        _project(entry, f"projects[{index}].", default_scrubbing)
+        for index, entry in enumerate(data.get("projects", []))
+    )
+    _check_unique(projects)
+    settings = Settings(
+        config_path=path,
+        projects=projects,
+        limits=limits,
+        default_scrubbing=default_scrubbing,
+    )
+    if "port" in server:
+        server = {**server, "port": _port(server["port"])}
+    return replace(settings, **server)
+
+
+def _project(entry: Any, where: str, default_scrubbing: Scrubbing) -> Project:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where[:-1]} must be a table")
+    _check_keys(entry, {"slug", "id", "keys", "scrubbing"}, where)
+    for required in ("slug", "id", "keys"):
+        if required not in entry:
+            raise ConfigError(f"{where}{required} is required")
+    slug, project_id, keys = entry["slug"], entry["id"], entry["keys"]
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        raise ConfigError(f"{where}slug {slug!r} must be lowercase letters, digits, - or _")
+    if not isinstance(project_id, int) or isinstance(project_id, bool) or project_id < 1:
+        raise ConfigError(f"{where}id must be a positive integer")
+    if isinstance(keys, str):
+        keys = [keys]
+    if not isinstance(keys, list) or not keys:
+        raise ConfigError(f"{where}keys must be a non-empty list of public keys")
+    for key in keys:
+        if not isinstance(key, str) or not PUBLIC_KEY.match(key):
+            raise ConfigError(
+                f"{where}keys: {key!r} is not a public key (32 hex characters, as Relay expects)"
+            )
+    scrubbing = _scrubbing(entry.get("scrubbing", {}), f"{where}scrubbing.", default_scrubbing)
+    return Project(id=project_id, slug=slug, keys=tuple(keys), scrubbing=scrubbing)
+
+
+def _scrubbing(data: Any, where: str, base: Scrubbing) -> Scrubbing:
+    values = _fields_from(Scrubbing, data, where)
+    for name in ("sensitive_fields", "exclude_fields"):
+        if name in values:
+            if not isinstance(values[name], list) or not all(
+                isinstance(v, str) for v in values[name]
+            ):
+                raise ConfigError(f"{where}{name} must be a list of strings")
+            values[name] = tuple(values[name])
+    for name in ("scrub_data", "scrub_defaults", "scrub_ip_addresses"):
+        if name in values and not isinstance(values[name], bool):
+            raise ConfigError(f"{where}{name} must be true or false")
+    return replace(base, **values)
+
+
+def _dataclass_from(cls: type, data: Any, where: str) -> Any:
+    values = _fields_from(cls, data, where)
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{where}{name} must be a non-negative integer (bytes or a count)")
+    return cls(**values)
+
+
+def _fields_from(cls: type, data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where[:-1]} must be a table")
+    _check_keys(data, {f.name for f in fields(cls)}, where)
+    return dict(data)
+
+
+def _check_keys(data: dict, allowed: set[str], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown config key {where}{key!r}; expected one of: {', '.join(sorted(allowed))}"
+            )
+
+
+def _check_unique(projects: tuple[Project, ...]) -> None:
+    seen_ids: set[int] = set()
+    seen_slugs: set[str] = set()
+    seen_keys: set[str] = set()
+    for project in projects:
+        if project.id in seen_ids:
+            raise ConfigError(f"project id {project.id} is listed twice")
+        if project.slug in seen_slugs:
+            raise ConfigError(f"project slug {project.slug!r} is listed twice")
+        for key in project.keys:
+            if key in seen_keys:
+                raise ConfigError(f"public key {key} belongs to two projects")
+            seen_keys.add(key)
+        seen_ids.add(project.id)
+        seen_slugs.add(project.slug)
+
+
+def _port(value: Any) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"port {value!r} is not a number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"port {port} is out of range 0-65535")
+    return port

@@ -1,0 +1,98 @@
+"""Request bodies: read them, undo ``Content-Encoding``, and stop at the size limit.
+
+Limits apply to the decompressed size, as in Relay, and are checked while decompressing: output
+is produced in bounded steps, so a small body that expands to gigabytes (a decompression bomb) is
+refused with 413 after at most ``limit`` bytes of output, never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator, Iterator
+
+import brotli
+import zstandard
+
+from .errors import IngestError
+
+STEP = 256 * 1024
+IDENTITY = {"", "identity", "utf-8"}  # old sentry-ruby/java send "utf-8": Relay treats it as none
+SUPPORTED = ("gzip", "x-gzip", "deflate", "br", "zstd")
+
+
+def parse_content_encoding(header: str | None) -> list[str]:
+    """The encodings to undo, in the order to undo them; an unknown one is refused with 415."""
+    encodings = [part.strip().lower() for part in (header or "").split(",")]
+    encodings = [e for e in encodings if e not in IDENTITY]
+    for encoding in encodings:
+        if encoding not in SUPPORTED:
+            raise IngestError(
+                415,
+                f"unsupported content encoding {encoding!r}",
+                [f"supported encodings: {', '.join(SUPPORTED)}"],
+            )
+    return list(reversed(encodings))
+
+
+def too_large(limit: int) -> IngestError:
+    return IngestError(413, f"request body exceeds the size limit of {limit} bytes")
+
+
+async def read_body(chunks: AsyncIterator[bytes], encodings: list[str], limit: int) -> bytes:
+    """The decoded body; 413 as soon as the received or the decoded bytes pass ``limit``."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            raise too_large(limit)
+    data = bytes(body)
+    for encoding in encodings:
+        data = decode_bytes(data, encoding, limit)
+    return data
+
+
+def decode_bytes(data: bytes, encoding: str, limit: int) -> bytes:
+    """``data`` decompressed with ``encoding``, at most ``limit`` bytes of output, else 413."""
+    out = bytearray()
+    try:
+        for piece in _decompress(data, encoding):
+            out += piece
+            if len(out) > limit:
+                raise too_large(limit)
+    except (zlib.error, brotli.error, zstandard.ZstdError, EOFError) as error:
+        raise IngestError(
+            400, f"invalid {encoding} body", [f"decompression failed: {error}"]
+        ) from None
+    return bytes(out)
+
+
+def _decompress(data: bytes, encoding: str) -> Iterator[bytes]:
+    """Output in steps of at most ``STEP`` bytes."""
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+        decompressor = zlib.decompressobj(wbits)
+        piece = decompressor.decompress(data, STEP)
+        while piece:
+            yield piece
+            piece = decompressor.decompress(decompressor.unconsumed_tail, STEP)
+        if not decompressor.eof:
+            raise EOFError("compressed stream ended early")
+    elif encoding == "br":
+        decompressor = brotli.Decompressor()
+        piece = decompressor.process(data, output_buffer_limit=STEP)
+        while piece:
+            yield piece
+            if decompressor.is_finished():
+                return
+            piece = decompressor.process(b"", output_buffer_limit=STEP)
+        if not decompressor.is_finished():
+            raise EOFError("compressed stream ended early")
+    elif encoding == "zstd":
+        # No output cap in zstandard's API: small input slices bound each step (~3 MB at most).
+        decompressor = zstandard.ZstdDecompressor().decompressobj()
+        for start in range(0, len(data), 64):
+            yield decompressor.decompress(data[start : start + 64])
+        if not decompressor.eof:
+            raise EOFError("compressed stream ended early")
+    else:
+        raise ValueError(f"unsupported encoding {encoding}")

@@ -1,0 +1,101 @@
+"""The pytest plugin: a sentry-stub server for the session and a per-test view of it.
+
+Loaded automatically once ``sentry-stub`` is installed (entry point ``pytest11``). Without
+options it starts one in-process server on a free port with a temporary database; with
+``--sentry-stub-url`` (or ``SENTRY_STUB_URL``) it uses a running server, such as the docker
+service, through the same client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .client import StubClient
+from .server import StubServer
+from .view import StubView
+
+MARKER = "sentry_stub"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sentry-stub")
+    group.addoption(
+        "--sentry-stub-url",
+        default=os.environ.get("SENTRY_STUB_URL"),
+        help="use the sentry-stub server at this URL instead of starting one (env SENTRY_STUB_URL)",
+    )
+    group.addoption(
+        "--sentry-stub-config",
+        default=os.environ.get("SENTRY_STUB_CONFIG"),
+        help="TOML config for the in-process server (env SENTRY_STUB_CONFIG)",
+    )
+    group.addoption(
+        "--sentry-stub-update-snapshots",
+        action="store_true",
+        help="write the golden files of sentry_stub.assert_snapshot instead of comparing",
+    )
+    group.addoption(
+        "--sentry-stub-fail-on-unasserted",
+        action="store_true",
+        help="fail every test during which events arrived that it never looked at",
+    )
+    group.addoption(
+        "--sentry-stub-fail-on-notes",
+        action="store_true",
+        help="fail every test during which the stub accepted something Relay would refuse",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(fail_on_unasserted=True, fail_on_notes=True): make this test fail when events "
+        "arrive that it did not assert on, or when protocol notes were recorded",
+    )
+
+
+@pytest.fixture(scope="session")
+def sentry_stub_server(request: pytest.FixtureRequest) -> Iterator[StubClient]:
+    """A client of the session's server: the running one named by the options, or a new one."""
+    url = request.config.getoption("--sentry-stub-url")
+    if url:
+        client = StubClient(url)
+        client.cursor()  # fail early and clearly when the server is not there
+        yield client
+        return
+    with StubServer(config=request.config.getoption("--sentry-stub-config")) as server:
+        yield StubClient(server.url)
+
+
+@pytest.fixture
+def sentry_stub(
+    request: pytest.FixtureRequest, sentry_stub_server: StubClient
+) -> Iterator[StubView]:
+    """What arrived at the server during this test, with Sentry-like assertions."""
+    config = request.config
+    view = StubView(
+        sentry_stub_server,
+        snapshot_dir=Path(request.path).parent / "__snapshots__" / request.node.name,
+        update_snapshots=config.getoption("--sentry-stub-update-snapshots"),
+    )
+    yield view
+    marker = request.node.get_closest_marker(MARKER)
+    options = marker.kwargs if marker else {}
+    if options.get("fail_on_unasserted", config.getoption("--sentry-stub-fail-on-unasserted")):
+        unasserted = view.unasserted_events()
+        if unasserted:
+            listing = "\n".join(f"  {e!r}" for e in unasserted)
+            raise AssertionError(
+                f"{len(unasserted)} event(s) arrived that the test never looked at:\n{listing}"
+            )
+    if options.get("fail_on_notes", config.getoption("--sentry-stub-fail-on-notes")):
+        notes = view.notes()
+        if notes:
+            raise AssertionError(
+                "the stub accepted what Relay would refuse or fix:\n"
+                + "\n".join(f"  {n}" for n in notes)
+            )

@@ -1,0 +1,266 @@
+"""Discover over SQLite: the answer Sentry's organization ``events`` endpoint gives.
+
+``run_discover`` takes what that endpoint takes (fields, query, sort, projects, environments,
+time range, paging) and answers ``{"data": [...], "meta": {"fields", "units"}, "warnings"}``,
+with row keys exactly the requested field strings. Every plain field is grouped by when any
+aggregate is requested, as in Sentry. Rows come from events, or from spans inside transactions
+when a span field is named (see ``fields``). Without a sort, aggregate rows come in the order of
+their group values and plain rows in receive order. ``search_events`` is the plain event list
+(item ids) behind the pytest plugin's ``events()``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sentry_stub.query import sqlite_functions
+from sentry_stub.query.aggregates import is_function, resolve_aggregate, split_call
+from sentry_stub.query.compile import compile_query
+from sentry_stub.query.errors import InvalidQueryError
+from sentry_stub.query.fields import (
+    ARRAY,
+    BOOLEAN,
+    DATE,
+    DURATION,
+    EVENTS,
+    INTEGER,
+    SPANS,
+    STRING,
+    Dataset,
+    needs_spans,
+    resolve_field,
+)
+from sentry_stub.query.grammar import AggregateFilter, Filter, Has, Node, leaves, parse_query
+from sentry_stub.query.values import parse_date, parse_stats_period
+
+Moment = datetime | float | str
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str  # the field string as requested
+    sql: str
+    params: tuple[object, ...]
+    type: str
+    alias: str | None  # Sentry's function alias, for aggregates
+    aggregate: bool
+
+
+def run_discover(
+    conn: sqlite3.Connection,
+    *,
+    fields: Sequence[str],
+    query: str = "",
+    orderby: Sequence[str] | None = None,
+    project_ids: Sequence[int] | None = None,
+    environments: Sequence[str] | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    stats_period: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    min_item_id: int = 0,
+) -> dict:
+    """Answer a Discover request; ``QuerySyntaxError``/``InvalidQueryError`` say what is wrong.
+
+    ``start``/``end`` are datetimes, Unix seconds or ISO strings (end exclusive);
+    ``stats_period`` (``24h``, ``14d``) counts back from now and ignores ``start``/``end``.
+    ``min_item_id`` keeps rows received after that item (the plugin's per-test view).
+    """
+    requested = list(dict.fromkeys(fields))
+    if not requested:
+        raise InvalidQueryError("At least one field is required")
+    node = parse_query(query)
+    sorts = [_sort_key(text) for text in orderby or ()]
+    dataset = SPANS if needs_spans(_names(requested, node, [key for key, _ in sorts])) else EVENTS
+    columns = [_column(text, dataset) for text in requested]
+    compiled = compile_query(node, dataset=dataset)
+    scope, scope_params = _scope(dataset, project_ids, environments, start, end, stats_period)
+    sql = [
+        "SELECT " + ", ".join(f"{column.sql} AS c{index}" for index, column in enumerate(columns)),
+        f"FROM {dataset.source}",
+        f"WHERE {dataset.item_id} > ? AND {scope} AND ({compiled.sql})",
+    ]
+    params: list[object] = [p for column in columns for p in column.params]
+    params += [min_item_id, *scope_params, *compiled.params]
+    grouped = [f"c{index}" for index, column in enumerate(columns) if not column.aggregate]
+    aggregated = any(column.aggregate for column in columns)
+    if aggregated and grouped:
+        sql.append("GROUP BY " + ", ".join(grouped))
+    if compiled.having_sql:
+        if not aggregated and not grouped:
+            raise InvalidQueryError("An aggregate filter needs at least one field")
+        if not aggregated:
+            sql.append("GROUP BY " + ", ".join(grouped))
+        sql.append(f"HAVING {compiled.having_sql}")
+        params += compiled.having_params
+    sql.append("ORDER BY " + _order(columns, sorts, dataset, aggregated or compiled.having_sql))
+    sql.append("LIMIT ? OFFSET ?")
+    params += [_non_negative("limit", limit), _non_negative("offset", offset)]
+    sqlite_functions.register(conn)
+    rows = conn.execute("\n".join(sql), params).fetchall()
+    return {
+        "data": [
+            {
+                column.key: _output(value, column.type)
+                for column, value in zip(columns, row, strict=True)
+            }
+            for row in rows
+        ],
+        "meta": {
+            "fields": {column.key: column.type for column in columns},
+            "units": {
+                column.key: "millisecond" if column.type == DURATION else None for column in columns
+            },
+        },
+        "warnings": list(compiled.warnings),
+    }
+
+
+def search_events(
+    conn: sqlite3.Connection,
+    query: str,
+    *,
+    project_ids: Sequence[int] | None = None,
+    min_item_id: int = 0,
+    limit: int | None = None,
+    offset: int = 0,
+    order: str = "asc",
+) -> list[int]:
+    """``events.item_id`` of the events a search matches, in receive order (``order="desc"``
+    for newest first). A span field matches events with such a span inside."""
+    if order not in ("asc", "desc"):
+        raise InvalidQueryError(f"order must be 'asc' or 'desc', not {order!r}")
+    node = parse_query(query)
+    if any(isinstance(leaf, AggregateFilter) for leaf in leaves(node)):
+        raise InvalidQueryError("Aggregate filters such as count():>1 need a Discover query")
+    dataset = SPANS if needs_spans(_names([], node, [])) else EVENTS
+    compiled = compile_query(node, dataset=dataset)
+    scope, scope_params = _scope(dataset, project_ids, None, None, None, None)
+    sql = (
+        f"SELECT DISTINCT e.item_id FROM {dataset.source}"
+        f" WHERE e.item_id IS NOT NULL AND e.item_id > ? AND {scope} AND ({compiled.sql})"
+        f" ORDER BY e.item_id {order.upper()} LIMIT ? OFFSET ?"
+    )
+    params = [min_item_id, *scope_params, *compiled.params]
+    params += [-1 if limit is None else _non_negative("limit", limit)]
+    params += [_non_negative("offset", offset)]
+    sqlite_functions.register(conn)
+    return [item_id for (item_id,) in conn.execute(sql, params)]
+
+
+def _names(fields: Sequence[str], node: Node | None, sort_keys: Sequence[str]) -> Iterator[str]:
+    """Every field name a request mentions, inside functions and filters too."""
+    for text in (*fields, *sort_keys):
+        yield from split_call(text)[1] if is_function(text) else (text,)
+    for leaf in leaves(node):
+        if isinstance(leaf, Filter | Has):
+            yield leaf.key
+        elif isinstance(leaf, AggregateFilter):
+            yield from split_call(leaf.function)[1]
+
+
+def _column(text: str, dataset: Dataset) -> _Column:
+    if is_function(text):
+        aggregate = resolve_aggregate(text, dataset)
+        return _Column(text, aggregate.sql, aggregate.params, aggregate.type, aggregate.alias, True)
+    field = resolve_field(text, dataset)
+    return _Column(text, field.sql, field.params, field.type, None, False)
+
+
+def _sort_key(text: str) -> tuple[str, bool]:
+    """``-count()`` -> ("count()", descending)."""
+    stripped = text.strip()
+    descending = stripped.startswith("-")
+    return stripped.removeprefix("-").strip(), descending
+
+
+def _order(
+    columns: list[_Column], sorts: list[tuple[str, bool]], dataset: Dataset, aggregated: object
+) -> str:
+    if not sorts:
+        grouped = [f"c{i} ASC NULLS LAST" for i, c in enumerate(columns) if not c.aggregate]
+        if aggregated:
+            return ", ".join(grouped) or "1"
+        return f"{dataset.item_id} ASC"
+    terms = []
+    for key, descending in sorts:
+        index = next(
+            (i for i, column in enumerate(columns) if key in (column.key, column.alias)), None
+        )
+        if index is None:
+            selected = ", ".join(column.key for column in columns)
+            raise InvalidQueryError(
+                f"Cannot sort by {key!r}: sort by one of the selected fields ({selected})"
+            )
+        terms.append(f"c{index} {'DESC' if descending else 'ASC'} NULLS LAST")
+    return ", ".join(terms)
+
+
+def _scope(
+    dataset: Dataset,
+    project_ids: Sequence[int] | None,
+    environments: Sequence[str] | None,
+    start: Moment | None,
+    end: Moment | None,
+    stats_period: str | None,
+) -> tuple[str, list[object]]:
+    """The request's projects, environments and time range as one condition."""
+    conditions, params = ["1"], []
+    if project_ids:
+        conditions.append(f"{dataset.project_id} IN ({', '.join('?' * len(project_ids))})")
+        params += [int(project_id) for project_id in project_ids]
+    if environments:
+        environment = resolve_field("environment", dataset)
+        conditions.append(f"{environment.sql} IN ({', '.join('?' * len(environments))})")
+        params += [*environment.params, *environments]
+    if stats_period:
+        try:
+            start, end = time.time() - parse_stats_period(stats_period), None
+        except ValueError as error:
+            raise InvalidQueryError(str(error)) from None
+    timestamp = resolve_field("timestamp", dataset)
+    for moment, operator in ((start, ">="), (end, "<")):
+        if moment is not None:
+            conditions.append(f"{timestamp.sql} {operator} ?")
+            params += [*timestamp.params, _seconds(moment)]
+    return " AND ".join(conditions), params
+
+
+def _seconds(moment: Moment) -> float:
+    if isinstance(moment, datetime):
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return aware.timestamp()
+    if isinstance(moment, str):
+        try:
+            return parse_date(moment)
+        except ValueError as error:
+            raise InvalidQueryError(f"start/end: {error}") from None
+    return float(moment)
+
+
+def _non_negative(name: str, value: int) -> int:
+    if not isinstance(value, int) or value < 0:
+        raise InvalidQueryError(f"{name} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _output(value: object, kind: str) -> object:
+    """A value as Discover serialises it: ISO dates, arrays for array columns, ints for counts."""
+    if kind == ARRAY:
+        return [] if value in (None, "") else [value]
+    if value is None:
+        return None
+    if kind == DATE:
+        return datetime.fromtimestamp(float(value), UTC).replace(microsecond=0).isoformat()
+    if kind == INTEGER:
+        return int(value)
+    if kind == BOOLEAN:
+        return bool(value)
+    if isinstance(value, int | float) and kind != STRING:
+        return float(value)
+    return value

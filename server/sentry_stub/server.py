@@ -1,0 +1,148 @@
+"""Running the app under uvicorn: in the foreground (``sentry-stub serve``) or in a thread.
+
+``StubServer`` is the library entry point for any test runner::
+
+    with StubServer() as stub:
+        sentry_sdk.init(dsn=stub.dsn)
+        ...
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import uvicorn
+
+from .app import StubApp
+from .config import Settings, load_settings
+
+# Loggers whose records sentry-sdk's logging integration must never turn into events.
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sentry_stub")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def uvicorn_config(app: StubApp, *, log_level: str = "warning") -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        timeout_keep_alive=30,
+    )
+
+
+def serve(settings: Settings, *, log_level: str = "info", on_ready=None) -> None:
+    """Serve in the foreground until interrupted."""
+    sock = bind_socket(settings.host, settings.port)
+    settings = replace(settings, port=sock.getsockname()[1])
+    app = StubApp(settings)
+    if on_ready is not None:
+        on_ready(settings, app)
+    uvicorn.Server(uvicorn_config(app, log_level=log_level)).run(sockets=[sock])
+
+
+class StubServer:
+    """A sentry-stub server in a background thread, on a free 127.0.0.1 port by default."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db: str | Path | None = None,
+        config: str | Path | None = None,
+    ):
+        self._tempdir: tempfile.TemporaryDirectory | None = None
+        if db is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="sentry-stub-")
+            db = Path(self._tempdir.name) / "sentry-stub.sqlite3"
+        self.settings = load_settings(
+            host=host,
+            port=port or None,
+            db=str(db),
+            config=str(config) if config else None,
+            environ={},
+        )
+        if not port:
+            self.settings = replace(self.settings, port=0)
+        self.app: StubApp | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def dsn(self) -> str:
+        """The DSN of the default project (the first configured one in strict mode)."""
+        assert self.app is not None, "start the server first"
+        return self.app.projects.all()[0].dsn(self.url)
+
+    def dsn_for(self, slug: str) -> str:
+        """The DSN of project ``slug``, created on first use in open mode."""
+        assert self.app is not None, "start the server first"
+        project = self.app.projects.by_slug(slug)
+        if project is None:
+            if self.app.projects.strict:
+                raise KeyError(f"no project {slug!r} in the config")
+            project = self.app.projects.create(slug)
+        return project.dsn(self.url)
+
+    def start(self) -> StubServer:
+        _keep_sentry_sdk_away()
+        sock = bind_socket(self.settings.host, self.settings.port)
+        self.settings = replace(self.settings, port=sock.getsockname()[1])
+        self.app = StubApp(self.settings)
+        self._server = uvicorn.Server(uvicorn_config(self.app))
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="sentry-stub", daemon=True
+        )
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("sentry-stub server failed to start")
+            self._thread.join(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = None
+            self._thread = None
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    def __enter__(self) -> StubServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _keep_sentry_sdk_away() -> None:
+    """If sentry-sdk is installed, never let its logging integration report the server's logs."""
+    try:
+        from sentry_sdk.integrations.logging import ignore_logger
+    except ImportError:
+        return
+    for name in SERVER_LOGGERS:
+        ignore_logger(name)

@@ -1,0 +1,308 @@
+"""Reading what was stored, as plain dicts ready to be sent as JSON.
+
+Every list takes ``after``: a receive cursor (an ``items.id``), so a caller sees only what arrived
+after it took the cursor. That is how each test gets its own view of a shared server.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+# Payload of an item: its slice of the raw envelope, or its own blob when it was built.
+PAYLOAD_SQL = "COALESCE(i.payload, substr(en.raw, i.payload_offset + 1, i.length))"
+
+ROW_TABLES = ("spans", "outcomes", "sessions", "check_ins", "logs")
+JSON_COLUMNS = {"data", "attributes"}
+
+
+def cursor(connection: sqlite3.Connection) -> int:
+    return connection.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]
+
+
+def project_slugs(connection: sqlite3.Connection) -> dict[int, str]:
+    return dict(connection.execute("SELECT id, slug FROM projects").fetchall())
+
+
+def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) -> list[dict]:
+    """Full event records for ``item_ids``, in that order."""
+    if not item_ids:
+        return []
+    marks = ", ".join("?" * len(item_ids))
+    rows = connection.execute(
+        f"""
+        SELECT e.item_id, e.event_id, e.type, e.project_id, p.slug, e.received_at,
+               COALESCE(e.data, {PAYLOAD_SQL}), e.stored, e.stored_error, i.envelope_id,
+               en.notes
+        FROM events e
+        JOIN items i ON i.id = e.item_id
+        JOIN envelopes en ON en.id = i.envelope_id
+        LEFT JOIN projects p ON p.id = e.project_id
+        WHERE e.item_id IN ({marks})
+        """,
+        tuple(item_ids),
+    ).fetchall()
+    tags = _tags_for(connection, item_ids)
+    by_id = {}
+    for row in rows:
+        item_id = row[0]
+        by_id[item_id] = {
+            "item_id": item_id,
+            "event_id": row[1],
+            "type": row[2],
+            "project_id": row[3],
+            "project": row[4],
+            "received_at": row[5],
+            "data": _json(row[6]),
+            "stored": _json(row[7]),
+            "stored_error": row[8],
+            "envelope_id": row[9],
+            "notes": _json(row[10]) or [],
+            "tags": tags.get(item_id, []),
+        }
+    return [by_id[i] for i in item_ids if i in by_id]
+
+
+def event_by_id(connection: sqlite3.Connection, event_id: str) -> dict | None:
+    row = connection.execute(
+        "SELECT item_id FROM events WHERE event_id = ? ORDER BY item_id DESC LIMIT 1",
+        (event_id,),
+    ).fetchone()
+    return events_by_item_ids(connection, [row[0]])[0] if row else None
+
+
+def items(
+    connection: sqlite3.Connection,
+    *,
+    types: Sequence[str] = (),
+    after: int = 0,
+    project_ids: Sequence[int] = (),
+    limit: int = 1000,
+    with_content: bool = False,
+) -> list[dict]:
+    """Item records: headers, parsed JSON payload (or None), and for binary items the size."""
+    where, params = _filters("i", after, project_ids)
+    if types:
+        where.append(f"i.type IN ({', '.join('?' * len(types))})")
+        params.extend(types)
+    rows = connection.execute(
+        f"""
+        SELECT i.id, i.envelope_id, i.project_id, p.slug, i.received_at, i.type, i.headers,
+               {PAYLOAD_SQL}, i.content_type, i.filename, i.attachment_type, i.event_id
+        FROM items i JOIN envelopes en ON en.id = i.envelope_id
+        LEFT JOIN projects p ON p.id = i.project_id
+        WHERE {" AND ".join(where)} ORDER BY i.id LIMIT ?
+        """,
+        (*params, limit),
+    ).fetchall()
+    return [_item_record(row, with_content) for row in rows]
+
+
+def item_content(connection: sqlite3.Connection, item_id: int) -> tuple[bytes, str | None] | None:
+    row = connection.execute(
+        f"""SELECT {PAYLOAD_SQL}, i.content_type FROM items i
+        JOIN envelopes en ON en.id = i.envelope_id WHERE i.id = ?""",
+        (item_id,),
+    ).fetchone()
+    return (bytes(row[0] or b""), row[1]) if row else None
+
+
+def envelopes(
+    connection: sqlite3.Connection,
+    *,
+    after: int = 0,
+    project_ids: Sequence[int] = (),
+    limit: int = 1000,
+) -> list[dict]:
+    """Envelopes that have an item after the cursor (or no items and a later row id)."""
+    where = [
+        "en.id > COALESCE((SELECT envelope_id FROM items WHERE id <= ? "
+        "ORDER BY id DESC LIMIT 1), 0)"
+    ]
+    params: list[Any] = [after]
+    if project_ids:
+        where.append(f"en.project_id IN ({', '.join('?' * len(project_ids))})")
+        params.extend(project_ids)
+    rows = connection.execute(
+        f"""
+        SELECT en.id, en.received_at, en.project_id, p.slug, en.endpoint, en.event_id,
+               en.headers, en.raw, en.notes, en.public_key, en.client, en.remote_addr
+        FROM envelopes en LEFT JOIN projects p ON p.id = en.project_id
+        WHERE {" AND ".join(where)} ORDER BY en.id LIMIT ?
+        """,
+        (*params, limit),
+    ).fetchall()
+    records = []
+    for row in rows:
+        item_rows = items_of_envelope(connection, row[0])
+        records.append(
+            {
+                "id": row[0],
+                "received_at": row[1],
+                "project_id": row[2],
+                "project": row[3],
+                "endpoint": row[4],
+                "event_id": row[5],
+                "headers": _json(row[6]),
+                "raw": base64.b64encode(row[7]).decode(),
+                "notes": _json(row[8]) or [],
+                "public_key": row[9],
+                "client": row[10],
+                "remote_addr": row[11],
+                "items": item_rows,
+            }
+        )
+    return records
+
+
+def items_of_envelope(connection: sqlite3.Connection, envelope_id: int) -> list[dict]:
+    rows = connection.execute(
+        f"""
+        SELECT i.id, i.envelope_id, i.project_id, p.slug, i.received_at, i.type, i.headers,
+               {PAYLOAD_SQL}, i.content_type, i.filename, i.attachment_type, i.event_id
+        FROM items i JOIN envelopes en ON en.id = i.envelope_id
+        LEFT JOIN projects p ON p.id = i.project_id
+        WHERE i.envelope_id = ? ORDER BY i.idx
+        """,
+        (envelope_id,),
+    ).fetchall()
+    return [_item_record(row, True) for row in rows]
+
+
+def rows(
+    connection: sqlite3.Connection,
+    table: str,
+    *,
+    after: int = 0,
+    project_ids: Sequence[int] = (),
+    limit: int = 10000,
+) -> list[dict]:
+    """Rows of one of the derived tables (spans, outcomes, sessions, check_ins, logs)."""
+    if table not in ROW_TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    where, params = _filters("t", after, project_ids, item_column="item_id")
+    cursor_ = connection.execute(
+        f"SELECT t.* FROM {table} t WHERE {' AND '.join(where)} ORDER BY t.item_id, t.id LIMIT ?",
+        (*params, limit),
+    )
+    names = [d[0] for d in cursor_.description]
+    result = []
+    for values in cursor_.fetchall():
+        record = dict(zip(names, values, strict=True))
+        for column in JSON_COLUMNS & record.keys():
+            record[column] = _json(record[column])
+        result.append(record)
+    return result
+
+
+def summary(connection: sqlite3.Connection, *, after: int = 0) -> dict:
+    """What arrived after the cursor, counted by item type, event type and project."""
+    slugs = project_slugs(connection)
+    by_item_type = dict(
+        connection.execute(
+            "SELECT type, COUNT(*) FROM items WHERE id > ? GROUP BY type ORDER BY type", (after,)
+        ).fetchall()
+    )
+    by_event_type = dict(
+        connection.execute(
+            "SELECT type, COUNT(*) FROM events WHERE item_id > ? GROUP BY type ORDER BY type",
+            (after,),
+        ).fetchall()
+    )
+    by_project = {
+        slugs.get(project_id, str(project_id)): count
+        for project_id, count in connection.execute(
+            "SELECT project_id, COUNT(*) FROM items WHERE id > ? GROUP BY project_id", (after,)
+        ).fetchall()
+    }
+    discards = [
+        {"reason": r, "category": c, "quantity": q}
+        for r, c, q in connection.execute(
+            """SELECT reason, category, SUM(quantity) FROM outcomes WHERE item_id > ?
+            GROUP BY reason, category ORDER BY reason, category""",
+            (after,),
+        ).fetchall()
+    ]
+    notes = [
+        note
+        for (text,) in connection.execute(
+            """SELECT notes FROM envelopes WHERE notes IS NOT NULL AND id IN
+            (SELECT envelope_id FROM items WHERE id > ?)""",
+            (after,),
+        ).fetchall()
+        for note in (_json(text) or [])
+    ]
+    return {
+        "items": by_item_type,
+        "events": by_event_type,
+        "projects": by_project,
+        "discards": discards,
+        "notes": notes,
+    }
+
+
+def reset(connection: sqlite3.Connection) -> None:
+    """Delete every received envelope and what was derived from it (projects stay)."""
+    for table in ("tags", *ROW_TABLES, "events", "items", "envelopes"):
+        connection.execute(f"DELETE FROM {table}")
+
+
+def _filters(
+    alias: str, after: int, project_ids: Sequence[int], *, item_column: str = "id"
+) -> tuple[list[str], list[Any]]:
+    where = [f"{alias}.{item_column} > ?"]
+    params: list[Any] = [after]
+    if project_ids:
+        where.append(f"{alias}.project_id IN ({', '.join('?' * len(project_ids))})")
+        params.extend(project_ids)
+    return where, params
+
+
+def _tags_for(connection: sqlite3.Connection, item_ids: Sequence[int]) -> dict[int, list]:
+    marks = ", ".join("?" * len(item_ids))
+    tags: dict[int, list] = {}
+    for item_id, key, value in connection.execute(
+        f"SELECT item_id, key, value FROM tags WHERE item_id IN ({marks}) ORDER BY rowid",
+        tuple(item_ids),
+    ):
+        tags.setdefault(item_id, []).append([key, value])
+    return tags
+
+
+def _item_record(row: tuple, with_content: bool) -> dict:
+    payload = bytes(row[7] or b"")
+    record = {
+        "item_id": row[0],
+        "envelope_id": row[1],
+        "project_id": row[2],
+        "project": row[3],
+        "received_at": row[4],
+        "type": row[5],
+        "headers": _json(row[6]),
+        "payload": _json_or_none(payload),
+        "length": len(payload),
+        "content_type": row[8],
+        "filename": row[9],
+        "attachment_type": row[10],
+        "event_id": row[11],
+    }
+    if with_content:
+        record["content"] = base64.b64encode(payload).decode()
+    return record
+
+
+def _json(text: str | bytes | None) -> Any:
+    return orjson.loads(text) if text else None
+
+
+def _json_or_none(payload: bytes) -> Any:
+    if not payload or payload[:1] not in b"{[":
+        return None
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None

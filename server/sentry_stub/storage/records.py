@@ -1,0 +1,209 @@
+"""Writing one received envelope: its raw bytes, one row per item, and the rows tests query.
+
+Runs inside the writer's transaction; everything of an envelope is stored or nothing is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..config import Project
+from ..ingest.attachment_event import event_from_attachments
+from ..ingest.envelope import EVENT_BOUND_TYPES, Envelope, Item
+from ..ingest.extract import Rows, dsc_notes, extract_rows
+from ..ingest.normalize import stored_event
+from .projects import save_project
+
+# Items whose payload is a JSON document we index.
+JSON_TYPES = frozenset(
+    {
+        "event",
+        "transaction",
+        "feedback",
+        "security",
+        "raw_security",
+        "client_report",
+        "session",
+        "sessions",
+        "check_in",
+        "log",
+        "span",
+        "trace_metric",
+        "user_report",
+        "profile",
+        "profile_chunk",
+        "profile_chunk_ui",
+        "replay_event",
+        "nel",
+    }
+)
+# Attachment types that Relay turns into (part of) an event.
+EVENT_ATTACHMENTS = frozenset({"event.payload", "event.breadcrumbs"})
+
+
+@dataclass
+class Received:
+    """An accepted envelope and the facts of its request, ready to be stored."""
+
+    envelope: Envelope
+    raw: bytes
+    project: Project
+    endpoint: str
+    public_key: str
+    received_at: float
+    event_id: str | None = None
+    client: str | None = None
+    remote_addr: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def store_envelope(connection: sqlite3.Connection, received: Received) -> int:
+    """Insert ``received`` and everything derived from it; returns the envelope's row id."""
+    save_project(connection, received.project)
+    notes = list(received.notes) + dsc_notes(received.envelope.headers.get("trace"))
+    envelope_id = _insert(
+        connection,
+        "envelopes",
+        {
+            "received_at": received.received_at,
+            "project_id": received.project.id,
+            "endpoint": received.endpoint,
+            "event_id": received.event_id,
+            "headers": orjson.dumps(received.envelope.headers).decode(),
+            "raw": received.raw,
+            "public_key": received.public_key,
+            "client": received.client,
+            "remote_addr": received.remote_addr,
+        },
+    )
+    context = _Context(connection, received, envelope_id, notes)
+    for index, item in enumerate(received.envelope.items):
+        context.store_item(index, item)
+    context.store_attachment_event()
+    if notes:
+        connection.execute(
+            "UPDATE envelopes SET notes = ? WHERE id = ?",
+            (orjson.dumps(notes).decode(), envelope_id),
+        )
+    return envelope_id
+
+
+class _Context:
+    def __init__(
+        self, connection: sqlite3.Connection, received: Received, envelope_id: int, notes: list
+    ):
+        self.connection = connection
+        self.received = received
+        self.envelope_id = envelope_id
+        self.notes = notes
+        self.has_event = False
+        self.event_attachments: list[tuple[int, Item]] = []
+
+    def store_item(self, index: int, item: Item) -> None:
+        received = self.received
+        headers = item.headers
+        event_id = received.event_id if item.type in EVENT_BOUND_TYPES else None
+        item_id = _insert(
+            self.connection,
+            "items",
+            {
+                "envelope_id": self.envelope_id,
+                "project_id": received.project.id,
+                "received_at": received.received_at,
+                "idx": index,
+                "type": item.type,
+                "headers": orjson.dumps(headers).decode(),
+                "payload_offset": item.offset,
+                "length": len(item.payload),
+                "payload": item.payload if item.offset is None else None,
+                "content_type": _text(headers.get("content_type")),
+                "filename": _text(headers.get("filename")),
+                "attachment_type": _text(headers.get("attachment_type"))
+                or ("event.attachment" if item.type == "attachment" else None),
+                "event_id": event_id,
+            },
+        )
+        if item.type == "attachment" and headers.get("attachment_type") in EVENT_ATTACHMENTS:
+            self.event_attachments.append((item_id, item))
+        if item.type == "form_data":
+            self.event_attachments.append((item_id, item))
+        if item.type not in JSON_TYPES:
+            return
+        try:
+            payload: Any = orjson.loads(item.payload)
+        except orjson.JSONDecodeError as error:
+            self.notes.append(
+                f"item {index} ({item.type}): payload is not valid JSON ({error}); "
+                "Relay accepts the envelope and drops this item as invalid"
+            )
+            return
+        rows = extract_rows(item.type, payload, headers)
+        self.store_rows(item_id, rows, payload if isinstance(payload, dict) else None, event_id)
+
+    def store_attachment_event(self) -> None:
+        """The event Relay builds from MessagePack attachments and form data, when no event item."""
+        if self.has_event or not self.event_attachments:
+            return
+        event, notes = event_from_attachments([item for _, item in self.event_attachments])
+        self.notes.extend(notes)
+        if event is None:
+            return
+        if self.received.event_id:
+            event["event_id"] = self.received.event_id
+        rows = extract_rows("event", event, {"type": "event"})
+        item_id = self.event_attachments[0][0]
+        self.store_rows(item_id, rows, event, self.received.event_id, synthesized=True)
+
+    def store_rows(
+        self,
+        item_id: int,
+        rows: Rows,
+        event: dict | None,
+        event_id: str | None,
+        *,
+        synthesized: bool = False,
+    ) -> None:
+        received = self.received
+        common = {
+            "item_id": item_id,
+            "project_id": received.project.id,
+            "received_at": received.received_at,
+        }
+        self.notes.extend(rows.notes)
+        if rows.event is not None and event is not None:
+            self.has_event = True
+            stored, stored_error = stored_event(
+                event, received.project.scrubbing, client_ip=received.remote_addr
+            )
+            row = {**rows.event, **common}
+            if event_id:
+                row["event_id"] = event_id
+            row["data"] = orjson.dumps(event).decode() if synthesized else None
+            row["stored"] = orjson.dumps(stored).decode() if stored is not None else None
+            row["stored_error"] = stored_error
+            _insert(self.connection, "events", row)
+        if rows.tags:
+            self.connection.executemany(
+                "INSERT INTO tags (item_id, key, value) VALUES (?, ?, ?)",
+                [(item_id, key, value) for key, value in rows.tags],
+            )
+        for table in ("spans", "outcomes", "sessions", "check_ins", "logs"):
+            for row in getattr(rows, table):
+                _insert(self.connection, table, {**row, **common})
+
+
+def _insert(connection: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    cursor = connection.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values())
+    )
+    return cursor.lastrowid or 0
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,273 @@
+"""The SQLite schema: one table per kind of thing a test asks about, created idempotently.
+
+Every table is declared once in ``TABLES``; ``migrate`` creates what is missing and adds columns
+that a newer version declares, so opening an old database upgrades it in place. Receive order is
+the ``items.id`` sequence: a per-test view is "items with id greater than a cursor".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+# table -> (columns in order, primary key, indexes). Types are SQLite affinities.
+TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
+    "projects": (
+        {"id": int, "slug": str, "created_at": float},
+        "id",
+        [("slug",)],
+    ),
+    "project_keys": (
+        {"public_key": str, "project_id": int},
+        "public_key",
+        [("project_id",)],
+    ),
+    # The envelope as received (after decompression); `raw` is byte-exact.
+    "envelopes": (
+        {
+            "id": int,
+            "received_at": float,
+            "project_id": int,
+            "endpoint": str,
+            "event_id": str,
+            "headers": str,  # JSON
+            "raw": bytes,
+            "notes": str,  # JSON list of protocol notes, or NULL
+            "public_key": str,
+            "client": str,
+            "remote_addr": str,
+        },
+        "id",
+        [("project_id", "id"), ("event_id",)],
+    ),
+    # One row per item. The payload is the slice raw[payload_offset : payload_offset+length]
+    # of its envelope when it came from one, else stored in `payload` (built items).
+    "items": (
+        {
+            "id": int,
+            "envelope_id": int,
+            "project_id": int,
+            "received_at": float,
+            "idx": int,
+            "type": str,
+            "headers": str,  # JSON
+            "payload_offset": int,
+            "length": int,
+            "payload": bytes,
+            "content_type": str,
+            "filename": str,
+            "attachment_type": str,
+            "event_id": str,
+        },
+        "id",
+        [("envelope_id",), ("type", "id"), ("project_id", "type", "id"), ("event_id",)],
+    ),
+    # Errors, default events, transactions, security reports, feedback: what Discover calls events.
+    "events": (
+        {
+            "item_id": int,
+            "project_id": int,
+            "received_at": float,
+            "event_id": str,
+            "type": str,  # event.type: error, default, transaction, csp, feedback, ...
+            "level": str,
+            "release": str,
+            "dist": str,
+            "environment": str,
+            "transaction_name": str,
+            "transaction_op": str,
+            "transaction_source": str,
+            "platform": str,
+            "logger": str,
+            "server_name": str,
+            "timestamp": float,
+            "start_timestamp": float,
+            "duration": float,  # milliseconds, transactions only
+            "trace_id": str,
+            "span_id": str,
+            "parent_span_id": str,
+            "trace_status": str,
+            "user_id": str,
+            "user_email": str,
+            "user_ip": str,
+            "user_username": str,
+            "sdk_name": str,
+            "sdk_version": str,
+            "message": str,
+            "exception_type": str,
+            "exception_value": str,
+            "handled": int,
+            "http_status_code": str,
+            "http_method": str,
+            "url": str,
+            "browser_name": str,
+            "os_name": str,
+            "fingerprint": str,  # grouping hash (see rules/grouping)
+            "data": str,  # event JSON as the SDK sent it, when it is not the item payload itself
+            "stored": str,  # event JSON as Sentry would store it (Relay normalization + scrubbing)
+            "stored_error": str,  # why `stored` is missing
+        },
+        "item_id",
+        [
+            ("project_id", "item_id"),
+            ("event_id",),
+            ("type", "item_id"),
+            ("transaction_name",),
+            ("trace_id",),
+            ("release",),
+            ("environment",),
+            ("user_id",),
+            ("timestamp",),
+        ],
+    ),
+    # Tags normalized to key/value pairs whichever form the SDK sent (object or list of pairs).
+    "tags": (
+        {"item_id": int, "key": str, "value": str},
+        "",
+        [("item_id",), ("key", "value")],
+    ),
+    # Spans: children of transactions, standalone (legacy) spans and span v2 containers.
+    "spans": (
+        {
+            "id": int,
+            "item_id": int,
+            "project_id": int,
+            "received_at": float,
+            "trace_id": str,
+            "span_id": str,
+            "parent_span_id": str,
+            "segment_id": str,
+            "is_segment": int,
+            "op": str,
+            "description": str,
+            "status": str,
+            "start_timestamp": float,
+            "timestamp": float,
+            "duration": float,  # milliseconds
+            "transaction_name": str,
+            "environment": str,
+            "release": str,
+            "data": str,  # JSON: span data / attributes
+        },
+        "id",
+        [("item_id",), ("trace_id",), ("op",), ("project_id", "id")],
+    ),
+    # Client reports, one row per counted outcome.
+    "outcomes": (
+        {
+            "id": int,
+            "item_id": int,
+            "project_id": int,
+            "received_at": float,
+            "kind": str,  # discarded_events, rate_limited_events, filtered_events, ...
+            "reason": str,
+            "category": str,
+            "quantity": int,
+        },
+        "id",
+        [("item_id",), ("project_id", "id"), ("reason", "category")],
+    ),
+    # Session updates (`session`) and aggregates (`sessions`, one row per aggregate bucket).
+    "sessions": (
+        {
+            "id": int,
+            "item_id": int,
+            "project_id": int,
+            "received_at": float,
+            "aggregate": int,
+            "sid": str,
+            "did": str,
+            "status": str,
+            "init": int,
+            "errors": int,
+            "seq": int,
+            "started": str,
+            "timestamp": str,
+            "duration": float,
+            "release": str,
+            "environment": str,
+            "exited": int,
+            "errored": int,
+            "abnormal": int,
+            "crashed": int,
+            "unhandled": int,
+        },
+        "id",
+        [("item_id",), ("project_id", "id")],
+    ),
+    "check_ins": (
+        {
+            "id": int,
+            "item_id": int,
+            "project_id": int,
+            "received_at": float,
+            "check_in_id": str,
+            "monitor_slug": str,
+            "status": str,
+            "duration": float,
+            "release": str,
+            "environment": str,
+            "trace_id": str,
+        },
+        "id",
+        [("item_id",), ("monitor_slug",)],
+    ),
+    "logs": (
+        {
+            "id": int,
+            "item_id": int,
+            "project_id": int,
+            "received_at": float,
+            "timestamp": float,
+            "trace_id": str,
+            "span_id": str,
+            "level": str,
+            "severity_number": int,
+            "body": str,
+            "environment": str,
+            "release": str,
+            "attributes": str,  # JSON
+        },
+        "id",
+        [("item_id",), ("trace_id",), ("project_id", "id")],
+    ),
+    "meta": (
+        {"key": str, "value": str},
+        "key",
+        [],
+    ),
+}
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection with the pragmas every reader and the writer use."""
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")  # acknowledged means on disk
+    connection.execute("PRAGMA busy_timeout=10000")
+    connection.execute("PRAGMA foreign_keys=OFF")
+    return connection
+
+
+def migrate(connection: sqlite3.Connection) -> None:
+    """Create missing tables, columns and indexes; safe to run on every start."""
+    db = sqlite_utils.Database(connection)
+    for name, (columns, pk, indexes) in TABLES.items():
+        table = db.table(name)
+        if not table.exists():
+            table.create(columns, pk=pk or None)
+        else:
+            _add_missing_columns(table, columns)
+        for index in indexes:
+            table.create_index(index, if_not_exists=True)
+    db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+
+def _add_missing_columns(table: sqlite_utils.db.Table, columns: dict[str, type]) -> None:
+    existing = {column.name for column in table.columns}
+    for name, kind in columns.items():
+        if name not in existing:
+            table.add_column(name, kind)

@@ -1,0 +1,274 @@
+"""A per-test view of a sentry-stub server: what arrived since the view was opened.
+
+The pytest plugin hands one to each test as the ``sentry_stub`` fixture; any other runner can
+make its own with ``StubView(StubClient(url))``. Every ``assert_*`` method raises
+``AssertionError`` with a readable message, so it composes with any test framework.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .client import StubClient
+from .records import Attachment, Envelope, Event, Record, Row
+from .snapshot import normalize_for_snapshot
+
+
+@dataclass
+class Trace:
+    """Everything of one trace across projects: a browser's pageload and the API's work."""
+
+    trace_id: str
+    events: list[Event] = field(default_factory=list)
+    spans: list[Row] = field(default_factory=list)
+
+    @property
+    def transactions(self) -> list[Event]:
+        return [e for e in self.events if e.type == "transaction"]
+
+    @property
+    def errors(self) -> list[Event]:
+        return [e for e in self.events if e.type != "transaction"]
+
+    @property
+    def projects(self) -> set[str]:
+        return {e.project for e in self.events if e.project} | {
+            s.project for s in self.spans if s.project
+        }
+
+
+class StubView:
+    def __init__(
+        self,
+        client: StubClient,
+        *,
+        cursor: int | None = None,
+        snapshot_dir: Path | None = None,
+        update_snapshots: bool = False,
+    ):
+        self.client = client
+        self.cursor = client.cursor() if cursor is None else cursor
+        self.snapshot_dir = snapshot_dir
+        self.update_snapshots = update_snapshots
+        self._seen: set[int] = set()
+
+    # --- where to send -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self.client.url
+
+    @property
+    def dsn(self) -> str:
+        """The DSN of the default project (in strict mode: the first configured project)."""
+        return self.client.projects()[0]["dsn"]
+
+    def dsn_for(self, slug: str) -> str:
+        """The DSN of project ``slug``; in open mode the project is created on first use."""
+        return self.client.project(slug)["dsn"]
+
+    # --- what arrived ------------------------------------------------------------------------
+
+    def events(self, query: str = "", *, project: str | int | None = None) -> list[Event]:
+        """Events (errors, transactions, every event-like item) matching a Sentry search."""
+        events = [Event(r) for r in self.client.events(query, after=self.cursor, project=project)]
+        self._seen.update(e.item_id for e in events)
+        return events
+
+    def wait_for(
+        self,
+        query: str = "",
+        *,
+        count: int = 1,
+        timeout: float = 5.0,
+        project: str | int | None = None,
+    ) -> list[Event]:
+        """Wait until ``count`` events match ``query``; on timeout, explain what did arrive."""
+        deadline = time.monotonic() + timeout
+        latest = self.cursor
+        while True:
+            events = self.events(query, project=project)
+            if len(events) >= count:
+                return events
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(self._timeout_report(query, count, timeout, events, project))
+            latest = self.client.get(
+                "/stub/api/wait", {"after": latest, "timeout": f"{min(remaining, 10):.3f}"}
+            )["cursor"]
+
+    def envelopes(self, *, project: str | int | None = None) -> list[Envelope]:
+        return [Envelope(r) for r in self.client.envelopes(after=self.cursor, project=project)]
+
+    def attachments(self, *, project: str | int | None = None) -> list[Attachment]:
+        return self._items(("attachment",), project, Attachment, content=True)
+
+    def client_reports(self, *, project: str | int | None = None) -> list[Record]:
+        return self._items(("client_report",), project)
+
+    def sessions(self, *, project: str | int | None = None) -> list[Record]:
+        """Session updates (``session``) and aggregates (``sessions``)."""
+        return self._items(("session", "sessions"), project)
+
+    def check_ins(self, *, project: str | int | None = None) -> list[Record]:
+        return self._items(("check_in",), project)
+
+    def profiles(self, *, project: str | int | None = None) -> list[Record]:
+        return self._items(("profile", "profile_chunk", "profile_chunk_ui"), project)
+
+    def feedback(self, *, project: str | int | None = None) -> list[Record]:
+        """User feedback: ``feedback`` items and legacy ``user_report`` items."""
+        return self._items(("feedback", "user_report"), project)
+
+    def replays(self, *, project: str | int | None = None) -> list[Record]:
+        return self._items(("replay_event", "replay_recording", "replay_video"), project)
+
+    def logs(self, *, project: str | int | None = None) -> list[Row]:
+        """One record per log entry (from every ``log`` container)."""
+        return self._rows("logs", project)
+
+    def spans(self, *, project: str | int | None = None) -> list[Row]:
+        """Spans: children of transactions, standalone spans, and span v2 items."""
+        return self._rows("spans", project)
+
+    def discards(self, *, project: str | int | None = None) -> list[Row]:
+        """Client-report outcomes, one row per (reason, category, quantity)."""
+        return self._rows("outcomes", project)
+
+    def trace(self, trace_id: str) -> Trace:
+        """The events and spans of one trace, from every project."""
+        trace_id = trace_id.replace("-", "").lower()
+        spans = [s for s in self.spans() if s.get("trace_id") == trace_id]
+        return Trace(trace_id, self.events(f"trace:{trace_id}"), spans)
+
+    def query(
+        self,
+        fields: Sequence[str],
+        query: str = "",
+        *,
+        orderby: str | Sequence[str] | None = None,
+        project: str | int | None = None,
+    ) -> list[dict]:
+        """Discover rows: ``fields`` may hold aggregates like ``count()``."""
+        sort = [orderby] if isinstance(orderby, str) else list(orderby or [])
+        result = self.client.discover(fields, query, sort=sort, after=self.cursor, project=project)
+        return result["data"]
+
+    def clear(self) -> None:
+        """Forget everything received so far (for this view; other views are unaffected)."""
+        self.cursor = self.client.cursor()
+        self._seen.clear()
+
+    # --- assertions ----------------------------------------------------------------------------
+
+    def assert_snapshot(self, event: Event | dict, name: str) -> None:
+        """Compare ``event`` with the golden JSON ``name`` after normalizing what always varies.
+
+        Ids, timestamps, durations, SDK and runtime versions are replaced by placeholders.
+        Run pytest with ``--sentry-stub-update-snapshots`` to write or refresh the golden file.
+        """
+        if self.snapshot_dir is None:
+            raise AssertionError("snapshots need a snapshot directory (the pytest plugin sets one)")
+        data = event.data if isinstance(event, Event) else event
+        actual = normalize_for_snapshot(data)
+        path = self.snapshot_dir / f"{name}.json"
+        text = json.dumps(actual, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        if self.update_snapshots:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        if not path.exists():
+            raise AssertionError(
+                f"no snapshot {path}; run pytest with --sentry-stub-update-snapshots to create it"
+            )
+        expected = json.loads(path.read_text(encoding="utf-8"))
+        if expected != actual:
+            raise AssertionError(
+                f"event differs from snapshot {path}:\n" + _json_diff(expected, actual)
+            )
+
+    def unasserted_events(self) -> list[Event]:
+        """Events that arrived in this view but were never returned to the test."""
+        return [
+            Event(r)
+            for r in self.client.events("", after=self.cursor)
+            if r["item_id"] not in self._seen
+        ]
+
+    def notes(self) -> list[str]:
+        """Protocol notes on what arrived: where Relay would have refused or fixed it."""
+        return self.client.summary(after=self.cursor)["notes"]
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _items(
+        self,
+        types: Iterable[str],
+        project: str | int | None,
+        kind: type[Record] = Record,
+        *,
+        content: bool = False,
+    ) -> list[Any]:
+        records = self.client.items(
+            tuple(types), after=self.cursor, project=project, content=content
+        )
+        return [kind(r) for r in records]
+
+    def _rows(self, kind: str, project: str | int | None) -> list[Row]:
+        return [Row(r) for r in self.client.rows(kind, after=self.cursor, project=project)]
+
+    def _timeout_report(
+        self,
+        query: str,
+        count: int,
+        timeout: float,
+        matching: list[Event],
+        project: str | int | None,
+    ) -> str:
+        summary = self.client.summary(after=self.cursor)
+        where = f" in project {project!r}" if project is not None else ""
+        lines = [
+            f"sentry-stub: waited {timeout:g}s for {count} event(s) matching {query!r}{where}; "
+            f"{len(matching)} matched.",
+            "",
+            "What arrived during this test:",
+            f"  items by type:    {_counts(summary['items'])}",
+            f"  events by type:   {_counts(summary['events'])}",
+            f"  by project:       {_counts(summary['projects'])}",
+        ]
+        if summary["discards"]:
+            lines.append("  the SDK reported dropping (client reports):")
+            lines += [
+                f"    {d['quantity']} x {d['category']} ({d['reason']})"
+                for d in summary["discards"]
+            ]
+        misses = self.client.get(
+            "/stub/api/explain", {"query": query, "after": self.cursor, "project": project}
+        )["data"]
+        if misses:
+            lines.append("Nearest misses (most recent first):")
+            for miss in misses:
+                lines.append(
+                    f"  {miss['type']} {miss['event_id']} {miss['title']!r} "
+                    f"(project {miss['project']}): excluded by {miss['excluded_by']}"
+                )
+        if summary["notes"]:
+            lines.append("Protocol notes:")
+            lines += [f"  {note}" for note in summary["notes"][:10]]
+        return "\n".join(lines)
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in counts.items()) or "nothing"
+
+
+def _json_diff(expected: Any, actual: Any) -> str:
+    a = json.dumps(expected, indent=2, sort_keys=True).splitlines()
+    b = json.dumps(actual, indent=2, sort_keys=True).splitlines()
+    return "\n".join(difflib.unified_diff(a, b, "snapshot", "event", lineterm=""))
