@@ -1,4 +1,4 @@
-"""A real ``sentry-stub serve`` process for client tests, started as the docker service starts it."""
+"""A real ``sentry-stub serve`` process for client tests, started as the container starts it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+# The container's CMD (see the Dockerfile): the installed console script, not ``python -m``.
+SERVE_COMMAND = ("sentry-stub", "serve")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -19,7 +22,7 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``python -m sentry_stub serve`` configured through SENTRY_STUB_* variables."""
+    """``sentry-stub serve`` configured through SENTRY_STUB_* variables, as in the container."""
 
     def __init__(self, db: Path, *, config: Path | None = None, port: int | None = None):
         self.db = db
@@ -32,18 +35,27 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ServerProcess:
+    def settings_environment(self) -> dict[str, str]:
+        """The SENTRY_STUB_* variables the server gets; the container sets the same names."""
         env = {
-            **os.environ,
             "SENTRY_STUB_HOST": "127.0.0.1",
             "SENTRY_STUB_PORT": str(self.port),
             "SENTRY_STUB_DB": str(self.db),
         }
-        env.pop("SENTRY_STUB_CONFIG", None)
         if self.config is not None:
             env["SENTRY_STUB_CONFIG"] = str(self.config)
+        return env
+
+    def command(self) -> list[str]:
+        """``SERVE_COMMAND`` with the console script of this interpreter's environment."""
+        script = Path(sys.executable).parent / SERVE_COMMAND[0]
+        return [str(script), *SERVE_COMMAND[1:]]
+
+    def start(self) -> ServerProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_STUB_")}
+        env.update(self.settings_environment())
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sentry_stub", "serve"],
+            self.command(),
             env=env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

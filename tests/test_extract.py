@@ -266,67 +266,6 @@ def test_replay_event_is_not_an_event():
     assert rows == Rows()
 
 
-@pytest.mark.parametrize(
-    ("report", "event_type", "message"),
-    [
-        (
-            {
-                "csp-report": {
-                    "document-uri": "https://example.com/foo/bar",
-                    "violated-directive": "default-src self",
-                    "blocked-uri": "http://evilhackerscripts.com",
-                }
-            },
-            "csp",
-            "Blocked 'default-src' from 'evilhackerscripts.com'",
-        ),
-        (
-            {
-                "csp-report": {
-                    "effective-directive": "img-src",
-                    "blocked-uri": "https://cdn.io/a.png",
-                }
-            },
-            "csp",
-            "Blocked 'image' from 'cdn.io'",
-        ),
-        (
-            {"csp-report": {"effective-directive": "style-src", "blocked-uri": "inline"}},
-            "csp",
-            "Blocked inline 'style'",
-        ),
-        (
-            {"known-pins": ['pin-sha256="x"'], "hostname": "www.example.com"},
-            "hpkp",
-            "Public key pinning validation failed for 'www.example.com'",
-        ),
-        (
-            {"expect-ct-report": {"hostname": "www.example.com"}},
-            "expectct",
-            "Expect-CT failed for 'www.example.com'",
-        ),
-        (
-            {"expect-staple-report": {"hostname": "www.example.com"}},
-            "expectstaple",
-            "Expect-Staple failed for 'www.example.com'",
-        ),
-    ],
-)
-def test_security_reports(report, event_type, message):
-    headers = {"type": "raw_security", "sentry_release": "web@2", "sentry_environment": "prod"}
-    rows = extract_rows("raw_security", report, headers)
-    assert rows.event["type"] == event_type
-    assert rows.event["message"] == message
-    assert (rows.event["release"], rows.event["environment"]) == ("web@2", "prod")
-
-
-def test_nel_report_is_noted():
-    report = {"type": "network-error", "url": "https://a.example/", "body": {"type": "http.error"}}
-    rows = extract_rows("raw_security", report, {})
-    assert rows.event["type"] == "nel"
-    assert rows.notes == ["security: current Relay turns NEL reports into logs, not events"]
-
-
 # --- spec §12 vectors 22-26 --------------------------------------------------------------------
 
 
@@ -516,7 +455,6 @@ MALFORMED = {"items": "x", "spans": 3, "tags": 1, "discarded_events": {}}
         "event",
         "transaction",
         "feedback",
-        "raw_security",
         "security",
         "span",
         "log",

@@ -1,9 +1,8 @@
 """Build the frontend once per configuration.
 
 Vite bakes ``VITE_*`` variables into the bundle at build time, so every distinct Sentry
-configuration (DSN, release, sample rate, tunnel, ...) is its own build. Builds are cached under
-the system temp directory, keyed by the variables and the app's sources, so a test session (and
-the next one) builds each configuration once.
+configuration (DSN, release, sample rate, tunnel, ...) is its own build. Builds are cached in a
+directory, keyed by the variables and the app's sources, so each configuration is built once.
 """
 
 import hashlib
@@ -15,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent
-CACHE_DIR = Path(tempfile.gettempdir()) / "sentry-stub-frontend-builds"
+DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "sentry-stub-frontend-builds"
 
 # Every variable the app reads. Unset ones are passed as "" so that a developer's own
 # client_tests/frontend/.env cannot leak into a test build (process variables win over .env).
@@ -34,7 +33,7 @@ class FrontendBuildError(RuntimeError):
     """The app could not be built; the message says why and what to run."""
 
 
-def build_frontend(env: dict[str, str]) -> Path:
+def build_frontend(env: dict[str, str], cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
     """Return the ``dist`` directory of the app built with these ``VITE_*`` variables."""
     unknown = sorted(set(env) - set(VITE_VARIABLES))
     if unknown:
@@ -43,7 +42,7 @@ def build_frontend(env: dict[str, str]) -> Path:
             f"the app reads only {', '.join(VITE_VARIABLES)}"
         )
     variables = {name: env.get(name, "") for name in VITE_VARIABLES}
-    dist = CACHE_DIR / _cache_key(variables)
+    dist = cache_dir / _cache_key(variables)
     if not dist.is_dir():
         _build_into(dist, variables)
     return dist
@@ -73,9 +72,9 @@ def _build_into(dist: Path, variables: dict[str, str]) -> None:
         raise FrontendBuildError(
             f"{APP_DIR / 'node_modules'} is missing; run scripts/setup-frontend.sh first"
         )
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    # Build next to the final place and rename, so parallel workers never see half a build.
-    staging = Path(tempfile.mkdtemp(prefix=f"{dist.name}-", dir=CACHE_DIR))
+    dist.parent.mkdir(parents=True, exist_ok=True)
+    # Build next to the final place and rename, so parallel builds never see half a build.
+    staging = Path(tempfile.mkdtemp(prefix=f"{dist.name}-", dir=dist.parent))
     result = subprocess.run(
         [npm, "run", "build", "--", "--outDir", str(staging), "--emptyOutDir"],
         cwd=APP_DIR,
@@ -91,5 +90,5 @@ def _build_into(dist: Path, variables: dict[str, str]) -> None:
         )
     try:
         staging.rename(dist)
-    except OSError:  # another worker finished the same build first
+    except OSError:  # another process finished the same build first
         shutil.rmtree(staging, ignore_errors=True)

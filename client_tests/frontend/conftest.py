@@ -92,13 +92,24 @@ def _wait_until(done: Callable[[], bool], page: Page, *, timeout: float) -> None
         page.wait_for_timeout(20)
 
 
+@pytest.fixture(scope="session")
+def frontend_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this session keeps its builds.
+
+    Each build names the session's server in its DSN, so builds are rarely reusable in the next
+    session; pytest's temp directories are pruned, the system temp directory is not.
+    """
+    return tmp_path_factory.mktemp("frontend-builds")
+
+
 @pytest.fixture
-def serve_frontend() -> Iterator[Callable[[dict[str, str]], str]]:
+def serve_frontend(frontend_builds: Path) -> Iterator[Callable[[dict[str, str]], str]]:
     """Build the app with the given ``VITE_*`` variables, serve it, and return its URL."""
     servers: list[ThreadingHTTPServer] = []
 
     def serve(env: dict[str, str]) -> str:
-        handler = functools.partial(_QuietHandler, directory=str(build_frontend(env)))
+        dist = build_frontend(env, frontend_builds)
+        handler = functools.partial(_QuietHandler, directory=str(dist))
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)

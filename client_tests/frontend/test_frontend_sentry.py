@@ -5,7 +5,6 @@ guide's ``.env`` does), opens it in headless Chromium, clicks through it, and re
 """
 
 import json
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -178,12 +177,9 @@ def test_envelopes_are_posted_cross_origin_and_pass_cors(sentry_stub, serve_fron
 
 
 def unreachable_dsn(dsn: str) -> str:
-    """``dsn`` with its host moved to a port where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    """``dsn`` with its host moved to 127.0.0.1 port 1, where nothing listens."""
     parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:1"))
 
 
 def test_tunnel_carries_the_dsn_in_the_envelope_header(sentry_stub, serve_frontend, page):

@@ -13,11 +13,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from .api.checks import ChecksApi
+from .api.faults import FaultsApi
 from .api.routes import ApiError, QueryApi
+from .api.rules import RulesApi
 from .config import Settings
 from .ingest.cors import CORSMiddleware
 from .ingest.endpoints import Ingest, error_response
 from .ingest.errors import IngestError
+from .ingest.fault_responses import FaultResponses
+from .ingest.faults import FaultRules
+from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry
 
@@ -36,8 +42,15 @@ class StubApp:
         self.settings = settings
         self.database = Database(settings.db)
         self.projects = ProjectRegistry(settings)
-        ingest = Ingest(settings.limits, self.projects, self.database)
+        self.faults = FaultRules(settings.faults)
+        ingest = Ingest(settings.limits, self.projects, self.database, self.faults)
+        faults = FaultsApi(self.faults, self.projects)
         api = QueryApi(settings, self.projects, self.database)
+        checks = ChecksApi(settings, self.projects, self.database)
+        rules = RulesApi(settings, self.projects, self.database)
+        # Alert actions are carried out after each commit, off the ingest path.
+        self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
+        self.database.commit_listeners.append(self.dispatcher.wake)
         health = [
             Route("/api/relay/healthcheck/ready/", _healthy),
             Route("/api/relay/healthcheck/live/", _healthy),
@@ -45,7 +58,15 @@ class StubApp:
         ]
         discover = [Route("/api/0/organizations/{org}/events/", api.discover)]
         self.starlette = Starlette(
-            routes=[*health, *discover, *ingest.routes(), *api.routes()],
+            routes=[
+                *health,
+                *discover,
+                *ingest.routes(),
+                *api.routes(),
+                *checks.routes(),
+                *faults.routes(),
+                *rules.routes(),
+            ],
             middleware=[Middleware(CORSMiddleware)],
             exception_handlers={
                 IngestError: _ingest_error,
@@ -67,14 +88,17 @@ class StubApp:
     def open(self) -> None:
         self.database.open()
         self.projects.load(self.database.reader())
+        self.dispatcher.start()
 
     def close(self) -> None:
+        self.dispatcher.stop()
         self.database.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self.starlette
         if self._stack is None:
-            self._stack = self.starlette.build_middleware_stack()
+            # Outermost, so that a fault rule can drop the connection itself.
+            self._stack = FaultResponses(self.starlette.build_middleware_stack())
         await self._stack(scope, receive, send)
 
 

@@ -6,12 +6,13 @@ import argparse
 import datetime
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
 from . import __version__
+from .checks.text import pii_text, releases_text, sampling_text
 from .client import StubApiError, StubClient
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
 
@@ -79,7 +80,54 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=50)
     events.add_argument("--json", action="store_true", help="print JSON instead of a table")
     events.set_defaults(run=_events)
+
+    _add_check_commands(commands)
     return parser
+
+
+def _add_check_commands(commands: Any) -> None:
+    """``sentry-stub check pii|sampling|releases``: exit status 1 when the check fails."""
+    check = commands.add_parser(
+        "check", help="check what arrived for PII leaks, sample rates, release naming"
+    )
+    checks = check.add_subparsers(title="checks", required=True)
+
+    pii = checks.add_parser("pii", help="values Sentry's default scrubbers would remove")
+    pii.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        help="accepted path, prefix or glob, e.g. user.ip_address (repeatable)",
+    )
+    pii.set_defaults(run=_check_pii)
+
+    sampling = checks.add_parser("sampling", help="observed vs. configured sample rate")
+    sampling.add_argument("expected", type=float, help="the configured rate, e.g. 0.1")
+    sampling.add_argument(
+        "--category", default="transaction", choices=["transaction", "profile", "error"]
+    )
+    sampling.add_argument("--confidence", type=float, default=0.99)
+    sampling.set_defaults(run=_check_sampling)
+
+    releases = checks.add_parser("releases", help="release naming and allowed environments")
+    releases.add_argument(
+        "--environments",
+        help="comma-separated allowed environments (default development,staging,production)",
+    )
+    releases.add_argument(
+        "--pattern",
+        help="regex a release must match in full; {project} stands for the project slug "
+        "(default <package>@<version> or a git SHA)",
+    )
+    releases.set_defaults(run=_check_releases)
+
+    for parser in (pii, sampling, releases):
+        _add_url(parser)
+        parser.add_argument("--project", help="project slug or id")
+        parser.add_argument(
+            "--after", type=int, default=0, help="only what arrived after this receive cursor"
+        )
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def _add_url(parser: argparse.ArgumentParser) -> None:
@@ -148,6 +196,39 @@ def _events(args: argparse.Namespace) -> int:
     ]
     print(format_table(columns, rows))
     return 0
+
+
+def _check_pii(args: argparse.Namespace) -> int:
+    client = StubClient(args.url)
+    report = client.check_pii(after=args.after, project=args.project, allow=args.allow)
+    return _print_check(args, report, pii_text)
+
+
+def _check_sampling(args: argparse.Namespace) -> int:
+    report = StubClient(args.url).check_sampling(
+        args.expected,
+        category=args.category,
+        confidence=args.confidence,
+        after=args.after,
+        project=args.project,
+    )
+    return _print_check(args, report, sampling_text)
+
+
+def _check_releases(args: argparse.Namespace) -> int:
+    environments = [e for e in (args.environments or "").split(",") if e]
+    report = StubClient(args.url).check_releases(
+        environments=environments, pattern=args.pattern, after=args.after, project=args.project
+    )
+    return _print_check(args, report, releases_text)
+
+
+def _print_check(args: argparse.Namespace, report: dict, as_text: Callable[[dict], str]) -> int:
+    if args.json:
+        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(as_text(report))
+    return 0 if report["passed"] else 1
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

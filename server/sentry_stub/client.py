@@ -30,7 +30,9 @@ Params = dict[str, Any]
 
 
 class StubClient:
-    def __init__(self, url: str, *, timeout: float = 30.0):
+    """``keys``: see only what was sent with these DSN public keys (per-worker isolation)."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0, keys: Sequence[str] = ()):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "") or not parts.hostname:
             raise ValueError(f"sentry-stub URL must look like http://HOST:PORT, got {url!r}")
@@ -39,6 +41,11 @@ class StubClient:
         self._port = parts.port or 80
         self._timeout = timeout
         self._local = threading.local()
+        self.keys = tuple(keys)
+
+    def scoped(self, keys: Sequence[str]) -> StubClient:
+        """A client of the same server that sees only what was sent with ``keys``."""
+        return StubClient(self.url, timeout=self._timeout, keys=keys)
 
     # --- the API ---------------------------------------------------------------------------
 
@@ -120,9 +127,79 @@ class StubClient:
     def reset(self) -> None:
         self.request("POST", "/stub/api/reset")
 
+    # --- checks (each answers a report with `passed`) ---------------------------------------
+
+    def check_pii(
+        self,
+        *,
+        after: int = 0,
+        project: str | int | None = None,
+        allow: Sequence[str] = (),
+        items: Sequence[int] = (),
+    ) -> dict:
+        """Personal data in the events as sent; ``items`` limits the check to those events."""
+        params = {
+            "after": after,
+            "project": project,
+            "allow": list(allow),
+            "item": ",".join(map(str, items)) or None,
+        }
+        return self.get("/stub/api/checks/pii", params)
+
+    def check_sampling(
+        self,
+        expected: float,
+        *,
+        category: str = "transaction",
+        confidence: float = 0.99,
+        after: int = 0,
+        project: str | int | None = None,
+    ) -> dict:
+        params = {
+            "expected": repr(float(expected)),
+            "category": category,
+            "confidence": repr(float(confidence)),
+            "after": after,
+            "project": project,
+        }
+        return self.get("/stub/api/checks/sampling", params)
+
+    def check_releases(
+        self,
+        *,
+        environments: Sequence[str] = (),
+        pattern: str | None = None,
+        after: int = 0,
+        project: str | int | None = None,
+    ) -> dict:
+        params = {
+            "environments": ",".join(environments) or None,
+            "pattern": pattern,
+            "after": after,
+            "project": project,
+        }
+        return self.get("/stub/api/checks/releases", params)
+
+    # --- fault rules (ingest/faults.py describes them) ------------------------------------
+
+    def faults(self) -> list[dict]:
+        return self.request("GET", "/stub/api/faults")["data"]
+
+    def add_fault(self, rule: dict) -> dict:
+        """Activate ``rule``; returns it with its ``id``."""
+        return self.request("POST", "/stub/api/faults", body=rule)
+
+    def remove_fault(self, fault_id: int) -> None:
+        self.request("DELETE", f"/stub/api/faults/{fault_id}")
+
+    def clear_faults(self) -> None:
+        self.request("DELETE", "/stub/api/faults")
+
     # --- transport -------------------------------------------------------------------------
 
     def get(self, path: str, params: Params | None = None) -> Any:
+        if self.keys:
+            params = {**(params or {}), "key": list(self.keys)}
         return self.request("GET", path, params=params)
 
     def request(

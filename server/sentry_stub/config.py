@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .ingest.faults import FaultRule, FaultRuleError, faults_from_config
 from .ingest.limits import Limits
 from .ingest.normalize import Scrubbing
+from .rules.config import RULES_KEYS, ProjectRules, RulesConfig, RulesConfigError, parse_rules
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8990
@@ -39,6 +41,7 @@ class Project:
     slug: str
     keys: tuple[str, ...]
     scrubbing: Scrubbing = field(default_factory=Scrubbing)
+    rules: ProjectRules = field(default_factory=ProjectRules)  # alerts and ownership
 
     def dsn(self, base_url: str) -> str:
         scheme, _, host = base_url.partition("://")
@@ -55,6 +58,10 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     # Scrubbing applied to projects created on first use in open mode.
     default_scrubbing: Scrubbing = field(default_factory=Scrubbing)
+    # Fault rules active from the start (``[[faults]]``; see ingest/faults.py).
+    faults: tuple[FaultRule, ...] = ()
+    # Alert and ownership rules of every project (open-mode projects pick theirs by slug).
+    rules: RulesConfig = field(default_factory=RulesConfig)
 
     @property
     def strict(self) -> bool:
@@ -110,7 +117,7 @@ def load_config_file(path: str) -> Settings:
 
 def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
     """Validate a parsed TOML document; unknown keys are errors that name the key."""
-    _check_keys(data, {"server", "limits", "scrubbing", "projects"}, "")
+    _check_keys(data, {"server", "limits", "scrubbing", "projects", "faults", *RULES_KEYS}, "")
     server = data.get("server", {})
     _check_keys(server, {"host", "port", "db"}, "server.")
     limits = _dataclass_from(Limits, data.get("limits", {}), "limits.")
@@ -120,11 +127,24 @@ def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
         for index, entry in enumerate(data.get("projects", []))
     )
     _check_unique(projects)
+    try:
+        faults = faults_from_config(data.get("faults", []), projects)
+    except FaultRuleError as error:
+        raise ConfigError(str(error)) from None
+    try:
+        rules = parse_rules(data)
+        if projects:
+            rules.check_projects(p.slug for p in projects)
+    except RulesConfigError as error:
+        raise ConfigError(str(error)) from None
+    projects = tuple(replace(p, rules=rules.for_project(p.slug)) for p in projects)
     settings = Settings(
         config_path=path,
         projects=projects,
         limits=limits,
         default_scrubbing=default_scrubbing,
+        faults=faults,
+        rules=rules,
     )
     if "port" in server:
         server = {**server, "port": _port(server["port"])}

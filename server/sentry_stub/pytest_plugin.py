@@ -9,6 +9,7 @@ service, through the same client.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,14 +72,30 @@ def sentry_stub_server(request: pytest.FixtureRequest) -> Iterator[StubClient]:
         yield StubClient(server.url)
 
 
+@pytest.fixture(scope="session")
+def _sentry_stub_worker_key(sentry_stub_server: StubClient) -> str | None:
+    """Under pytest-xdist, each worker sends with its own DSN key and sees only its own data.
+
+    Only open mode accepts invented keys; in strict mode workers share what they see.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None or sentry_stub_server.get("/stub/api/projects")["strict"]:
+        return None
+    return uuid.uuid4().hex
+
+
 @pytest.fixture
 def sentry_stub(
-    request: pytest.FixtureRequest, sentry_stub_server: StubClient
+    request: pytest.FixtureRequest,
+    sentry_stub_server: StubClient,
+    _sentry_stub_worker_key: str | None,
 ) -> Iterator[StubView]:
     """What arrived at the server during this test, with Sentry-like assertions."""
     config = request.config
+    key = _sentry_stub_worker_key
     view = StubView(
-        sentry_stub_server,
+        sentry_stub_server.scoped([key]) if key else sentry_stub_server,
+        dsn_key=key,
         snapshot_dir=Path(request.path).parent / "__snapshots__" / request.node.name,
         update_snapshots=config.getoption("--sentry-stub-update-snapshots"),
     )

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .client import StubClient
+from .checks.text import pii_text, releases_text, sampling_text
+from .client import StubApiError, StubClient
 from .records import Attachment, Envelope, Event, Record, Row
 from .snapshot import normalize_for_snapshot
 
@@ -43,6 +44,40 @@ class Trace:
         }
 
 
+class Fault:
+    """A fault rule active on the server; as a context manager, removed when the block ends."""
+
+    def __init__(self, client: StubClient, rule: dict):
+        self.client = client
+        self.id: int = rule["id"]
+        self.rule = rule
+
+    def state(self) -> dict:
+        """The rule as the server sees it now: ``hits``, ``active``, ``expires_in``."""
+        for fault in self.client.faults():
+            if fault["id"] == self.id:
+                return fault
+        raise LookupError(f"fault rule {self.id} has been removed")
+
+    @property
+    def hits(self) -> int:
+        """How many requests the rule has affected so far."""
+        return self.state()["hits"]
+
+    def remove(self) -> None:
+        try:
+            self.client.remove_fault(self.id)
+        except StubApiError as error:
+            if error.status != 404:  # already removed: nothing to do
+                raise
+
+    def __enter__(self) -> Fault:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
+
+
 class StubView:
     def __init__(
         self,
@@ -51,12 +86,15 @@ class StubView:
         cursor: int | None = None,
         snapshot_dir: Path | None = None,
         update_snapshots: bool = False,
+        dsn_key: str | None = None,
     ):
         self.client = client
+        self.dsn_key = dsn_key
         self.cursor = client.cursor() if cursor is None else cursor
         self.snapshot_dir = snapshot_dir
         self.update_snapshots = update_snapshots
         self._seen: set[int] = set()
+        self._faults: list[Fault] = []
 
     # --- where to send -----------------------------------------------------------------------
 
@@ -67,11 +105,17 @@ class StubView:
     @property
     def dsn(self) -> str:
         """The DSN of the default project (in strict mode: the first configured project)."""
-        return self.client.projects()[0]["dsn"]
+        return self._with_key(self.client.projects()[0]["dsn"])
 
     def dsn_for(self, slug: str) -> str:
         """The DSN of project ``slug``; in open mode the project is created on first use."""
-        return self.client.project(slug)["dsn"]
+        return self._with_key(self.client.project(slug)["dsn"])
+
+    def _with_key(self, dsn: str) -> str:
+        if self.dsn_key is None:
+            return dsn
+        scheme, _, rest = dsn.partition("://")
+        return f"{scheme}://{self.dsn_key}@{rest.partition('@')[2]}"
 
     # --- what arrived ------------------------------------------------------------------------
 
@@ -165,6 +209,39 @@ class StubView:
         self.cursor = self.client.cursor()
         self._seen.clear()
 
+    # --- making the server misbehave ---------------------------------------------------------
+
+    def fault(
+        self,
+        kind: str,
+        *,
+        project: str | int | None = None,
+        categories: str | Sequence[str] = (),
+        count: int | None = None,
+        duration: float | None = None,
+        **options: Any,
+    ) -> Fault:
+        """Add a fault rule: ``rate_limit``, ``status``, ``delay`` or ``drop``.
+
+        ``options`` are the kind's own settings: ``retry_after``, ``scope``, ``reason_code``;
+        ``status``, ``detail``; ``seconds``. Without ``count`` or ``duration`` the rule lasts
+        until removed: use the result as a context manager, or call ``remove_faults()``. A view
+        bound to a DSN key limits its rules to requests sent with that key.
+        """
+        rule: dict[str, Any] = {"kind": kind, **options}
+        optional = {"project": project, "count": count, "duration": duration, "key": self.dsn_key}
+        rule.update({name: value for name, value in optional.items() if value is not None})
+        if categories:
+            rule["categories"] = [categories] if isinstance(categories, str) else list(categories)
+        fault = Fault(self.client, self.client.add_fault(rule))
+        self._faults.append(fault)
+        return fault
+
+    def remove_faults(self) -> None:
+        """Remove every fault rule this view added."""
+        while self._faults:
+            self._faults.pop().remove()
+
     # --- assertions ----------------------------------------------------------------------------
 
     def assert_snapshot(self, event: Event | dict, name: str) -> None:
@@ -192,6 +269,71 @@ class StubView:
             raise AssertionError(
                 f"event differs from snapshot {path}:\n" + _json_diff(expected, actual)
             )
+
+    def assert_no_pii(
+        self,
+        events: Iterable[Event] | None = None,
+        *,
+        allow: Sequence[str] = (),
+        project: str | int | None = None,
+    ) -> dict:
+        """Fail where an event (default: all of this test's) carries data Sentry would scrub.
+
+        The event as the SDK sent it goes through Relay's own default scrubbers plus the
+        project's sensitive fields; what ``send_default_pii`` adds (user IP, cookies, sensitive
+        headers) counts too. ``allow`` lists accepted paths: exact (``user.ip_address``), a
+        prefix (``request.headers``), or a glob (``request.cookies.*``). Returns the report.
+        """
+        items = [event.item_id for event in events] if events is not None else ()
+        if events is not None and not items:
+            raise AssertionError("assert_no_pii was given an empty list of events")
+        report = self.client.check_pii(after=self.cursor, project=project, allow=allow, items=items)
+        if not report["passed"]:
+            raise AssertionError(pii_text(report))
+        return report
+
+    def assert_sample_rate(
+        self,
+        expected: float,
+        *,
+        category: str = "transaction",
+        confidence: float = 0.99,
+        project: str | int | None = None,
+    ) -> dict:
+        """Fail unless ``expected`` lies in the exact binomial interval of the observed rate.
+
+        Kept items count as sampled in, client-report ``sample_rate`` discards as sampled out;
+        for transactions the ``sample_rate`` declared in the trace header must equal
+        ``expected``. ``category`` is ``transaction``, ``profile`` (of sampled transactions)
+        or ``error``. Returns the report.
+        """
+        report = self.client.check_sampling(
+            expected, category=category, confidence=confidence, after=self.cursor, project=project
+        )
+        if not report["passed"]:
+            raise AssertionError(sampling_text(report))
+        return report
+
+    def assert_releases(
+        self,
+        *,
+        environments: Sequence[str] = (),
+        pattern: str | None = None,
+        project: str | int | None = None,
+    ) -> dict:
+        """Fail unless every event names a well-formed release and an allowed environment.
+
+        ``pattern`` is a regex the release must match in full (``{project}`` stands for the
+        project slug); by default ``<package>@<version>`` or a git SHA. ``environments``
+        defaults to development, staging, production. Releases created through the web API
+        must exist and be finalized. Returns the report.
+        """
+        report = self.client.check_releases(
+            environments=environments, pattern=pattern, after=self.cursor, project=project
+        )
+        if not report["passed"]:
+            raise AssertionError(releases_text(report))
+        return report
 
     def unasserted_events(self) -> list[Event]:
         """Events that arrived in this view but were never returned to the test."""

@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from ..config import Settings
 from ..query.discover import run_discover, search_events
-from ..query.grammar import QuerySyntaxError
+from ..query.errors import InvalidQueryError
+from ..query.explain import explain_misses
 from ..query.pipe import parse_pipe
 from ..storage import reader
 from ..storage.database import Database
@@ -63,6 +64,7 @@ class QueryApi:
             Route(f"{a}/items/{{item_id:int}}/content", self.item_content),
             Route(f"{a}/rows/{{kind}}", self.rows),
             Route(f"{a}/summary", self.summary),
+            Route(f"{a}/explain", self.explain),
             Route(f"{a}/discover", self.discover),
             Route(f"{a}/query", self.pipe_query),
             Route(f"{a}/reset", self.reset, methods=["POST"]),
@@ -90,7 +92,8 @@ class QueryApi:
         return JSONResponse({"cursor": current})
 
     async def list_projects(self, request: Request) -> Response:
-        return JSONResponse({"data": [self._project_json(p) for p in self.projects.all()]})
+        projects = [self._project_json(p) for p in self.projects.all()]
+        return JSONResponse({"data": projects, "strict": self.projects.strict})
 
     async def create_project(self, request: Request) -> Response:
         body = await _json_body(request)
@@ -120,6 +123,7 @@ class QueryApi:
                 limit=params.integer("limit", 100, maximum=MAX_LIMIT),
                 offset=params.integer("offset", 0),
                 order=order,
+                public_keys=params.list("key"),
             )
             return reader.events_by_item_ids(connection, ids)
 
@@ -136,8 +140,7 @@ class QueryApi:
         params = _Params(request)
         read = partial(
             reader.envelopes,
-            after=params.integer("after", 0),
-            project_ids=self._project_ids(params),
+            scope=self._scope(params),
             limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
         )
         return JSONResponse({"data": await self.database.read(read)})
@@ -146,9 +149,8 @@ class QueryApi:
         params = _Params(request)
         read = partial(
             reader.items,
+            scope=self._scope(params),
             types=params.list("type"),
-            after=params.integer("after", 0),
-            project_ids=self._project_ids(params),
             limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
             with_content=params.flag("content"),
         )
@@ -174,16 +176,15 @@ class QueryApi:
         params = _Params(request)
         read = partial(
             reader.rows,
+            scope=self._scope(params),
             table=ROW_KINDS[kind],
-            after=params.integer("after", 0),
-            project_ids=self._project_ids(params),
             limit=params.integer("limit", MAX_LIMIT, maximum=100000),
         )
         return JSONResponse({"data": await self.database.read(read)})
 
     async def summary(self, request: Request) -> Response:
-        after = _Params(request).integer("after", 0)
-        return JSONResponse(await self.database.read(partial(reader.summary, after=after)))
+        scope = self._scope(_Params(request))
+        return JSONResponse(await self.database.read(partial(reader.summary, scope=scope)))
 
     async def discover(self, request: Request) -> Response:
         """Discover semantics; the same engine serves Sentry's organization events endpoint."""
@@ -199,11 +200,24 @@ class QueryApi:
         text = params.text("q")
         try:
             pipe = parse_pipe(text)
-        except QuerySyntaxError as error:
-            raise ApiError(400, str(error), column=error.column) from None
+        except InvalidQueryError as error:
+            raise _query_error(error) from None
         result = await self._discover(params, pipe.fields, pipe.orderby, query=pipe.query)
         result["request"] = {"fields": pipe.fields, "query": pipe.query, "sort": pipe.orderby}
         return JSONResponse(result)
+
+    async def explain(self, request: Request) -> Response:
+        """The newest events a search does not match, each with the clause that excluded it."""
+        params = _Params(request)
+        read = partial(
+            explain_misses,
+            query=params.text("query"),
+            project_ids=self._project_ids(params) or None,
+            min_item_id=params.integer("after", 0),
+            limit=params.integer("limit", 5, maximum=100),
+            public_keys=params.list("key"),
+        )
+        return JSONResponse({"data": await self._read_query(read)})
 
     async def reset(self, request: Request) -> Response:
         await self.database.write(reader.reset)
@@ -231,14 +245,22 @@ class QueryApi:
             limit=per_page,
             offset=offset,
             min_item_id=params.integer("after", 0),
+            public_keys=params.list("key"),
         )
         return await self._read_query(read)
 
     async def _read_query(self, read):
         try:
             return await self.database.read(read)
-        except QuerySyntaxError as error:
-            raise ApiError(400, str(error), column=error.column) from None
+        except InvalidQueryError as error:
+            raise _query_error(error) from None
+
+    def _scope(self, params: _Params) -> reader.Scope:
+        return reader.Scope(
+            after=params.integer("after", 0),
+            project_ids=tuple(self._project_ids(params)),
+            public_keys=tuple(params.list("key")),
+        )
 
     def _project_ids(self, params: _Params) -> list[int]:
         ids = []
@@ -272,9 +294,10 @@ class _Params:
         return self.query.get(name, "")
 
     def list(self, name: str) -> list[str]:
-        values = []
-        for value in self.query.getlist(name):
-            values.extend(v for v in value.split(",") if v) if name == "type" else [value]
+        """Repeated parameters; ``type`` also takes a comma-separated list."""
+        values = self.query.getlist(name)
+        if name == "type":
+            return [part for value in values for part in value.split(",") if part]
         return values
 
     def flag(self, name: str) -> bool:
@@ -311,6 +334,11 @@ class _Params:
         if value not in choices:
             raise ApiError(400, f"parameter {name!r} must be one of {', '.join(choices)}")
         return value
+
+
+def _query_error(error: InvalidQueryError) -> ApiError:
+    column = getattr(error, "column", None)
+    return ApiError(400, str(error), **({"column": column} if column else {}))
 
 
 def _cursor_offset(cursor: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALLOWED_HEADERS = (
@@ -10,6 +9,7 @@ ALLOWED_HEADERS = (
     "authentication, authorization, content-encoding, transfer-encoding"
 )
 EXPOSED_HEADERS = "x-sentry-error, x-sentry-rate-limits, retry-after"
+VARY = "origin, access-control-request-method, access-control-request-headers"
 SERVER = "sentry-stub"
 
 # Relay applies CORS to the store-like routes, not to health checks or the web API.
@@ -28,18 +28,15 @@ class CORSMiddleware:
         if scope["type"] != "http" or not is_ingest_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        if (
-            scope["method"] == "OPTIONS"
-            and "origin" in headers
-            and "access-control-request-method" in headers
-        ):
+        # Relay's CORS layer (tower-http) answers every OPTIONS itself, as a preflight.
+        if scope["method"] == "OPTIONS":
             await self._preflight(send)
             return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *_cors_headers()]
+                exposed = (b"access-control-expose-headers", EXPOSED_HEADERS.encode())
+                message["headers"] = [*message.get("headers", []), *_cors_headers(), exposed]
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
@@ -59,7 +56,7 @@ class CORSMiddleware:
 def _cors_headers() -> list[tuple[bytes, bytes]]:
     return [
         (b"access-control-allow-origin", b"*"),
-        (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+        (b"vary", VARY.encode()),
         (b"cross-origin-resource-policy", b"cross-origin"),
         (b"server", SERVER.encode()),
     ]

@@ -10,17 +10,26 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..config import Project
+from ..config import DEFAULT_PROJECT_ID, Project
 from ..storage.database import Database
 from ..storage.projects import KEY_LENGTH, ProjectRegistry
 from ..storage.records import Received, store_envelope
-from .auth import Auth, auth_from_dsn, authenticate
+from .auth import (
+    PROTOCOL_VERSION,
+    Auth,
+    auth_from_envelope,
+    authenticate,
+    check_envelope_meta,
+    check_protocol_version,
+    request_origin,
+)
 from .cron import envelope_from_cron
 from .decoding import parse_content_encoding, read_body
 from .envelope import (
@@ -32,13 +41,14 @@ from .envelope import (
     serialize_envelope,
 )
 from .errors import IngestError
+from .fault_responses import answer_with_faults
+from .faults import FaultRules
 from .limits import Limits, check_envelope_limits
-from .minidump import envelope_from_minidump
+from .minidump import envelope_from_attachment_upload, envelope_from_minidump
 from .security import envelope_from_nel, envelope_from_security_report
 from .store import envelope_from_store, envelope_from_store_get
 from .unreal import envelope_from_unreal
 
-ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
 PIXEL_GIF = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
@@ -47,12 +57,19 @@ BodyParser = Callable[[bytes], Envelope]
 
 
 class Ingest:
-    """The state the ingest routes share: limits, known projects and the database."""
+    """The state the ingest routes share: limits, known projects, fault rules, the database."""
 
-    def __init__(self, limits: Limits, projects: ProjectRegistry, database: Database):
+    def __init__(
+        self,
+        limits: Limits,
+        projects: ProjectRegistry,
+        database: Database,
+        faults: FaultRules | None = None,
+    ):
         self.limits = limits
         self.projects = projects
         self.database = database
+        self.faults = faults or FaultRules()
 
     def routes(self) -> list[Route]:
         p = "/api/{project_id}"
@@ -89,13 +106,18 @@ class Ingest:
     async def store(self, request: Request) -> Response:
         if request.method == "GET":
             data = request.query_params.get("sentry_data", "")
-            envelope_id = await self._accept(
-                request, "store", lambda _: envelope_from_store_get(data), limit=0
+            await self._accept(
+                request,
+                "store",
+                lambda _: envelope_from_store_get(data, client=self._client_name(request)),
+                limit=0,
             )
             return Response(PIXEL_GIF, media_type="image/gif")
         content_type = request.headers.get("content-type")
         client = self._client_name(request)
-        parse: BodyParser = partial(envelope_from_store, content_type=content_type, client=client)
+        parse: BodyParser = partial(
+            envelope_from_store, content_type=content_type, client=client, limits=self.limits
+        )
         event_id = await self._accept(request, "store", parse, limit=self.limits.max_event_size)
         return _id_response(event_id)
 
@@ -175,31 +197,48 @@ class Ingest:
         envelope_auth: bool = False,
         path_key: str | None = None,
     ) -> str | None:
-        """Store what ``request`` carries; returns the event id to answer with."""
+        """Store what ``request`` carries; returns the event id to answer with.
+
+        The checks run in Relay's order (encoding, path, auth, key, version, body, framing,
+        limits, project), so a request with several faults gets the answer Relay gives.
+        """
         received_at = time.time()
-        url_project = request.path_params.get("project_id")
-        auth = authenticate(request.headers, request.url.query, path_key=path_key)
         encodings = parse_content_encoding(request.headers.get("content-encoding"))
+        url_project = _url_project(request.path_params.get("project_id"))
+        notes: list[str] = []
+        auth = authenticate(request.headers, request.url.query, path_key=path_key)
+        if auth is not None:
+            self._check_key(auth, notes)
+            check_protocol_version(auth)
         body = await read_body(request.stream(), encodings, limit) if limit else b""
+        if auth is None:
+            if not envelope_auth:
+                raise IngestError(401, "missing authorization information")
+            auth = auth_from_envelope(body)
+            self._check_key(auth, notes)
+        if envelope_auth and not body:
+            raise IngestError(400, "empty request body")
         try:
             envelope = parse(body)
         except EnvelopeError as error:
             raise IngestError(400, "invalid event envelope", [error.describe()]) from None
-        auth = self._auth_for(envelope, auth, url_project, request, envelope_auth)
-        project_id = _project_id(url_project if url_project is not None else auth.dsn_project_id)
-        notes: list[str] = []
-        project = self._project_for(project_id, auth, notes)
-        if auth.source == "query" and auth.version < 7:
-            notes.append(f"sentry_version {auth.version} is older than the current protocol (7)")
-        check_envelope_limits(envelope, self.limits)
-        internal = [item.type for item in envelope.items if item.type in INTERNAL_TYPES]
-        if internal:
+        check_envelope_meta(
+            envelope.headers, auth, url_project=url_project, origin=request_origin(request.headers)
+        )
+        # Where Relay raises "envelope contains internal items" is unsettled (spec section 13);
+        # refusing them is the documented safe answer: clients must never send them.
+        if any(item.type in INTERNAL_TYPES for item in envelope.items):
             raise IngestError(400, "invalid event envelope", ["envelope contains internal items"])
+        check_envelope_limits(envelope, self.limits)
+        project = self._project_for(url_project, auth, notes)
+        if auth.source == "query" and auth.version < PROTOCOL_VERSION:
+            notes.append(f"sentry_version {auth.version} is older than the current protocol (7)")
         event_id = envelope.event_id
         if event_id is None and envelope.requires_event_id():
             event_id = uuid.uuid4().hex
-        raw = body if endpoint in ("envelope", "tunnel") and _is_envelope(body) else None
-        if raw is None:
+        if endpoint in ("envelope", "tunnel"):
+            raw = body
+        else:
             raw = serialize_envelope(envelope)
             envelope = parse_envelope(raw)
         received = Received(
@@ -214,52 +253,64 @@ class Ingest:
             remote_addr=request.client.host if request.client else None,
             notes=notes,
         )
-        await self.database.write(partial(store_envelope, received=received))
+        await self._store_with_faults(request, received)
         return event_id
 
-    def _auth_for(
-        self,
-        envelope: Envelope,
-        auth: Auth | None,
-        url_project: str | None,
-        request: Request,
-        envelope_auth: bool,
-    ) -> Auth:
-        dsn = envelope.headers.get("dsn")
-        if auth is None:
-            if not envelope_auth:
-                raise IngestError(401, "missing authorization information")
-            if dsn is None:
-                raise IngestError(401, "missing authorization information")
-            auth = auth_from_dsn(dsn)
-            if url_project is not None and auth.dsn_project_id != url_project:
-                raise _mismatch("project id")
-        elif dsn is not None:
-            from_dsn = auth_from_dsn(dsn)
-            if url_project is not None and from_dsn.dsn_project_id != url_project:
-                raise _mismatch("project id")
-            if from_dsn.public_key != auth.public_key:
-                raise _mismatch("public key")
-        origin = envelope.headers.get("origin")
-        if origin is not None and request.headers.get("origin") not in (None, origin):
-            raise _mismatch("origin")
-        return auth
+    async def _store_with_faults(self, request: Request, received: Received) -> None:
+        """Store ``received`` as the fault rules allow: all of it, some items, or nothing.
 
-    def _project_for(self, project_id: int, auth: Auth, notes: list[str]) -> Project:
+        Failing, delayed and rate-limited answers are explained in ``ingest/faults.py``.
+        """
+        verdict = self.faults.judge(
+            received.project, received.endpoint, received.envelope, received.public_key
+        )
+        kept = None if verdict.failure else verdict.kept(received.envelope)
+        if kept is not None:
+            stored = replace(received, envelope=kept)
+            await self.database.write(partial(store_envelope, received=stored))
+        await answer_with_faults(request.scope, verdict, received.envelope)
+
+    def _check_key(self, auth: Auth, notes: list[str]) -> None:
+        """Relay requires 32-character keys; open mode takes others and notes the difference."""
         key = auth.public_key
-        if len(key) != KEY_LENGTH or not key.isascii():
-            if self.projects.strict:
-                raise IngestError(400, "bad sentry DSN public key", ["invalid project key"])
-            notes.append(
-                f"public key {key!r} has {len(key)} characters; Relay requires 32 and would "
-                "answer 400 'bad sentry DSN public key'"
-            )
+        if len(key) == KEY_LENGTH and key.isascii():
+            return
         if self.projects.strict:
-            project = self.projects.get(project_id)
+            if auth.source == "envelope":
+                raise IngestError(
+                    401, "bad envelope authentication header", ["invalid project key"]
+                )
+            raise IngestError(400, "bad sentry DSN public key", ["invalid project key"])
+        notes.append(
+            f"public key {key!r} has {len(key)} characters; Relay requires 32 and would "
+            "answer 400 'bad sentry DSN public key'"
+        )
+
+    def _project_for(self, url_project: int | None, auth: Auth, notes: list[str]) -> Project:
+        """The project to store in: the URL's, the tunnel DSN's, or (``/api/store/``) the key's.
+
+        With auth from the envelope's ``dsn`` Relay ignores the project id in the URL and uses
+        the DSN's; the stub does the same and notes it when the two differ.
+        """
+        project_id = url_project
+        if auth.dsn_project_id is not None:
+            dsn_project = int(auth.dsn_project_id)
+            if url_project is not None and url_project != dsn_project:
+                notes.append(
+                    f"the URL names project {url_project} but the envelope's dsn names project "
+                    f"{dsn_project}; Relay sends it to the dsn's project"
+                )
+            project_id = dsn_project
+        key = auth.public_key
+        if project_id is None:
+            by_key = self.projects.by_key(key)
+            project_id = by_key.id if by_key else None
+        if self.projects.strict:
+            project = self.projects.get(project_id) if project_id is not None else None
             if project is None or key not in project.keys:
                 raise IngestError(403, "event submission rejected with_reason: ProjectId")
             return project
-        return self.projects.for_ingest(project_id, key)
+        return self.projects.for_ingest(project_id or DEFAULT_PROJECT_ID, key)
 
     @staticmethod
     def _client_name(request: Request) -> str | None:
@@ -271,10 +322,6 @@ def _parse(body: bytes) -> Envelope:
     return parse_envelope(body)
 
 
-def _is_envelope(body: bytes) -> bool:
-    return bool(body.strip())
-
-
 def _minidump(body: bytes, *, content_type: str | None, limits: Limits) -> Envelope:
     return envelope_from_minidump(content_type, body, limits)
 
@@ -282,9 +329,7 @@ def _minidump(body: bytes, *, content_type: str | None, limits: Limits) -> Envel
 def _attachments(
     body: bytes, *, content_type: str | None, event_id: str, limits: Limits
 ) -> Envelope:
-    envelope = envelope_from_minidump(content_type, body, limits, require_minidump=False)
-    envelope.headers["event_id"] = event_id
-    return envelope
+    return envelope_from_attachment_upload(content_type, body, event_id=event_id, limits=limits)
 
 
 def _unreal(body: bytes, *, user_id: str | None, limits: Limits) -> Envelope:
@@ -304,16 +349,13 @@ def _cron(body: bytes, *, monitor_slug: str, content_type: str | None, query: di
     return envelope_from_cron(monitor_slug, content_type=content_type, body=body, query=query)
 
 
-def _project_id(value: str | None) -> int:
-    if value is None or not value.isdigit():
+def _url_project(value: str | None) -> int | None:
+    """The project id in the URL path (None on routes without one)."""
+    if value is None:
+        return None
+    if not value.isdigit():
         raise IngestError(400, "bad project path parameter")
     return int(value)
-
-
-def _mismatch(what: str) -> IngestError:
-    return IngestError(
-        400, "invalid event envelope", [f"{what} header mismatch between envelope and request"]
-    )
 
 
 def _id_response(event_id: str | None) -> JSONResponse:

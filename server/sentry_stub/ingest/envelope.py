@@ -9,13 +9,22 @@ same reason, plus the item index and byte offset where it went wrong.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 WHITESPACE = b" \t\r\n"
+NEWLINE = 0x0A
+# Strings (which JSON keeps on one line), a lone quote opening an unterminated one, and brackets.
+JSON_TOKENS = re.compile(rb'"(?:[^"\\\n]|\\.)*"|"|[{}\[\]]')
+_HEX = "[0-9a-fA-F]"
+_DASHED = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+# The forms Relay's event ids accept: simple, dashed, braced, URN.
+UUID_FORMS = re.compile(f"{_HEX}{{32}}|{_DASHED}|{{{_DASHED}}}|urn:uuid:{_DASHED}")
 
 # Item types that make Relay generate an event id when the envelope header carries none.
 EVENT_BOUND_TYPES = frozenset(
@@ -125,13 +134,16 @@ class Envelope:
 
 
 def normalize_event_id(value: Any) -> str | None:
-    """32 lowercase hex characters for a UUID given with or without dashes, else None."""
+    """32 lowercase hex characters for a UUID in a form Relay accepts, else None.
+
+    Relay (Rust ``uuid``) takes 32 hex digits, the dashed 8-4-4-4-12 form, that form in braces,
+    or a ``urn:uuid:`` URN; Python's ``uuid.UUID`` would also take dashes in odd places.
+    """
     if not isinstance(value, str):
         return None
-    try:
-        return uuid.UUID(value).hex
-    except ValueError:
+    if not UUID_FORMS.fullmatch(value):
         return None
+    return value.removeprefix("urn:uuid:").strip("{}").replace("-", "").lower()
 
 
 def dashed(event_id: str) -> str:
@@ -141,8 +153,8 @@ def dashed(event_id: str) -> str:
 def parse_envelope(body: bytes) -> Envelope:
     """Split ``body`` into an envelope, or raise ``EnvelopeError`` naming what and where."""
     if not body.strip(WHITESPACE):
-        raise EnvelopeError("empty request body")
-    headers, pos = _read_json_line(body, _skip_whitespace(body, 0), item_index=None)
+        raise EnvelopeError("missing envelope header")
+    headers, pos = _read_header(body, _skip_whitespace(body, 0), item_index=None)
     _check_envelope_header(headers)
     items: list[Item] = []
     while pos < len(body):
@@ -150,7 +162,7 @@ def parse_envelope(body: bytes) -> Envelope:
         start = _skip_whitespace(body, pos)
         if start >= len(body):
             raise EnvelopeError("unexpected end of file", item_index=index, offset=pos)
-        item_headers, pos = _read_json_line(body, start, item_index=index)
+        item_headers, pos = _read_header(body, start, item_index=index)
         payload, payload_offset, pos = _read_payload(body, pos, item_headers, index)
         items.append(Item(item_headers, payload, payload_offset))
     return Envelope(headers, items)
@@ -172,57 +184,72 @@ def _skip_whitespace(body: bytes, pos: int) -> int:
     return pos
 
 
-def _read_json_line(body: bytes, start: int, *, item_index: int | None) -> tuple[dict, int]:
-    """Parse one JSON object at ``start``; it must be followed by a newline or the end."""
+def _read_header(body: bytes, start: int, *, item_index: int | None) -> tuple[dict, int]:
+    """Parse the JSON object at ``start``; it must be followed by a newline or the end.
+
+    Like Relay's streaming JSON reader, the object may span lines (pretty-printed headers).
+    """
     what = "envelope header" if item_index is None else "item header"
-    newline = body.find(b"\n", start)
-    end = len(body) if newline < 0 else newline
-    text = body[start:end]
+
+    def invalid(problem: str) -> EnvelopeError:
+        return EnvelopeError(f"invalid {what}: {problem}", item_index=item_index, offset=start)
+
+    if body[start : start + 1] != b"{":
+        raise invalid("expected a JSON object")
+    end = _object_end(body, start)
+    if end is None:
+        raise invalid("unterminated JSON object or string")
     try:
-        value = _loads_header(text, envelope=item_index is None)
-    except _TrailingBytes as trailing:
-        raise EnvelopeError(
-            "missing newline after header or payload",
-            item_index=item_index,
-            offset=start + trailing.at,
-        ) from None
+        value = _loads_header(body[start:end], envelope=item_index is None)
     except (ValueError, UnicodeDecodeError) as error:
+        raise invalid(_short(error)) from None
+    if end < len(body) and body[end] != NEWLINE:
         raise EnvelopeError(
-            f"invalid {what}: {_short(error)}", item_index=item_index, offset=start
-        ) from None
-    if not isinstance(value, dict):
-        raise EnvelopeError(
-            f"invalid {what}: expected a JSON object", item_index=item_index, offset=start
+            "missing newline after header or payload", item_index=item_index, offset=end
         )
-    return value, (end + 1 if newline >= 0 else end)
+    return value, min(end + 1, len(body))
 
 
-class _TrailingBytes(ValueError):
-    def __init__(self, at: int):
-        self.at = at
+def _object_end(body: bytes, start: int) -> int | None:
+    """Where the JSON object at ``start`` ends (brackets balanced outside strings), or None."""
+    depth = 0
+    for token in JSON_TOKENS.finditer(body, start):
+        text = token.group()
+        if text == b'"':
+            return None  # a string without its closing quote on the same line
+        if text[0] == ord('"'):
+            continue
+        depth += 1 if text in b"{[" else -1
+        if depth == 0:
+            return token.end()
+    return None
 
 
 def _loads_header(text: bytes, *, envelope: bool) -> Any:
-    decoded = text.decode("utf-8")
-    decoder = json.JSONDecoder(object_pairs_hook=_reject_duplicates if envelope else None)
-    value, end = decoder.raw_decode(decoded)
-    if end != len(decoded):
-        raise _TrailingBytes(len(decoded[:end].encode("utf-8")))
+    """The header's JSON; a key given twice at the top of the envelope header is an error."""
+    repeated: dict[int, str] = {}
+
+    def to_dict(pairs: list[tuple[str, Any]]) -> dict:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                repeated[id(result)] = key
+            result[key] = value
+        return result
+
+    value = json.loads(text.decode("utf-8"), object_pairs_hook=to_dict, parse_constant=_no_nan)
+    if envelope and id(value) in repeated:
+        raise ValueError(f"duplicate field `{repeated[id(value)]}`")
     return value
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate field `{key}`")
-        result[key] = value
-    return result
+def _no_nan(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _read_payload(body: bytes, pos: int, headers: dict, index: int) -> tuple[bytes, int, int]:
     length = headers.get("length")
-    if isinstance(length, int) and not isinstance(length, bool) and length >= 0:
+    if _is_int(length) and length >= 0:
         end = pos + length
         if end > len(body):
             raise EnvelopeError(
@@ -230,7 +257,7 @@ def _read_payload(body: bytes, pos: int, headers: dict, index: int) -> tuple[byt
                 item_index=index,
                 offset=pos,
             )
-        if end < len(body) and body[end] != 0x0A:
+        if end < len(body) and body[end] != NEWLINE:
             raise EnvelopeError(
                 "missing newline after header or payload", item_index=index, offset=end
             )
@@ -241,19 +268,35 @@ def _read_payload(body: bytes, pos: int, headers: dict, index: int) -> tuple[byt
 
 
 def _check_envelope_header(headers: dict) -> None:
-    """Reject header fields whose type Relay's header struct refuses."""
-    event_id = headers.get("event_id")
-    if event_id is not None and normalize_event_id(event_id) is None:
-        raise EnvelopeError(f"invalid envelope header: event_id {event_id!r} is not a UUID")
-    version = headers.get("version")
-    if version is not None and not (
-        isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= 65535
-    ):
-        raise EnvelopeError("invalid envelope header: version must be an integer")
-    for key in ("dsn", "sent_at"):
+    """Reject header fields whose type Relay's header struct refuses (``EnvelopeHeaders``)."""
+
+    def invalid(key: str, expected: str) -> EnvelopeError:
+        return EnvelopeError(f"invalid envelope header: {key} {headers[key]!r} is not {expected}")
+
+    if headers.get("event_id") is not None and normalize_event_id(headers["event_id"]) is None:
+        raise invalid("event_id", "a UUID")
+    if headers.get("sent_at") is not None and not _is_rfc3339(headers["sent_at"]):
+        raise invalid("sent_at", "an RFC 3339 date-time with offset")
+    for key in ("version", "retention", "downsampled_retention"):
         value = headers.get(key)
-        if value is not None and not isinstance(value, str):
-            raise EnvelopeError(f"invalid envelope header: {key} must be a string")
+        if value is not None and not (_is_int(value) and 0 <= value <= 65535):
+            raise invalid(key, "an integer from 0 to 65535")
+    for key in ("dsn", "origin", "client", "user_agent"):
+        if headers.get(key) is not None and not isinstance(headers[key], str):
+            raise invalid(key, "a string")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_rfc3339(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) < 20 or value[10] not in "Tt ":
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _short(error: Exception) -> str:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 # A timestamp beyond 9999-12-31T23:59:59Z is out of Relay's range; milliseconds land here.
 MAX_TIMESTAMP = 253402300799
@@ -708,126 +707,6 @@ def _extract_check_in(rows: Rows, payload: Any, headers: dict) -> None:
     )
 
 
-# --- security reports ---------------------------------------------------------------------------
-
-CSP_LOCAL_URIS = frozenset({"", "self", "'self'", "inline", "eval"})
-CSP_KINDS = {
-    "child-src": "child",
-    "connect-src": "connect",
-    "font-src": "font",
-    "img-src": "image",
-    "manifest-src": "manifest",
-    "media-src": "media",
-    "object-src": "object",
-    "script-src": "script",
-    "script-src-elem": "script",
-    "style-src": "style",
-    "style-src-elem": "style",
-}
-
-
-def _extract_security(rows: Rows, payload: Any, headers: dict) -> None:
-    """A browser's CSP, HPKP, Expect-CT, Expect-Staple or NEL report (a `raw_security` item)."""
-    reader = _Reader(rows.notes, "security")
-    if isinstance(payload, list):
-        reader.note(f"the item holds {len(payload)} reports; Relay makes one event per report")
-        payload = payload[0] if payload else None
-    if not isinstance(payload, dict):
-        reader.note(f"expected a JSON object, got {_kind(payload)}; not indexed")
-        return
-    report_type, report = _security_report(payload)
-    if report_type is None:
-        reader.note("not a CSP, HPKP, Expect-CT, Expect-Staple or NEL report; Relay rejects it")
-        return
-    if report_type == "nel":
-        reader.note("current Relay turns NEL reports into logs, not events")
-    release = headers.get("sentry_release")
-    environment = headers.get("sentry_environment")
-    rows.event = {
-        **{column: None for column in _EVENT_COLUMNS},
-        "event_id": reader.event_id(payload.get("event_id")),
-        "type": report_type,
-        "level": "error",
-        "platform": "other",
-        "logger": "csp",
-        "release": release if isinstance(release, str) else None,
-        "environment": environment if isinstance(environment, str) else None,
-        "message": _security_message(report_type, report),
-        "url": _first_string(report, "document-uri", "documentURL", "url"),
-    }
-
-
-def _security_report(payload: dict) -> tuple[str | None, dict]:
-    for key, report_type in (
-        ("csp-report", "csp"),
-        ("expect-ct-report", "expectct"),
-        ("expect-staple-report", "expectstaple"),
-        ("csp", "csp"),
-        ("expectct", "expectct"),
-        ("expectstaple", "expectstaple"),
-        ("hpkp", "hpkp"),
-        ("nel", "nel"),
-    ):
-        if isinstance(payload.get(key), dict):
-            return report_type, payload[key]
-    if "known-pins" in payload:
-        return "hpkp", payload
-    body = payload.get("body")
-    if isinstance(body, dict):
-        reporting_api_types = {"csp-violation": "csp", "network-error": "nel"}
-        report_type = reporting_api_types.get(payload.get("type"))
-        if report_type:
-            return report_type, {**body, "url": payload.get("url")}
-    return None, payload
-
-
-def _security_message(report_type: str, report: dict) -> str | None:
-    host = _first_string(report, "hostname", "host_name", "host-name")
-    if report_type == "csp":
-        return _csp_message(report)
-    if report_type == "hpkp":
-        return f"Public key pinning validation failed for '{host}'"
-    if report_type == "expectct":
-        return f"Expect-CT failed for '{host}'"
-    if report_type == "expectstaple":
-        return f"Expect-Staple failed for '{host}'"
-    return _first_string(report, "type")
-
-
-def _csp_message(report: dict) -> str:
-    """Sentry's title for a CSP violation, e.g. ``Blocked 'script' from 'evil.com'``."""
-    violated = _first_string(report, "violated-directive", "violated_directive") or ""
-    directive = (
-        _first_string(report, "effective-directive", "effective_directive", "effectiveDirective")
-        or (violated.split() or [""])[0]
-    )
-    blocked = _first_string(report, "blocked-uri", "blocked_uri", "blockedURL") or ""
-    if blocked in CSP_LOCAL_URIS:
-        if directive == "script-src":
-            if "'unsafe-inline'" in violated:
-                return "Blocked unsafe inline 'script'"
-            if "'unsafe-eval'" in violated:
-                return "Blocked unsafe eval() 'script'"
-            return "Blocked unsafe (eval() or inline) 'script'"
-        return f"Blocked inline '{CSP_KINDS.get(directive, directive)}'"
-    uri = _csp_uri(blocked)
-    if directive == "form-action":
-        return f"Blocked 'form' action to '{uri}'"
-    return f"Blocked '{CSP_KINDS.get(directive, directive)}' from '{uri}'"
-
-
-def _csp_uri(uri: str) -> str:
-    """The host of an http(s) URI, ``scheme:`` for data:/blob: and similar, else the URI."""
-    parts = urlsplit(uri)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return parts.netloc
-    if parts.scheme and not parts.netloc:
-        return f"{parts.scheme}:"
-    if uri in ("data", "blob"):
-        return f"{uri}:"
-    return uri
-
-
 # --- reading values the way Relay does ----------------------------------------------------------
 
 
@@ -1031,7 +910,6 @@ _EXTRACTORS = {
     "event": _extract_event,
     "transaction": _extract_transaction,
     "feedback": _extract_feedback,
-    "raw_security": _extract_security,
     "security": partial(_extract_event, item_type="security"),
     "span": _extract_span,
     "log": _extract_logs,

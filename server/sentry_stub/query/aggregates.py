@@ -99,7 +99,9 @@ class _Arguments:
                 f"{self.name}() takes {wanted} argument(s), got {len(self.values)} in {self.text!r}"
             )
 
-    def field(self, index: int, default: str | None = None, *, allowed=NUMERIC_TYPES) -> Field:
+    def field(
+        self, index: int, default: str | None = None, *, allowed: tuple[str, ...] = NUMERIC_TYPES
+    ) -> Field:
         name = self.values[index] if index < len(self.values) else default
         if name is None:
             raise InvalidQueryError(f"{self.name}() needs a field in {self.text!r}")
@@ -135,7 +137,9 @@ def _count_unique(call: _Arguments) -> _Built:
     return f"COUNT(DISTINCT {field.sql})", list(field.params), INTEGER
 
 
-def _simple(sql_function: str, result_type: Callable[[str], str], allowed=NUMERIC_TYPES):
+def _simple(
+    sql_function: str, result_type: Callable[[str], str], allowed: tuple[str, ...] = NUMERIC_TYPES
+) -> Callable[[_Arguments], _Built]:
     def build(call: _Arguments) -> _Built:
         call.expect(1, 1)
         field = call.field(0, allowed=allowed)
@@ -150,7 +154,7 @@ def _quantile(call: _Arguments, level: float, field: Field) -> _Built:
     return f"stub_quantile({field.sql}, ?)", [*field.params, level], _percentile_type(field.type)
 
 
-def _fixed_percentile(level: float):
+def _fixed_percentile(level: float) -> Callable[[_Arguments], _Built]:
     def build(call: _Arguments) -> _Built:
         call.expect(0, 1)
         return _quantile(call, level, call.field(0, "transaction.duration"))

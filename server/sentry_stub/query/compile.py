@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sentry_stub.query.aggregates import resolve_aggregate
 from sentry_stub.query.errors import InvalidQueryError, QuerySyntaxError
@@ -191,7 +192,10 @@ class _Compiler:
         parse = parse_duration if field.type == DURATION else parse_number
         return self.comparison(node, field, node.operator, self.parsed(node, parse, node.value))
 
-    def parsed(self, node: SearchFilter | AggregateFilter, parse: Callable, text: str):
+    def parsed(
+        self, node: SearchFilter | AggregateFilter, parse: Callable[[str], Any], text: str
+    ) -> Any:
+        """``parse(text)``, its ValueError reported at the value's column."""
         try:
             return parse(text)
         except (ValueError, OverflowError) as error:

@@ -4,9 +4,10 @@
 time range, paging) and answers ``{"data": [...], "meta": {"fields", "units"}, "warnings"}``,
 with row keys exactly the requested field strings. Every plain field is grouped by when any
 aggregate is requested, as in Sentry. Rows come from events, or from spans inside transactions
-when a span field is named (see ``fields``). Without a sort, aggregate rows come in the order of
-their group values and plain rows in receive order. ``search_events`` is the plain event list
-(item ids) behind the pytest plugin's ``events()``.
+when a span field is named (see ``fields``). After the requested sort (or without one), rows
+are ordered by their group values ascending, or plain rows by receive order, so answers are
+deterministic. ``search_events`` is the plain event list (item ids) behind the pytest
+plugin's ``events()``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def run_discover(
     limit: int = 50,
     offset: int = 0,
     min_item_id: int = 0,
+    public_keys: Sequence[str] = (),
 ) -> dict:
     """Answer a Discover request; ``QuerySyntaxError``/``InvalidQueryError`` say what is wrong.
 
@@ -79,7 +81,9 @@ def run_discover(
     dataset = SPANS if needs_spans(_names(requested, node, [key for key, _ in sorts])) else EVENTS
     columns = [_column(text, dataset) for text in requested]
     compiled = compile_query(node, dataset=dataset)
-    scope, scope_params = _scope(dataset, project_ids, environments, start, end, stats_period)
+    scope, scope_params = _scope(
+        dataset, project_ids, environments, start, end, stats_period, public_keys
+    )
     sql = [
         "SELECT " + ", ".join(f"{column.sql} AS c{index}" for index, column in enumerate(columns)),
         f"FROM {dataset.source}",
@@ -130,6 +134,7 @@ def search_events(
     limit: int | None = None,
     offset: int = 0,
     order: str = "asc",
+    public_keys: Sequence[str] = (),
 ) -> list[int]:
     """``events.item_id`` of the events a search matches, in receive order (``order="desc"``
     for newest first). A span field matches events with such a span inside."""
@@ -140,7 +145,7 @@ def search_events(
         raise InvalidQueryError("Aggregate filters such as count():>1 need a Discover query")
     dataset = SPANS if needs_spans(_names([], node, [])) else EVENTS
     compiled = compile_query(node, dataset=dataset)
-    scope, scope_params = _scope(dataset, project_ids, None, None, None, None)
+    scope, scope_params = _scope(dataset, project_ids, None, None, None, None, public_keys)
     sql = (
         f"SELECT DISTINCT e.item_id FROM {dataset.source}"
         f" WHERE e.item_id IS NOT NULL AND e.item_id > ? AND {scope} AND ({compiled.sql})"
@@ -180,13 +185,9 @@ def _sort_key(text: str) -> tuple[str, bool]:
 
 
 def _order(
-    columns: list[_Column], sorts: list[tuple[str, bool]], dataset: Dataset, aggregated: object
+    columns: list[_Column], sorts: list[tuple[str, bool]], dataset: Dataset, grouped: object
 ) -> str:
-    if not sorts:
-        grouped = [f"c{i} ASC NULLS LAST" for i, c in enumerate(columns) if not c.aggregate]
-        if aggregated:
-            return ", ".join(grouped) or "1"
-        return f"{dataset.item_id} ASC"
+    """The requested sort, then group values ascending (or receive order) to break ties."""
     terms = []
     for key, descending in sorts:
         index = next(
@@ -198,7 +199,10 @@ def _order(
                 f"Cannot sort by {key!r}: sort by one of the selected fields ({selected})"
             )
         terms.append(f"c{index} {'DESC' if descending else 'ASC'} NULLS LAST")
-    return ", ".join(terms)
+    if not grouped:
+        return ", ".join([*terms, f"{dataset.item_id} ASC"])
+    groups = [f"c{i} ASC NULLS LAST" for i, column in enumerate(columns) if not column.aggregate]
+    return ", ".join([*terms, *groups]) or "NULL"
 
 
 def _scope(
@@ -208,9 +212,16 @@ def _scope(
     start: Moment | None,
     end: Moment | None,
     stats_period: str | None,
+    public_keys: Sequence[str] = (),
 ) -> tuple[str, list[object]]:
-    """The request's projects, environments and time range as one condition."""
+    """The request's projects, environments, time range and DSN keys as one condition."""
     conditions, params = ["1"], []
+    if public_keys:
+        conditions.append(
+            f"{dataset.item_id} IN (SELECT id FROM items WHERE public_key IN "
+            f"({', '.join('?' * len(public_keys))}))"
+        )
+        params += list(public_keys)
     if project_ids:
         conditions.append(f"{dataset.project_id} IN ({', '.join('?' * len(project_ids))})")
         params += [int(project_id) for project_id in project_ids]

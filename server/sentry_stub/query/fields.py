@@ -186,6 +186,8 @@ _SPAN_FIELDS: dict[str, _Spec] = {
     "timestamp": _Spec("s.timestamp", DATE),
 }
 
+EVENT_FIELD_NAMES = tuple(_EVENT_FIELDS)
+
 _SPAN_PREFIXES = ("span.", "db.")
 _OP_ON_EVENTS = (
     "`op` is read as `transaction.op` on events; name a span field (span.op, span.duration, "

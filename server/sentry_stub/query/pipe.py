@@ -28,7 +28,7 @@ from sentry_stub.query.grammar import parse_query
 
 DEFAULT_EVENT_FIELDS = ("id", "timestamp", "event.type", "project", "title")
 
-_FIELD_NAME = re.compile(r'tags\[[^\[\]]+\]|[a-zA-Z0-9_.\-:"]+')
+_FIELD_NAME = re.compile(r"tags\[[^\[\]]+\]|[a-zA-Z0-9_.:\-]+")
 _BY = re.compile(r"\sby\s", re.IGNORECASE)
 _SORT = re.compile(r"sort\s+by\s", re.IGNORECASE)
 _DIRECTION = re.compile(r"\s+(asc|desc)$", re.IGNORECASE)

@@ -26,6 +26,8 @@ class Database:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Condition | None = None
         self._version = 0
+        # Called in the writer thread after each commit (the alert dispatcher wakes up on it).
+        self.commit_listeners: list[Callable[[], None]] = []
 
     def open(self) -> None:
         """Start the writer; call from the event loop that will serve ``wait_for_change``."""
@@ -78,6 +80,8 @@ class Database:
                 pass
 
     def _committed(self) -> None:
+        for listener in self.commit_listeners:
+            listener()
         # Called in the writer thread after each commit: wake the waiters in the server's loop.
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._notify()))

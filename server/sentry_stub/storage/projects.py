@@ -68,6 +68,7 @@ class ProjectRegistry:
                 slug=slug,
                 keys=(generated_key(f"sentry-stub:{slug}"),),
                 scrubbing=self.settings.default_scrubbing,
+                rules=self.settings.rules.for_project(slug),
             )
             self._by_id[project_id] = project
             return project
@@ -86,6 +87,7 @@ class ProjectRegistry:
                     slug=slug,
                     keys=project_keys or (generated_key(f"sentry-stub:{project_id}"),),
                     scrubbing=self.settings.default_scrubbing,
+                    rules=self.settings.rules.for_project(slug),
                 )
 
     def _open_project(self, project_id: int) -> Project:
@@ -95,6 +97,7 @@ class ProjectRegistry:
             slug=slug,
             keys=(generated_key(f"sentry-stub:{project_id}"),),
             scrubbing=self.settings.default_scrubbing,
+            rules=self.settings.rules.for_project(slug),
         )
 
 

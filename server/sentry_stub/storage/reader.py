@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,6 +19,31 @@ PAYLOAD_SQL = "COALESCE(i.payload, substr(en.raw, i.payload_offset + 1, i.length
 
 ROW_TABLES = ("spans", "outcomes", "sessions", "check_ins", "logs")
 JSON_COLUMNS = {"data", "attributes"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which part of the data a reader sees: received after a cursor, from some projects,
+    sent with some DSN keys (the pytest plugin's per-worker views)."""
+
+    after: int = 0
+    project_ids: tuple[int, ...] = ()
+    public_keys: tuple[str, ...] = ()
+
+    def where(self, alias: str, item_column: str = "item_id") -> tuple[list[str], list[Any]]:
+        """Conditions on a table whose ``item_column`` is an ``items.id``."""
+        conditions = [f"{alias}.{item_column} > ?"]
+        params: list[Any] = [self.after]
+        if self.project_ids:
+            conditions.append(f"{alias}.project_id IN ({_marks(self.project_ids)})")
+            params.extend(self.project_ids)
+        if self.public_keys:
+            conditions.append(
+                f"{alias}.{item_column} IN (SELECT id FROM items WHERE id > ? "
+                f"AND public_key IN ({_marks(self.public_keys)}))"
+            )
+            params.extend([self.after, *self.public_keys])
+        return conditions, params
 
 
 def cursor(connection: sqlite3.Connection) -> int:
@@ -32,7 +58,7 @@ def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) 
     """Full event records for ``item_ids``, in that order."""
     if not item_ids:
         return []
-    marks = ", ".join("?" * len(item_ids))
+    marks = _marks(item_ids)
     rows = connection.execute(
         f"""
         SELECT e.item_id, e.event_id, e.type, e.project_id, p.slug, e.received_at,
@@ -77,17 +103,16 @@ def event_by_id(connection: sqlite3.Connection, event_id: str) -> dict | None:
 
 def items(
     connection: sqlite3.Connection,
+    scope: Scope,
     *,
     types: Sequence[str] = (),
-    after: int = 0,
-    project_ids: Sequence[int] = (),
     limit: int = 1000,
     with_content: bool = False,
 ) -> list[dict]:
     """Item records: headers, parsed JSON payload (or None), and for binary items the size."""
-    where, params = _filters("i", after, project_ids)
+    where, params = scope.where("i", "id")
     if types:
-        where.append(f"i.type IN ({', '.join('?' * len(types))})")
+        where.append(f"i.type IN ({_marks(types)})")
         params.extend(types)
     rows = connection.execute(
         f"""
@@ -111,22 +136,19 @@ def item_content(connection: sqlite3.Connection, item_id: int) -> tuple[bytes, s
     return (bytes(row[0] or b""), row[1]) if row else None
 
 
-def envelopes(
-    connection: sqlite3.Connection,
-    *,
-    after: int = 0,
-    project_ids: Sequence[int] = (),
-    limit: int = 1000,
-) -> list[dict]:
-    """Envelopes that have an item after the cursor (or no items and a later row id)."""
+def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000) -> list[dict]:
+    """Envelopes with an item in the scope (or, item-less, received after the cursor)."""
     where = [
         "en.id > COALESCE((SELECT envelope_id FROM items WHERE id <= ? "
         "ORDER BY id DESC LIMIT 1), 0)"
     ]
-    params: list[Any] = [after]
-    if project_ids:
-        where.append(f"en.project_id IN ({', '.join('?' * len(project_ids))})")
-        params.extend(project_ids)
+    params: list[Any] = [scope.after]
+    if scope.project_ids:
+        where.append(f"en.project_id IN ({_marks(scope.project_ids)})")
+        params.extend(scope.project_ids)
+    if scope.public_keys:
+        where.append(f"en.public_key IN ({_marks(scope.public_keys)})")
+        params.extend(scope.public_keys)
     rows = connection.execute(
         f"""
         SELECT en.id, en.received_at, en.project_id, p.slug, en.endpoint, en.event_id,
@@ -174,17 +196,12 @@ def items_of_envelope(connection: sqlite3.Connection, envelope_id: int) -> list[
 
 
 def rows(
-    connection: sqlite3.Connection,
-    table: str,
-    *,
-    after: int = 0,
-    project_ids: Sequence[int] = (),
-    limit: int = 10000,
+    connection: sqlite3.Connection, scope: Scope, table: str, *, limit: int = 10000
 ) -> list[dict]:
     """Rows of one of the derived tables (spans, outcomes, sessions, check_ins, logs)."""
     if table not in ROW_TABLES:
         raise ValueError(f"unknown table {table!r}")
-    where, params = _filters("t", after, project_ids, item_column="item_id")
+    where, params = scope.where("t")
     cursor_ = connection.execute(
         f"SELECT t.* FROM {table} t WHERE {' AND '.join(where)} ORDER BY t.item_id, t.id LIMIT ?",
         (*params, limit),
@@ -199,49 +216,45 @@ def rows(
     return result
 
 
-def summary(connection: sqlite3.Connection, *, after: int = 0) -> dict:
-    """What arrived after the cursor, counted by item type, event type and project."""
+def summary(connection: sqlite3.Connection, scope: Scope) -> dict:
+    """What arrived in the scope, counted by item type, event type and project."""
     slugs = project_slugs(connection)
-    by_item_type = dict(
-        connection.execute(
-            "SELECT type, COUNT(*) FROM items WHERE id > ? GROUP BY type ORDER BY type", (after,)
-        ).fetchall()
+
+    def grouped(sql: str, alias: str, item_column: str = "item_id") -> list[tuple]:
+        where, params = scope.where(alias, item_column)
+        return connection.execute(sql.format(where=" AND ".join(where)), params).fetchall()
+
+    by_project = grouped(
+        "SELECT i.project_id, COUNT(*) FROM items i WHERE {where} GROUP BY i.project_id", "i", "id"
     )
-    by_event_type = dict(
-        connection.execute(
-            "SELECT type, COUNT(*) FROM events WHERE item_id > ? GROUP BY type ORDER BY type",
-            (after,),
-        ).fetchall()
+    discards = grouped(
+        """SELECT o.reason, o.category, SUM(o.quantity) FROM outcomes o WHERE {where}
+        GROUP BY o.reason, o.category ORDER BY o.reason, o.category""",
+        "o",
     )
-    by_project = {
-        slugs.get(project_id, str(project_id)): count
-        for project_id, count in connection.execute(
-            "SELECT project_id, COUNT(*) FROM items WHERE id > ? GROUP BY project_id", (after,)
-        ).fetchall()
-    }
-    discards = [
-        {"reason": r, "category": c, "quantity": q}
-        for r, c, q in connection.execute(
-            """SELECT reason, category, SUM(quantity) FROM outcomes WHERE item_id > ?
-            GROUP BY reason, category ORDER BY reason, category""",
-            (after,),
-        ).fetchall()
-    ]
-    notes = [
-        note
-        for (text,) in connection.execute(
-            """SELECT notes FROM envelopes WHERE notes IS NOT NULL AND id IN
-            (SELECT envelope_id FROM items WHERE id > ?)""",
-            (after,),
-        ).fetchall()
-        for note in (_json(text) or [])
-    ]
+    notes = grouped(
+        """SELECT en.notes FROM envelopes en WHERE en.notes IS NOT NULL AND en.id IN
+        (SELECT i.envelope_id FROM items i WHERE {where})""",
+        "i",
+        "id",
+    )
     return {
-        "items": by_item_type,
-        "events": by_event_type,
-        "projects": by_project,
-        "discards": discards,
-        "notes": notes,
+        "items": dict(
+            grouped(
+                "SELECT i.type, COUNT(*) FROM items i WHERE {where} GROUP BY i.type ORDER BY 1",
+                "i",
+                "id",
+            )
+        ),
+        "events": dict(
+            grouped(
+                "SELECT e.type, COUNT(*) FROM events e WHERE {where} GROUP BY e.type ORDER BY 1",
+                "e",
+            )
+        ),
+        "projects": {slugs.get(pid, str(pid)): count for pid, count in by_project},
+        "discards": [{"reason": r, "category": c, "quantity": q} for r, c, q in discards],
+        "notes": [note for (text,) in notes for note in (_json(text) or [])],
     }
 
 
@@ -251,19 +264,12 @@ def reset(connection: sqlite3.Connection) -> None:
         connection.execute(f"DELETE FROM {table}")
 
 
-def _filters(
-    alias: str, after: int, project_ids: Sequence[int], *, item_column: str = "id"
-) -> tuple[list[str], list[Any]]:
-    where = [f"{alias}.{item_column} > ?"]
-    params: list[Any] = [after]
-    if project_ids:
-        where.append(f"{alias}.project_id IN ({', '.join('?' * len(project_ids))})")
-        params.extend(project_ids)
-    return where, params
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def _tags_for(connection: sqlite3.Connection, item_ids: Sequence[int]) -> dict[int, list]:
-    marks = ", ".join("?" * len(item_ids))
+    marks = _marks(item_ids)
     tags: dict[int, list] = {}
     for item_id, key, value in connection.execute(
         f"SELECT item_id, key, value FROM tags WHERE item_id IN ({marks}) ORDER BY rowid",

@@ -16,6 +16,8 @@ from ..ingest.attachment_event import event_from_attachments
 from ..ingest.envelope import EVENT_BOUND_TYPES, Envelope, Item
 from ..ingest.extract import Rows, dsc_notes, extract_rows
 from ..ingest.normalize import stored_event
+from ..ingest.security import security_event
+from ..rules.processing import event_fingerprint, process_event
 from .projects import save_project
 
 # Items whose payload is a JSON document we index.
@@ -125,6 +127,7 @@ class _Context:
                 "attachment_type": _text(headers.get("attachment_type"))
                 or ("event.attachment" if item.type == "attachment" else None),
                 "event_id": event_id,
+                "public_key": received.public_key,
             },
         )
         if item.type == "attachment" and headers.get("attachment_type") in EVENT_ATTACHMENTS:
@@ -141,14 +144,32 @@ class _Context:
                 "Relay accepts the envelope and drops this item as invalid"
             )
             return
+        if item.type == "raw_security":
+            self.store_security_event(item_id, payload, headers, event_id)
+            return
         rows = extract_rows(item.type, payload, headers)
         self.store_rows(item_id, rows, payload if isinstance(payload, dict) else None, event_id)
+
+    def store_security_event(
+        self, item_id: int, report: Any, headers: dict, event_id: str | None
+    ) -> None:
+        """A browser report becomes the event Relay makes of it (type ``csp``)."""
+        event, notes = security_event(
+            report,
+            release=_text(headers.get("sentry_release")),
+            environment=_text(headers.get("sentry_environment")),
+            origin=_text(self.received.envelope.headers.get("origin")),
+        )
+        self.notes.extend(notes)
+        if event is not None:
+            rows = extract_rows("event", event, {"type": "event"})
+            self.store_rows(item_id, rows, event, event_id, synthesized=True)
 
     def store_attachment_event(self) -> None:
         """The event Relay builds from MessagePack attachments and form data, when no event item."""
         if self.has_event or not self.event_attachments:
             return
-        event, notes = event_from_attachments([item for _, item in self.event_attachments])
+        event, notes = event_from_attachments(self.received.envelope.items)
         self.notes.extend(notes)
         if event is None:
             return
@@ -185,7 +206,9 @@ class _Context:
             row["data"] = orjson.dumps(event).decode() if synthesized else None
             row["stored"] = orjson.dumps(stored).decode() if stored is not None else None
             row["stored_error"] = stored_error
+            row["fingerprint"] = event_fingerprint(row["type"], event)
             _insert(self.connection, "events", row)
+            process_event(self.connection, received.project, row, event)
         if rows.tags:
             self.connection.executemany(
                 "INSERT INTO tags (item_id, key, value) VALUES (?, ?, ?)",

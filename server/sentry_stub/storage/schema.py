@@ -61,9 +61,16 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "filename": str,
             "attachment_type": str,
             "event_id": str,
+            "public_key": str,  # the sender's DSN key: the plugin's per-worker views filter on it
         },
         "id",
-        [("envelope_id",), ("type", "id"), ("project_id", "type", "id"), ("event_id",)],
+        [
+            ("envelope_id",),
+            ("type", "id"),
+            ("project_id", "type", "id"),
+            ("event_id",),
+            ("public_key", "id"),
+        ],
     ),
     # Errors, default events, transactions, security reports, feedback: what Discover calls events.
     "events": (
@@ -121,6 +128,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             ("environment",),
             ("user_id",),
             ("timestamp",),
+            ("project_id", "fingerprint"),
         ],
     ),
     # Tags normalized to key/value pairs whichever form the SDK sent (object or list of pairs).
@@ -233,6 +241,82 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
         },
         "id",
         [("item_id",), ("trace_id",), ("project_id", "id")],
+    ),
+    # Issues: events grouped by fingerprint per project (see rules/grouping).
+    "issues": (
+        {
+            "id": int,
+            "project_id": int,
+            "fingerprint": str,
+            "short_id": str,
+            "status": str,  # unresolved or resolved
+            "title": str,
+            "culprit": str,
+            "level": str,
+            "type": str,
+            "first_seen": float,
+            "last_seen": float,
+            "times_seen": int,
+            "first_event_id": str,
+            "last_event_id": str,
+            "resolved_at": float,
+        },
+        "id",
+        [("project_id", "fingerprint")],
+    ),
+    # Alert rules that fired (issue alerts) or changed an incident's status (metric alerts).
+    "alert_firings": (
+        {
+            "id": int,
+            "fired_at": float,
+            "project_id": int,
+            "rule_kind": str,  # issue or metric
+            "rule_name": str,
+            "status": str,  # triggered; or critical, warning, resolved
+            "issue_id": int,
+            "item_id": int,
+            "event_id": str,
+            "item_cursor": int,  # receive cursor at firing: per-test views filter on it
+            "value": float,
+            "reasons": str,  # JSON list
+            "context": str,  # JSON: issue or metric facts at firing time
+            "actions": str,  # JSON list of the rule's actions
+            "pending_deliveries": int,  # actions still to be posted after the commit
+            "dispatched_at": float,
+        },
+        "id",
+        [("item_cursor",), ("rule_name", "issue_id"), ("pending_deliveries",)],
+    ),
+    # What happened when an action was posted to its URL.
+    "action_results": (
+        {
+            "id": int,
+            "firing_id": int,
+            "action_index": int,
+            "kind": str,
+            "url": str,
+            "status": str,  # delivered or failed
+            "attempts": int,
+            "status_code": int,
+            "error": str,
+            "finished_at": float,
+        },
+        "id",
+        [("firing_id",)],
+    ),
+    # Each metric alert's incident status per project, with its run of breaching evaluations.
+    "metric_alert_state": (
+        {
+            "key": str,  # "<project id>:<rule name>"
+            "project_id": int,
+            "rule_name": str,
+            "status": str,
+            "breaches": str,  # JSON {trigger label: consecutive breaches}
+            "value": float,
+            "updated_at": float,
+        },
+        "key",
+        [],
     ),
     "meta": (
         {"key": str, "value": str},

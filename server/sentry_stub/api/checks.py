@@ -1,0 +1,140 @@
+"""The checks under ``/stub/api/checks/``: PII leaks, sample rates, release and environment naming.
+
+Each answers a JSON report with ``passed`` and the details a person needs to fix what failed;
+the pytest helpers (``assert_no_pii`` and friends) and ``sentry-stub check`` only format it.
+Like the query API, every check takes ``after`` (a receive cursor) and ``project`` (repeatable).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..checks import inputs
+from ..checks.pii import PiiCheckUnavailable, find_leaks, pii_report
+from ..checks.releases import DEFAULT_ENVIRONMENTS, DEFAULT_PATTERN, check_releases
+from ..checks.sampling import CATEGORIES, check_sampling
+from ..config import Project, Settings
+from ..ingest.normalize import Scrubbing
+from ..storage.database import Database
+from ..storage.projects import ProjectRegistry
+from .routes import ApiError, _Params
+
+
+class ChecksApi:
+    def __init__(self, settings: Settings, projects: ProjectRegistry, database: Database):
+        self.settings = settings
+        self.projects = projects
+        self.database = database
+
+    def routes(self) -> list[Route]:
+        a = "/stub/api/checks"
+        return [
+            Route(f"{a}/pii", self.pii),
+            Route(f"{a}/sampling", self.sampling),
+            Route(f"{a}/releases", self.releases),
+        ]
+
+    async def pii(self, request: Request) -> Response:
+        """Leaks in the events as sent; ``item`` (comma-separated ids) limits it to those events."""
+        params = _Params(request)
+        after, project_ids = params.integer("after", 0), self._project_ids(params)
+        item_ids = _item_ids(params)
+
+        def check(connection) -> dict:  # in a worker thread: scrubbing is CPU work
+            ids = item_ids or inputs.event_item_ids(
+                connection, after=after, project_ids=project_ids
+            )
+            records = inputs.events(connection, ids)
+            findings = [
+                finding
+                for record in records
+                for finding in find_leaks(
+                    record["event_id"],
+                    record["data"] or {},
+                    self._scrubbing(record["project_id"]),
+                    project=record["project"],
+                )
+            ]
+            return pii_report(findings, checked=len(records), allow=params.list("allow"))
+
+        try:
+            return JSONResponse(await self.database.read(check))
+        except PiiCheckUnavailable as error:
+            raise ApiError(501, str(error)) from None
+
+    async def sampling(self, request: Request) -> Response:
+        params = _Params(request)
+        category = params.choice("category", CATEGORIES, "transaction")
+        if not params.text("expected"):
+            raise ApiError(400, "parameter 'expected' (the configured rate, 0 to 1) is required")
+        expected = params.number("expected", 0.0)
+        confidence = params.number("confidence", 0.99)
+        read = partial(
+            inputs.sampling_observations,
+            category=category,
+            after=params.integer("after", 0),
+            project_ids=self._project_ids(params),
+        )
+        kept, discards, traces = await self.database.read(read)
+        try:
+            report = check_sampling(
+                expected,
+                category=category,
+                kept=kept,
+                discards=discards,
+                traces=traces,
+                confidence=confidence,
+            )
+        except ValueError as error:
+            raise ApiError(400, str(error)) from None
+        return JSONResponse(report)
+
+    async def releases(self, request: Request) -> Response:
+        params = _Params(request)
+        environments = [
+            name for value in params.list("environments") for name in value.split(",") if name
+        ]
+        after, project_ids = params.integer("after", 0), self._project_ids(params)
+
+        def read(connection):
+            events = inputs.event_releases(connection, after=after, project_ids=project_ids)
+            return events, inputs.known_releases(connection)
+
+        events, known = await self.database.read(read)
+        try:
+            report = check_releases(
+                events,
+                environments=environments or DEFAULT_ENVIRONMENTS,
+                pattern=params.text("pattern") or DEFAULT_PATTERN,
+                known_releases=known,
+            )
+        except ValueError as error:
+            raise ApiError(400, str(error)) from None
+        return JSONResponse(report)
+
+    def _scrubbing(self, project_id: int) -> Scrubbing:
+        project = self.projects.get(project_id)
+        return project.scrubbing if project else self.settings.default_scrubbing
+
+    def _project_ids(self, params: _Params) -> list[int]:
+        return [self._project(value).id for value in params.list("project")]
+
+    def _project(self, value: str) -> Project:
+        project = self.projects.get(int(value)) if value.isdigit() else self.projects.by_slug(value)
+        if project is None:
+            raise ApiError(404, f"no project {value!r} (give a slug or a numeric id)")
+        return project
+
+
+def _item_ids(params: _Params) -> list[int]:
+    ids = []
+    for value in params.list("item"):
+        for part in value.split(","):
+            if not part.strip().isdigit():
+                raise ApiError(400, f"parameter 'item' must list item ids, got {part!r}")
+            ids.append(int(part))
+    return ids

@@ -1,0 +1,131 @@
+"""What the checks read from the database: plain values in, so the checks themselves stay pure.
+
+Each function takes a read connection, ``after`` (a receive cursor) and the project ids to look
+at (empty for all), like the readers of the query API.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from ..storage import reader
+from .releases import EventRelease
+from .sampling import Trace
+
+# Event types that count as the `error` data category (everything but these two).
+NOT_ERRORS = ("transaction", "feedback")
+
+
+def event_item_ids(
+    connection: sqlite3.Connection, *, after: int, project_ids: Sequence[int]
+) -> list[int]:
+    where, params = _where("item_id", after, project_ids)
+    rows = connection.execute(
+        f"SELECT item_id FROM events WHERE {where} ORDER BY item_id", params
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def events(connection: sqlite3.Connection, item_ids: Sequence[int]) -> list[dict]:
+    """Event records (``event_id``, ``project_id``, ``project``, ``data`` as sent, ...)."""
+    return reader.events_by_item_ids(connection, item_ids)
+
+
+def event_releases(
+    connection: sqlite3.Connection, *, after: int, project_ids: Sequence[int]
+) -> list[EventRelease]:
+    where, params = _where("e.item_id", after, project_ids, project_column="e.project_id")
+    rows = connection.execute(
+        f"""SELECT e.event_id, p.slug, e.release, e.environment FROM events e
+        LEFT JOIN projects p ON p.id = e.project_id WHERE {where} ORDER BY e.item_id""",
+        params,
+    ).fetchall()
+    return [EventRelease(*row) for row in rows]
+
+
+def known_releases(connection: sqlite3.Connection) -> dict[str, bool] | None:
+    """Releases created through the web API, each mapped to "was finalized".
+
+    Read from the ``releases`` table (``version``, ``date_released`` set on finalize) when the
+    web API has created it; ``None`` when there is no such table.
+    """
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(releases)")}
+    if not {"version", "date_released"} <= columns:
+        return None
+    rows = connection.execute("SELECT version, date_released FROM releases").fetchall()
+    return {version: date_released is not None for version, date_released in rows}
+
+
+def sampling_observations(
+    connection: sqlite3.Connection, category: str, *, after: int, project_ids: Sequence[int]
+) -> tuple[int, dict[str, int], list[Trace]]:
+    """``(kept, discards by reason, sampling contexts of the kept items)`` for ``category``."""
+    if category == "transaction":
+        kept_rows = _event_envelope_headers(
+            connection, "e.type = 'transaction'", after, project_ids
+        )
+    elif category == "error":
+        marks = ", ".join("?" * len(NOT_ERRORS))
+        kept_rows = _event_envelope_headers(
+            connection, f"e.type NOT IN ({marks})", after, project_ids, NOT_ERRORS
+        )
+    else:
+        where, params = _where("i.id", after, project_ids, project_column="i.project_id")
+        kept_rows = connection.execute(
+            f"""SELECT COALESCE(i.event_id, ''), en.headers FROM items i
+            JOIN envelopes en ON en.id = i.envelope_id
+            WHERE i.type = 'profile' AND {where}""",
+            params,
+        ).fetchall()
+    traces = [Trace(event_id, _trace_header(headers)) for event_id, headers in kept_rows]
+    where, params = _where("item_id", after, project_ids)
+    discards: Counter[str] = Counter()
+    for reason, quantity in connection.execute(
+        f"""SELECT reason, SUM(quantity) FROM outcomes
+        WHERE kind = 'discarded_events' AND category = ? AND {where} GROUP BY reason""",
+        (category, *params),
+    ):
+        discards[reason] += int(quantity or 0)
+    return len(kept_rows), dict(discards), traces
+
+
+def _event_envelope_headers(
+    connection: sqlite3.Connection,
+    condition: str,
+    after: int,
+    project_ids: Sequence[int],
+    condition_params: Sequence[Any] = (),
+) -> list[tuple[str, str]]:
+    where, params = _where("e.item_id", after, project_ids, project_column="e.project_id")
+    return connection.execute(
+        f"""SELECT e.event_id, en.headers FROM events e
+        JOIN items i ON i.id = e.item_id JOIN envelopes en ON en.id = i.envelope_id
+        WHERE {condition} AND {where}""",
+        (*condition_params, *params),
+    ).fetchall()
+
+
+def _trace_header(headers: str | None) -> dict:
+    parsed = orjson.loads(headers) if headers else {}
+    trace = parsed.get("trace") if isinstance(parsed, dict) else None
+    return trace if isinstance(trace, dict) else {}
+
+
+def _where(
+    item_column: str,
+    after: int,
+    project_ids: Sequence[int],
+    *,
+    project_column: str = "project_id",
+) -> tuple[str, tuple]:
+    clauses = [f"{item_column} > ?"]
+    params: list[Any] = [after]
+    if project_ids:
+        clauses.append(f"{project_column} IN ({', '.join('?' * len(project_ids))})")
+        params.extend(project_ids)
+    return " AND ".join(clauses), tuple(params)
