@@ -26,6 +26,7 @@ from .ingest.faults import FaultRules
 from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry
+from .ui import web_ui
 
 logger = logging.getLogger("sentry_stub")
 
@@ -75,6 +76,9 @@ class StubApp:
             },
             lifespan=self._lifespan,
         )
+        # The web UI answers the paths no route claims: a wrong method on an API route
+        # still gets its 405, and a missing trailing slash its redirect.
+        self.starlette.router.default = web_ui()
         self._stack = None
 
     @contextlib.asynccontextmanager

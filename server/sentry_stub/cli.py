@@ -81,6 +81,15 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--json", action="store_true", help="print JSON instead of a table")
     events.set_defaults(run=_events)
 
+    alerts = commands.add_parser("alerts", help="list the alert rules that fired, and why")
+    _add_url(alerts)
+    alerts.add_argument("--project", help="project slug or id")
+    alerts.add_argument(
+        "--evaluate", action="store_true", help="recompute metric alerts first (as of now)"
+    )
+    alerts.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    alerts.set_defaults(run=_alerts)
+
     _add_check_commands(commands)
     return parser
 
@@ -193,6 +202,31 @@ def _events(args: argparse.Namespace) -> int:
             _title(event["data"] or {}),
         ]
         for event in events
+    ]
+    print(format_table(columns, rows))
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    client = StubClient(args.url)
+    if args.evaluate:
+        client.evaluate_alerts(project=args.project)
+    fired = client.alerts(project=args.project)
+    if args.json:
+        print(orjson.dumps(fired, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    columns = ["fired", "project", "rule", "status", "subject", "actions", "why"]
+    rows = [
+        [
+            _time(alert["fired_at"]),
+            alert["project"],
+            alert["rule"],
+            alert["status"],
+            (alert.get("issue") or {}).get("short_id") or alert["value"],
+            ", ".join(f"{a['kind']} {a['delivery']['status']}" for a in alert["actions"]),
+            "; ".join(alert["reasons"]),
+        ]
+        for alert in fired
     ]
     print(format_table(columns, rows))
     return 0

@@ -180,6 +180,34 @@ class StubClient:
         }
         return self.get("/stub/api/checks/releases", params)
 
+    # --- alert and ownership rules (rules/ describes them) ----------------------------------
+
+    def alerts(self, *, after: int = 0, project: str | int | None = None) -> list[dict]:
+        """Alert rules that fired after the cursor, with why and what each action sent."""
+        return self.get("/stub/api/alerts", {"after": after, "project": project})["data"]
+
+    def evaluate_alerts(self, *, project: str | int | None = None) -> list[dict]:
+        """Recompute the metric alerts now; returns the incidents that changed status."""
+        return self.request("POST", "/stub/api/alerts/evaluate", params={"project": project})[
+            "changes"
+        ]
+
+    def issues(self, *, after: int = 0, project: str | int | None = None) -> list[dict]:
+        """Issues that got an event after the cursor."""
+        return self.get("/stub/api/issues", {"after": after, "project": project})["data"]
+
+    def resolve_issue(self, issue_id: int) -> None:
+        """Resolve an issue: its next event is a regression."""
+        self.request("POST", f"/stub/api/issues/{int(issue_id)}/resolve")
+
+    def owners(self, event: dict, *, project: str) -> dict:
+        """Who owns ``event`` under the ownership rules of ``project``."""
+        return self.request("POST", "/stub/api/owners", body={"project": project, "event": event})
+
+    def owners_of_event(self, event_id: str) -> dict:
+        """Who owns the stored event ``event_id``."""
+        return self.get(f"/stub/api/owners/{event_id}")
+
     # --- fault rules (ingest/faults.py describes them) ------------------------------------
 
     def faults(self) -> list[dict]:

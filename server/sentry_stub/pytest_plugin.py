@@ -100,6 +100,7 @@ def sentry_stub(
         update_snapshots=config.getoption("--sentry-stub-update-snapshots"),
     )
     yield view
+    view.remove_faults()  # a fault a test forgot to remove must not reach the next test
     marker = request.node.get_closest_marker(MARKER)
     options = marker.kwargs if marker else {}
     if options.get("fail_on_unasserted", config.getoption("--sentry-stub-fail-on-unasserted")):

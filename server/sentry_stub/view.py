@@ -204,6 +204,41 @@ class StubView:
         result = self.client.discover(fields, query, sort=sort, after=self.cursor, project=project)
         return result["data"]
 
+    def alerts(self, rule: str | None = None, *, project: str | int | None = None) -> list[dict]:
+        """Alert rules that fired during this test (only ``rule``, if given).
+
+        Each record has ``rule``, ``kind`` (issue or metric), ``status``, ``reasons`` (why it
+        fired) and ``actions``: per action its ``kind``, ``target``, the ``message`` it sends and
+        its ``delivery`` (``recorded``, ``pending``, ``delivered`` or ``failed``).
+        """
+        fired = self.client.alerts(after=self.cursor, project=project)
+        return [alert for alert in fired if rule is None or alert["rule"] == rule]
+
+    def evaluate_alerts(self, *, project: str | int | None = None) -> list[dict]:
+        """Recompute metric alerts now (they are also recomputed as transactions arrive)."""
+        return self.client.evaluate_alerts(project=project)
+
+    def issues(self, *, project: str | int | None = None) -> list[dict]:
+        """Issues (events grouped by fingerprint) that got an event during this test."""
+        return self.client.issues(after=self.cursor, project=project)
+
+    def resolve_issue(self, issue_id: int) -> None:
+        """Resolve an issue, so that its next event is a regression."""
+        self.client.resolve_issue(issue_id)
+
+    def owners(self, event: Event | dict, *, project: str | None = None) -> dict:
+        """Who owns ``event`` under its project's ownership rules.
+
+        The answer has ``owners`` (``{"type": "team"|"user", "identifier"}``, the winner first),
+        ``assignee``, the matching ``rules`` in precedence order, and ``fallthrough``. A plain
+        dict is judged by the rules of ``project`` (default: the view's default project).
+        """
+        if isinstance(event, Event) and project is None:
+            return self.client.owners_of_event(event.event_id)
+        data = event.data if isinstance(event, Event) else dict(event)
+        slug = project or self.client.projects()[0]["slug"]
+        return self.client.owners(data, project=slug)
+
     def clear(self) -> None:
         """Forget everything received so far (for this view; other views are unaffected)."""
         self.cursor = self.client.cursor()

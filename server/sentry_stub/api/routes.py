@@ -192,7 +192,11 @@ class QueryApi:
         fields = params.list("field")
         if not fields:
             raise ApiError(400, "at least one 'field' parameter is required")
-        return JSONResponse(await self._discover(params, fields, params.list("sort") or None))
+        result = await self._discover(params, fields, params.list("sort") or None)
+        offset = _cursor_offset(params.text("cursor"))
+        per_page = params.integer("per_page", 50, maximum=MAX_LIMIT)
+        link = _link_header(request, offset, per_page, result.pop("has_next"))
+        return JSONResponse(result, headers={"link": link})
 
     async def pipe_query(self, request: Request) -> Response:
         """The runbook pipe form: ``SEARCH | AGG by FIELD | sort by AGG DESC``."""
@@ -203,6 +207,7 @@ class QueryApi:
         except InvalidQueryError as error:
             raise _query_error(error) from None
         result = await self._discover(params, pipe.fields, pipe.orderby, query=pipe.query)
+        del result["has_next"]
         result["request"] = {"fields": pipe.fields, "query": pipe.query, "sort": pipe.orderby}
         return JSONResponse(result)
 
@@ -242,12 +247,15 @@ class QueryApi:
             start=params.text("start") or None,
             end=params.text("end") or None,
             stats_period=params.text("statsPeriod") or None,
-            limit=per_page,
+            limit=per_page + 1,  # one more row tells whether a next page exists
             offset=offset,
             min_item_id=params.integer("after", 0),
             public_keys=params.list("key"),
         )
-        return await self._read_query(read)
+        result = await self._read_query(read)
+        result["has_next"] = len(result["data"]) > per_page
+        del result["data"][per_page:]
+        return result
 
     async def _read_query(self, read):
         try:
@@ -339,6 +347,19 @@ class _Params:
 def _query_error(error: InvalidQueryError) -> ApiError:
     column = getattr(error, "column", None)
     return ApiError(400, str(error), **({"column": column} if column else {}))
+
+
+def _link_header(request: Request, offset: int, per_page: int, has_next: bool) -> str:
+    """Sentry's pagination header: previous and next cursors of the form ``0:<offset>:<prev>``."""
+    pages = (
+        (f"0:{max(offset - per_page, 0)}:1", "previous", offset > 0),
+        (f"0:{offset + per_page}:0", "next", has_next),
+    )
+    return ", ".join(
+        f'<{request.url.include_query_params(cursor=cursor)}>; rel="{rel}"; '
+        f'results="{str(results).lower()}"; cursor="{cursor}"'
+        for cursor, rel, results in pages
+    )
 
 
 def _cursor_offset(cursor: str) -> int:

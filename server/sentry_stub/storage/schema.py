@@ -318,6 +318,84 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
         "key",
         [],
     ),
+    # The web API's releases (sentry-cli `releases new`); `date_released` is set on finalize.
+    "releases": (
+        {
+            "id": int,
+            "org": str,
+            "version": str,
+            "projects": str,  # JSON list of project slugs
+            "date_created": str,  # RFC 3339, as the web API shows it
+            "date_started": str,
+            "date_released": str,
+            "url": str,
+            "ref": str,
+            "status": str,  # open or archived
+            "commits": str,  # JSON list, as `set-commits` sent them
+            "refs": str,  # JSON list of {repository, commit, previousCommit}
+        },
+        "id",
+        [("org", "version")],
+    ),
+    "deploys": (
+        {
+            "id": int,
+            "org": str,
+            "version": str,
+            "environment": str,
+            "name": str,
+            "url": str,
+            "date_started": str,
+            "date_finished": str,
+            "projects": str,  # JSON list of project slugs
+        },
+        "id",
+        [("org", "version")],
+    ),
+    # Uploaded chunks (sentry-cli's chunk upload), keyed by their SHA-1.
+    "chunks": (
+        {"checksum": str, "size": int, "data": bytes, "created_at": float},
+        "checksum",
+        [],
+    ),
+    # Assembled artifact bundles (source maps); their files are rows of `release_files`.
+    "artifact_bundles": (
+        {
+            "id": int,
+            "org": str,
+            "checksum": str,  # SHA-1 of the uploaded bundle
+            "bundle_id": str,  # the manifest's debug_id
+            "release": str,
+            "dist": str,
+            "projects": str,  # JSON list of project slugs
+            "file_count": int,
+            "size": int,
+            "date_uploaded": str,
+        },
+        "id",
+        [("org", "checksum")],
+    ),
+    # Source files and source maps, from an artifact bundle or uploaded one by one (2.x).
+    "release_files": (
+        {
+            "id": int,
+            "org": str,
+            "bundle_id": int,  # artifact_bundles.id, NULL for a file uploaded on its own
+            "release": str,
+            "dist": str,
+            "name": str,  # the URL, e.g. ~/static/js/app.min.js
+            "type": str,  # source, minified_source, source_map, indexed_ram_bundle
+            "debug_id": str,
+            "sourcemap": str,  # the Sourcemap header: the map's URL relative to this file
+            "headers": str,  # JSON object
+            "size": int,
+            "sha1": str,
+            "content": bytes,
+            "date_created": str,
+        },
+        "id",
+        [("org", "release", "dist", "name"), ("debug_id",), ("bundle_id",)],
+    ),
     "meta": (
         {"key": str, "value": str},
         "key",

@@ -1,0 +1,97 @@
+"""The servers under test, each a process of its own so it gets a core to itself.
+
+``stub`` is ``sentry-stub serve`` as users run it; ``inprocess`` is the pytest plugin's
+``StubServer``; ``baseline`` is the no-op endpoint. Starting one records how long its port
+took to accept connections.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COMMANDS = {
+    "stub": lambda port, db: [sys.executable, "-m", "sentry_stub", "serve", "--port", str(port),
+                              "--db", str(db), "--log-level", "warning"],
+    "inprocess": lambda port, db: [sys.executable, "-m", "benchmarks.inprocess", str(port),
+                                   str(db)],
+    "baseline": lambda port, db: [sys.executable, "-m", "benchmarks.baseline", str(port)],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    def __init__(self, kind: str, db: Path):
+        if kind not in COMMANDS:
+            raise ValueError(f"unknown server {kind!r}; expected one of {', '.join(COMMANDS)}")
+        self.kind = kind
+        self.db = db
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.startup_seconds: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "start the server first"
+        return self.process.pid
+
+    def start(self, timeout: float = 20.0) -> ServerProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_STUB_")}
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            COMMANDS[self.kind](self.port, self.db), env=env, stdout=subprocess.DEVNULL
+        )
+        while time.perf_counter() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind} server exited with {self.process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
+            except OSError:
+                time.sleep(0.005)
+                continue
+            self.startup_seconds = time.perf_counter() - started
+            return self
+        self.stop()
+        raise RuntimeError(f"{self.kind} server did not accept connections in {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def committed_envelopes(self) -> int:
+        """Envelope rows on disk, read through a connection of our own (0 for the baseline)."""
+        if self.kind == "baseline" or not self.db.exists():
+            return 0
+        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as connection:
+            return connection.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0]
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def database_bytes(db: Path) -> int:
+    """The database's size on disk, write-ahead log included."""
+    return sum(path.stat().st_size for path in (db, Path(f"{db}-wal")) if path.exists())
