@@ -2,7 +2,8 @@
 
 The store is bulk-loaded straight through the schema (``TABLES``, then ``migrate`` for the
 indexes, which is far faster than indexing row by row): one envelope, one item, one event and
-one tag per event, with a small but complete event JSON as the envelope's payload. The
+one tag per event, with a small but complete event JSON as the envelope's payload (and, as if
+already read once, as its cached stored view: see ``sentry_stub.storage.stored``). The
 timings are taken over HTTP against a ``sentry-stub serve`` process, as a test sees them.
 """
 
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import orjson
 import sqlite_utils
-
 from sentry_stub.client import StubClient
 from sentry_stub.storage.schema import TABLES, migrate
 from sentry_stub.view import StubView
@@ -63,9 +63,12 @@ def bulk_load(db: Path, events: int, seed: int = 1) -> None:
         )
         connection.executemany(
             "INSERT INTO events (item_id, project_id, received_at, event_id, type, level,"
-            " release, environment, transaction_name, timestamp, duration, platform)"
-            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'python')",
-            [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[1], r[11]) for r in rows],
+            " release, environment, transaction_name, timestamp, duration, platform, stored)"
+            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'python', ?)",
+            [
+                (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[1], r[11], r[8][r[9] :])
+                for r in rows
+            ],
         )
         connection.executemany(
             "INSERT INTO tags (item_id, key, value) VALUES (?, 'customer.tier', ?)",
@@ -106,8 +109,21 @@ def _rows(rng: random.Random, first: int, count: int) -> Iterator[tuple]:
         payload = orjson.dumps(event)
         head = b'{}\n{"type":"%s","length":%d}\n' % (kind.encode(), len(payload))
         raw = head + payload
-        yield (item_id, timestamp, event_id, kind, level, release, environment, transaction,
-               raw, len(head), len(payload), duration, tier)
+        yield (
+            item_id,
+            timestamp,
+            event_id,
+            kind,
+            level,
+            release,
+            environment,
+            transaction,
+            raw,
+            len(head),
+            len(payload),
+            duration,
+            tier,
+        )
 
 
 def measure(url: str, repeats: int) -> dict:
@@ -140,7 +156,9 @@ def _wait_for_fresh(url: str, view: StubView, repeats: int) -> dict:
             payload = orjson.dumps({"event_id": event_id, "message": "fresh", "level": "error"})
             body = b'{"event_id":"%s"}\n{"type":"event"}\n%s' % (event_id.encode(), payload)
             http.post(
-                "/api/1/envelope/", content=body, headers={"X-Sentry-Auth": f"Sentry sentry_key={KEY}"}
+                "/api/1/envelope/",
+                content=body,
+                headers={"X-Sentry-Auth": f"Sentry sentry_key={KEY}"},
             ).raise_for_status()
             started = time.perf_counter()
             view.wait_for(f"id:{event_id}", timeout=5)
@@ -173,7 +191,10 @@ def run(sizes: list[int], workdir: Path, repeats: int) -> dict:
         bulk_load(db, size)
         load_seconds = time.perf_counter() - started
         with ServerProcess("stub", db) as server:
-            results[str(size)] = {"load_seconds": round(load_seconds, 1), **measure(server.url, repeats)}
+            results[str(size)] = {
+                "load_seconds": round(load_seconds, 1),
+                **measure(server.url, repeats),
+            }
         for path in workdir.glob(f"query-{size}.sqlite3*"):
             path.unlink()
     return results

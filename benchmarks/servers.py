@@ -15,11 +15,27 @@ import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]  # where ``python -m benchmarks...`` resolves
 COMMANDS = {
-    "stub": lambda port, db: [sys.executable, "-m", "sentry_stub", "serve", "--port", str(port),
-                              "--db", str(db), "--log-level", "warning"],
-    "inprocess": lambda port, db: [sys.executable, "-m", "benchmarks.inprocess", str(port),
-                                   str(db)],
+    "stub": lambda port, db: [
+        sys.executable,
+        "-m",
+        "sentry_stub",
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--log-level",
+        "warning",
+    ],
+    "inprocess": lambda port, db: [
+        sys.executable,
+        "-m",
+        "benchmarks.inprocess",
+        str(port),
+        str(db),
+    ],
     "baseline": lambda port, db: [sys.executable, "-m", "benchmarks.baseline", str(port)],
 }
 
@@ -53,7 +69,7 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_STUB_")}
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            COMMANDS[self.kind](self.port, self.db), env=env, stdout=subprocess.DEVNULL
+            COMMANDS[self.kind](self.port, self.db), env=env, cwd=ROOT, stdout=subprocess.DEVNULL
         )
         while time.perf_counter() - started < timeout:
             if self.process.poll() is not None:

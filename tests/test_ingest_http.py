@@ -61,7 +61,7 @@ class Stub:
         query: str | None = None,
         headers: dict | None = None,
     ) -> httpx.Response:
-        """POST to the envelope route, with X-Sentry-Auth unless ``query`` or ``headers`` carry auth."""
+        """POST to the envelope route; X-Sentry-Auth unless ``query`` or ``headers`` carry auth."""
         headers = dict(headers or {})
         if query is None and not any(
             h.lower() in ("x-sentry-auth", "authorization") for h in headers

@@ -27,6 +27,7 @@ from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry
 from .ui import web_ui
+from .webapi.routes import WebApi
 
 logger = logging.getLogger("sentry_stub")
 
@@ -49,6 +50,7 @@ class StubApp:
         api = QueryApi(settings, self.projects, self.database)
         checks = ChecksApi(settings, self.projects, self.database)
         rules = RulesApi(settings, self.projects, self.database)
+        webapi = WebApi(self.projects, self.database)  # what sentry-cli calls
         # Alert actions are carried out after each commit, off the ingest path.
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
         self.database.commit_listeners.append(self.dispatcher.wake)
@@ -67,6 +69,7 @@ class StubApp:
                 *checks.routes(),
                 *faults.routes(),
                 *rules.routes(),
+                *webapi.routes(),
             ],
             middleware=[Middleware(CORSMiddleware)],
             exception_handlers={

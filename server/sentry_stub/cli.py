@@ -15,6 +15,7 @@ from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text
 from .client import StubApiError, StubClient
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
+from .webapi.auth import mint_org_token
 
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
@@ -89,6 +90,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     alerts.add_argument("--json", action="store_true", help="print JSON instead of a table")
     alerts.set_defaults(run=_alerts)
+
+    token = commands.add_parser(
+        "token",
+        help="print an org auth token (sntrys_) that points sentry-cli at this server",
+        description="sentry-cli sends requests to the URL and organization inside an org auth "
+        "token, whatever SENTRY_URL and SENTRY_ORG say: use this token as SENTRY_AUTH_TOKEN.",
+    )
+    token.add_argument(
+        "--org",
+        default=os.environ.get("SENTRY_ORG", "sentry"),
+        help="organization slug (default: env SENTRY_ORG, else 'sentry')",
+    )
+    _add_url(token)
+    token.set_defaults(run=_token)
 
     _add_check_commands(commands)
     return parser
@@ -255,6 +270,11 @@ def _check_releases(args: argparse.Namespace) -> int:
         environments=environments, pattern=args.pattern, after=args.after, project=args.project
     )
     return _print_check(args, report, releases_text)
+
+
+def _token(args: argparse.Namespace) -> int:
+    print(mint_org_token(args.url, args.org))
+    return 0
 
 
 def _print_check(args: argparse.Namespace, report: dict, as_text: Callable[[dict], str]) -> int:

@@ -180,6 +180,15 @@ class StubClient:
         }
         return self.get("/stub/api/checks/releases", params)
 
+    # --- releases, deploys and source maps sent by sentry-cli (webapi/) ---------------------
+
+    def releases(
+        self, *, org: str | None = None, project: str | None = None, version: str | None = None
+    ) -> list[dict]:
+        """Releases (newest first) with ``finalized``, ``commits``, ``deploys`` and ``files``."""
+        params = {"org": org, "project": project, "version": version}
+        return self.get("/stub/api/releases", params)["data"]
+
     # --- alert and ownership rules (rules/ describes them) ----------------------------------
 
     def alerts(self, *, after: int = 0, project: str | int | None = None) -> list[dict]:

@@ -370,6 +370,18 @@ class StubView:
             raise AssertionError(releases_text(report))
         return report
 
+    def releases(
+        self, version: str | None = None, *, org: str | None = None, project: str | None = None
+    ) -> list[dict]:
+        """Releases created through the web API (``sentry-cli releases new``), newest first.
+
+        Each has ``version``, ``org``, ``projects``, ``finalized`` (and ``date_released``),
+        ``commits`` as ``set-commits`` sent them, ``deploys``, and the uploaded ``files``
+        (source maps: ``name``, ``type``, ``debug_id``, ``sourcemap``, ``sha1``, ``size``).
+        Releases are server state, not arrivals: this lists every release, not only this test's.
+        """
+        return self.client.releases(org=org, project=project, version=version)
+
     def unasserted_events(self) -> list[Event]:
         """Events that arrived in this view but were never returned to the test."""
         return [

@@ -20,7 +20,7 @@ from ..query.discover import run_discover, search_events
 from ..query.errors import InvalidQueryError
 from ..query.explain import explain_misses
 from ..query.pipe import parse_pipe
-from ..storage import reader
+from ..storage import reader, stored
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from .openapi import openapi_schema
@@ -125,13 +125,18 @@ class QueryApi:
                 order=order,
                 public_keys=params.list("key"),
             )
-            return reader.events_by_item_ids(connection, ids)
+            return self._with_stored(connection, reader.events_by_item_ids(connection, ids))
 
         return JSONResponse({"data": await self._read_query(read)})
 
     async def event(self, request: Request) -> Response:
         event_id = request.path_params["event_id"].replace("-", "").lower()
-        record = await self.database.read(partial(reader.event_by_id, event_id=event_id))
+
+        def read(connection):
+            record = reader.event_by_id(connection, event_id)
+            return self._with_stored(connection, [record])[0] if record else None
+
+        record = await self.database.read(read)
         if record is None:
             raise ApiError(404, f"no event with id {event_id}")
         return JSONResponse(record)
@@ -256,6 +261,13 @@ class QueryApi:
         result["has_next"] = len(result["data"]) > per_page
         del result["data"][per_page:]
         return result
+
+    def _with_stored(self, connection, records: list[dict]) -> list[dict]:
+        """Records with their stored view made where still pending, and cached for next time."""
+        updates = stored.complete(connection, records, self.projects)
+        if updates:
+            self.database.writer.submit(partial(stored.cache, updates=updates))
+        return records
 
     async def _read_query(self, read):
         try:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import orjson
+
 # A timestamp beyond 9999-12-31T23:59:59Z is out of Relay's range; milliseconds land here.
 MAX_TIMESTAMP = 253402300799
 TAG_MAX_CHARS = 200
@@ -875,7 +877,10 @@ def _is_int(value: Any) -> bool:
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits: the standard library writes them
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _json_or_none(value: Any) -> str | None:

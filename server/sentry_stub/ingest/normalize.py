@@ -102,14 +102,15 @@ def _with_client_ip(event: dict, client_ip: str | None) -> dict:
     """
     if not _is_ip(client_ip):
         return event
-    event = copy.deepcopy(event)
+    event = dict(event)  # copies of the parts changed below; the rest is only read
     request = event.get("request")
     env = request.get("env") if isinstance(request, dict) else None
     if isinstance(env, dict) and env.get("REMOTE_ADDR") == "{{auto}}":
-        env["REMOTE_ADDR"] = client_ip
+        env = {**env, "REMOTE_ADDR": client_ip}
+        event["request"] = {**request, "env": env}
     user = event.get("user")
     if isinstance(user, dict) and user.get("ip_address") == "{{auto}}":
-        user["ip_address"] = client_ip
+        user = event["user"] = {**user, "ip_address": client_ip}
     if user is not None and not isinstance(user, dict):
         return event
     if user is None or user.get("ip_address") is None:

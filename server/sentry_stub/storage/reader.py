@@ -260,7 +260,8 @@ def summary(connection: sqlite3.Connection, scope: Scope) -> dict:
 
 def reset(connection: sqlite3.Connection) -> None:
     """Delete every received envelope and what was derived from it (projects stay)."""
-    for table in ("tags", *ROW_TABLES, "events", "items", "envelopes"):
+    derived = ("issues", "alert_firings", "action_results", "metric_alert_state")
+    for table in ("tags", *ROW_TABLES, "events", "items", "envelopes", *derived):
         connection.execute(f"DELETE FROM {table}")
 
 

@@ -15,9 +15,9 @@ from ..config import Project
 from ..ingest.attachment_event import event_from_attachments
 from ..ingest.envelope import EVENT_BOUND_TYPES, Envelope, Item
 from ..ingest.extract import Rows, dsc_notes, extract_rows
-from ..ingest.normalize import stored_event
 from ..ingest.security import security_event
 from ..rules.processing import event_fingerprint, process_event
+from . import stored
 from .projects import save_project
 
 # Items whose payload is a JSON document we index.
@@ -197,15 +197,11 @@ class _Context:
         self.notes.extend(rows.notes)
         if rows.event is not None and event is not None:
             self.has_event = True
-            stored, stored_error = stored_event(
-                event, received.project.scrubbing, client_ip=received.remote_addr
-            )
             row = {**rows.event, **common}
             if event_id:
                 row["event_id"] = event_id
             row["data"] = orjson.dumps(event).decode() if synthesized else None
-            row["stored"] = orjson.dumps(stored).decode() if stored is not None else None
-            row["stored_error"] = stored_error
+            row.update(stored.at_ingest())  # made on first read: see storage/stored.py
             row["fingerprint"] = event_fingerprint(row["type"], event)
             _insert(self.connection, "events", row)
             process_event(self.connection, received.project, row, event)

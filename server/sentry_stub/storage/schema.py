@@ -364,7 +364,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "id": int,
             "org": str,
             "checksum": str,  # SHA-1 of the uploaded bundle
-            "bundle_id": str,  # the manifest's debug_id
+            "debug_id": str,  # the bundle's own debug id (manifest `debug_id`)
             "release": str,
             "dist": str,
             "projects": str,  # JSON list of project slugs
@@ -380,7 +380,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
         {
             "id": int,
             "org": str,
-            "bundle_id": int,  # artifact_bundles.id, NULL for a file uploaded on its own
+            "artifact_bundle_id": int,  # artifact_bundles.id; NULL for a file uploaded alone
             "release": str,
             "dist": str,
             "name": str,  # the URL, e.g. ~/static/js/app.min.js
@@ -394,7 +394,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "date_created": str,
         },
         "id",
-        [("org", "release", "dist", "name"), ("debug_id",), ("bundle_id",)],
+        [("org", "release", "dist", "name"), ("debug_id",), ("artifact_bundle_id",)],
     ),
     "meta": (
         {"key": str, "value": str},

@@ -1,0 +1,290 @@
+"""The benchmark harness: ``python -m benchmarks.run [--quick | --tiny] [--out results.json]``.
+
+In one run on one machine it captures a corpus from the real sentry-sdk, drives the no-op
+baseline, ``sentry-stub serve`` and the plugin's in-process server with the same load, times the
+reads a test makes over growing stores, and prints a table (plus JSON for comparing runs).
+Targets are reported next to the figures; nothing here fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import corpus, feel, queries
+from .procfs import memory_kib
+from .servers import ROOT, ServerProcess, database_bytes
+
+SERVERS = ("baseline", "stub", "inprocess")
+
+
+@dataclass(frozen=True)
+class Profile:
+    corpus_rounds: int
+    warmup: float
+    duration: float
+    runs: tuple[tuple[str, int], ...]  # (content encoding, concurrency)
+    query_sizes: tuple[int, ...]
+    repeats: int
+
+
+BASE_RUNS = (("identity", 1), ("identity", 16), ("identity", 64), ("gzip", 16), ("br", 16))
+PROFILES = {
+    "tiny": Profile(6, 0.1, 0.3, BASE_RUNS, (10_000,), 3),
+    "quick": Profile(40, 0.5, 2.0, BASE_RUNS, (10_000, 100_000), 10),
+    "full": Profile(
+        40, 1.0, 6.0, (*BASE_RUNS, ("gzip", 64), ("br", 64)), (10_000, 100_000, 1_000_000), 30
+    ),
+}
+
+
+def machine() -> dict:
+    model = ""
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model or platform.processor(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def ingest(kind: str, profile: Profile, workdir: Path, bodies: dict[str, Path]) -> dict:
+    """Every load run against one fresh server of ``kind``, plus its memory and storage."""
+    db = workdir / f"{kind}.sqlite3"
+    server = ServerProcess(kind, db).start()
+    runs = {}
+    try:
+        for encoding, concurrency in profile.runs:
+            before = server.committed_envelopes()
+            result = _load(server, bodies[encoding], encoding, concurrency, profile, workdir)
+            if kind != "baseline":
+                result["committed"] = server.committed_envelopes() - before
+            runs[f"{encoding}/c{concurrency}"] = result
+        peak = memory_kib(server.pid)["peak"]
+    finally:
+        server.stop()
+    report = {
+        "startup_seconds": round(server.startup_seconds or 0, 3),
+        "peak_rss_mb": round(peak / 1024, 1),
+        "runs": runs,
+    }
+    if kind != "baseline":
+        report["storage"] = _storage(db)
+    return report
+
+
+def _load(
+    server: ServerProcess,
+    bodies: Path,
+    encoding: str,
+    concurrency: int,
+    profile: Profile,
+    workdir: Path,
+) -> dict:
+    spec = workdir / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "port": server.port,
+                "pid": server.pid,
+                "bodies": str(bodies),
+                "encoding": encoding,
+                "concurrency": concurrency,
+                "warmup": profile.warmup,
+                "duration": profile.duration,
+            }
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load", str(spec)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120 + profile.duration * 2,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def _storage(db: Path) -> dict:
+    import sqlite3
+
+    size = database_bytes(db)
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        count, raw = connection.execute(
+            "SELECT COUNT(*), COALESCE(SUM(length(raw)), 0) FROM envelopes"
+        ).fetchone()
+    return {
+        "envelopes": count,
+        "database_bytes": size,
+        "bytes_per_envelope": round(size / count) if count else None,
+        "ratio_to_uncompressed_json": round(size / raw, 2) if raw else None,
+    }
+
+
+def ratios(servers: dict) -> dict:
+    """Each server's figures over the baseline's in the same run: what the targets are about."""
+    base = servers["baseline"]["runs"]
+    out = {}
+    for kind in ("stub", "inprocess"):
+        out[kind] = {}
+        for name, run in servers[kind]["runs"].items():
+            reference = base[name]
+            out[kind][name] = {
+                "throughput": _ratio(run["rps"], reference["rps"]),
+                "p99": _ratio(run["p99_ms"], reference["p99_ms"]),
+                "cpu_per_request": _ratio(
+                    run["server_cpu_ms_per_request"], reference["server_cpu_ms_per_request"]
+                ),
+            }
+    return out
+
+
+def _ratio(value: float | None, reference: float | None) -> float | None:
+    return round(value / reference, 2) if value and reference else None
+
+
+def targets(results: dict) -> list[dict]:
+    """The issue's goals, each with the measured value and whether it was met."""
+    checks = []
+
+    def goal(name: str, value: float | None, limit: float, at_least: bool = False) -> None:
+        met = value is not None and (value >= limit if at_least else value <= limit)
+        checks.append(
+            {
+                "target": name,
+                "value": value,
+                "goal": f"{'>=' if at_least else '<='} {limit}",
+                "met": met,
+            }
+        )
+
+    for kind in ("stub", "inprocess"):
+        server, ratio = results["servers"][kind], results["ratios"][kind]
+        for name, run in server["runs"].items():
+            encoding, concurrency = name.split("/")
+            if concurrency != "c1":
+                floor = 0.50 if encoding == "identity" else 0.40
+                goal(f"{kind} {name} throughput / baseline", ratio[name]["throughput"], floor, True)
+            goal(f"{kind} {name} non-2xx", run["non_2xx"] + run["connection_errors"], 0)
+            goal(f"{kind} {name} acknowledged but not committed", run["ok"] - run["committed"], 0)
+            goal(f"{kind} {name} CPU per envelope / baseline", ratio[name]["cpu_per_request"], 2.0)
+        goal(f"{kind} identity/c16 p99 / baseline", ratio["identity/c16"]["p99"], 3.0)
+        goal(f"{kind} peak RSS (MB)", server["peak_rss_mb"], 80)
+        goal(f"{kind} accepts connections after (s)", server["startup_seconds"], 1.0)
+        goal(
+            f"{kind} storage / uncompressed JSON",
+            server["storage"]["ratio_to_uncompressed_json"],
+            1.5,
+        )
+    largest = results["queries"][max(results["queries"], key=int)]
+    goal(
+        "filtered list first page (ms, largest store)",
+        largest["filtered_list_first_page"]["median_ms"],
+        20,
+    )
+    goal(
+        "grouped p95 (ms, largest store)", largest["grouped_p95_by_transaction"]["median_ms"], 1000
+    )
+    goal(
+        "wait_for fresh event (ms, largest store)", largest["wait_for_fresh_event"]["median_ms"], 10
+    )
+    return checks
+
+
+def table(results: dict) -> str:
+    lines = [f"machine: {results['machine']}", f"corpus: {results['corpus']}", ""]
+    lines.append(
+        f"{'server':<10} {'run':<13} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'cpu ms/req':>10} {'x rps':>6} {'x p99':>6} {'x cpu':>6} {'non2xx':>6}"
+    )
+    for kind, server in results["servers"].items():
+        for name, run in server["runs"].items():
+            ratio = results["ratios"].get(kind, {}).get(name, {})
+            lines.append(
+                f"{kind:<10} {name:<13} {run['rps']:>8} {run['p50_ms']:>8} {run['p99_ms']:>8} "
+                f"{run['server_cpu_ms_per_request']!s:>10} {ratio.get('throughput', '')!s:>6} "
+                f"{ratio.get('p99', '')!s:>6} {ratio.get('cpu_per_request', '')!s:>6} "
+                f"{run['non_2xx'] + run['connection_errors']:>6}"
+            )
+    lines.append("")
+    for kind, server in results["servers"].items():
+        lines.append(
+            f"{kind:<10} startup {server['startup_seconds']} s, peak RSS "
+            f"{server['peak_rss_mb']} MB, storage {server.get('storage', '-')}"
+        )
+    lines.append("")
+    lines.append(f"{'events':>9} {'list ms':>8} {'p95 ms':>8} {'wait_for ms':>11}")
+    for size, query in results["queries"].items():
+        lines.append(
+            f"{size:>9} {query['filtered_list_first_page']['median_ms']:>8} "
+            f"{query['grouped_p95_by_transaction']['median_ms']:>8} "
+            f"{query['wait_for_fresh_event']['median_ms']:>11}"
+        )
+    lines.append("")
+    felt = results["flush_to_wait_for"]
+    lines.append(f"flush() -> wait_for(): median {felt['median_ms']} ms, p99 {felt['p99_ms']} ms")
+    lines.append("")
+    for check in results["targets"]:
+        mark = "ok  " if check["met"] else "MISS"
+        lines.append(f"{mark} {check['target']}: {check['value']} (goal {check['goal']})")
+    return "\n".join(lines)
+
+
+def run(profile_name: str, workdir: Path) -> dict:
+    profile = PROFILES[profile_name]
+    started = time.perf_counter()
+    captured = corpus.capture(rounds=profile.corpus_rounds)
+    bodies = {}
+    for encoding in {encoding for encoding, _ in profile.runs}:
+        bodies[encoding] = workdir / f"bodies-{encoding}.pickle"
+        bodies[encoding].write_bytes(pickle.dumps(captured.encoded(encoding)))
+    servers = {kind: ingest(kind, profile, workdir, bodies) for kind in SERVERS}
+    with ServerProcess("stub", workdir / "feel.sqlite3") as stub:
+        felt = feel.flush_to_wait_for(stub.url, profile.repeats)
+    results = {
+        "profile": profile_name,
+        "machine": machine(),
+        "corpus": captured.describe(),
+        "servers": servers,
+        "queries": queries.run(list(profile.query_sizes), workdir, profile.repeats),
+        "flush_to_wait_for": felt,
+    }
+    results["ratios"] = ratios(servers)
+    results["targets"] = targets(results)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smoke-test sizes (under 2 minutes)")
+    size.add_argument("--tiny", action="store_true", help="the smallest run (the test suite's)")
+    parser.add_argument("--out", type=Path, help="write the results as JSON to this file")
+    args = parser.parse_args(argv)
+    profile = "tiny" if args.tiny else "quick" if args.quick else "full"
+    with tempfile.TemporaryDirectory(prefix="sentry-stub-bench-") as workdir:
+        results = run(profile, Path(workdir))
+    print(table(results))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The AgentsFlowAI backend in miniature: FastAPI + sentry-sdk, set up as the mission guide says."""

@@ -1,0 +1,180 @@
+// One event: what Sentry's issue page shows, plus the JSON as sent and as Sentry stores it.
+
+import { getJSON } from "./api.js";
+import { append, display, formatTime, h, jsonBlock, keyValueTable, section, table } from "./dom.js";
+import { eventTitle, exceptionValues } from "./events.js";
+
+export async function renderEvent(view, _params, eventId) {
+  const record = await getJSON(`/stub/api/events/${encodeURIComponent(eventId)}`);
+  const data = record.data ?? {};
+  const exceptions = exceptionValues(data);
+  append(
+    view,
+    h("p", {}, h("a", { href: "#/events" }, "← Events")),
+    h("h1", { class: "title" }, eventTitle(record)),
+    summary(record, data),
+    notes(record),
+    record.tags.length
+      ? section("Tags", table(["Tag", "Value"], record.tags, { class: "tags" }))
+      : null,
+    // The exception raised last first, as Sentry shows them.
+    exceptions.length ? section("Exception", exceptions.reverse().map(exception)) : null,
+    isObject(data.user) ? section("User", keyValueTable(data.user)) : null,
+    isObject(data.request) ? section("Request", keyValueTable(data.request)) : null,
+    breadcrumbs(data),
+    contexts(data),
+    section(
+      "JSON",
+      h(
+        "div",
+        { class: "json-pair" },
+        h(
+          "figure",
+          {},
+          h("figcaption", {}, "As sent"),
+          jsonBlock(record.data, { id: "json-sent" }),
+        ),
+        h(
+          "figure",
+          {},
+          h("figcaption", {}, "As Sentry would store it"),
+          record.stored
+            ? jsonBlock(record.stored, { id: "json-stored" })
+            : h(
+                "p",
+                { class: "error", id: "json-stored" },
+                record.stored_error || "Not normalized.",
+              ),
+        ),
+      ),
+    ),
+  );
+}
+
+function summary(record, data) {
+  const facts = {
+    "Event ID": record.event_id,
+    Type: record.type,
+    Level: data.level,
+    Project: record.project,
+    Environment: data.environment,
+    Release: data.release,
+    Platform: data.platform,
+    Received: formatTime(record.received_at),
+    Envelope: `#${record.envelope_id}`,
+  };
+  return h(
+    "dl",
+    { class: "facts" },
+    Object.entries(facts)
+      .filter(([, value]) => value !== undefined && value !== null && value !== "")
+      .map(([name, value]) => h("div", {}, h("dt", {}, name), h("dd", {}, display(value)))),
+  );
+}
+
+function notes(record) {
+  if (!record.notes.length) return null;
+  return section(
+    "Protocol notes",
+    h("p", { class: "hint" }, "What Relay would have refused or changed in what this SDK sent:"),
+    h("ul", { class: "notes" }, record.notes.map((note) => h("li", {}, display(note)))),
+  );
+}
+
+function exception(value) {
+  const frames = Array.isArray(value.stacktrace?.frames) ? value.stacktrace.frames : [];
+  const mechanism = value.mechanism?.type;
+  const unhandled = value.mechanism?.handled === false ? " (unhandled)" : "";
+  return h(
+    "div",
+    { class: "exception" },
+    h("h3", {}, display(value.type), value.value ? `: ${display(value.value)}` : ""),
+    mechanism ? h("p", { class: "muted" }, `mechanism: ${display(mechanism)}${unhandled}`) : null,
+    // Most recent call first, as Sentry shows them.
+    frames.slice().reverse().map((value, index) => frame(value, index === 0)),
+  );
+}
+
+/** A frame; the most recent one and the app's own frames open. */
+function frame(value, mostRecent) {
+  const place = [value.filename || value.abs_path || value.module, value.lineno, value.colno]
+    .filter((part) => part !== undefined && part !== null && part !== "")
+    .map(display)
+    .join(":");
+  const heading = h(
+    "summary",
+    {},
+    h("code", {}, display(value.function) || "?"),
+    " in ",
+    h("code", {}, place || "?"),
+    value.in_app ? h("span", { class: "badge" }, "in app") : null,
+  );
+  return h(
+    "details",
+    { class: "frame", open: mostRecent || value.in_app === true },
+    heading,
+    frameContext(value),
+    frameVars(value),
+  );
+}
+
+function frameContext(value) {
+  if (value.context_line === undefined || value.context_line === null) return null;
+  const before = Array.isArray(value.pre_context) ? value.pre_context : [];
+  const after = Array.isArray(value.post_context) ? value.post_context : [];
+  const first = typeof value.lineno === "number" ? value.lineno - before.length : null;
+  const line = (text, index, current) =>
+    h(
+      "div",
+      { class: current ? "line current" : "line" },
+      h("span", { class: "lineno" }, first === null ? "" : String(first + index)),
+      display(text),
+    );
+  return h(
+    "pre",
+    { class: "code" },
+    before.map((text, index) => line(text, index, false)),
+    line(value.context_line, before.length, true),
+    after.map((text, index) => line(text, before.length + 1 + index, false)),
+  );
+}
+
+function frameVars(value) {
+  return isObject(value.vars) && Object.keys(value.vars).length ? keyValueTable(value.vars) : null;
+}
+
+function breadcrumbs(data) {
+  const crumbs = Array.isArray(data.breadcrumbs) ? data.breadcrumbs : data.breadcrumbs?.values;
+  if (!Array.isArray(crumbs) || !crumbs.length) return null;
+  const rows = crumbs.map((crumb) => [
+    h("span", { class: "nowrap" }, formatTime(crumb.timestamp)),
+    display(crumb.category ?? crumb.type),
+    display(crumb.level),
+    display(crumb.message ?? crumb.data),
+  ]);
+  const headings = ["Time", "Category", "Level", "Message"];
+  return section("Breadcrumbs", table(headings, rows, { class: "breadcrumbs" }));
+}
+
+function contexts(data) {
+  if (!isObject(data.contexts) || !Object.keys(data.contexts).length) return null;
+  return section(
+    "Contexts",
+    h(
+      "div",
+      { class: "contexts" },
+      Object.entries(data.contexts).map(([name, context]) =>
+        h(
+          "div",
+          {},
+          h("h3", {}, name),
+          isObject(context) ? keyValueTable(context) : display(context),
+        ),
+      ),
+    ),
+  );
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

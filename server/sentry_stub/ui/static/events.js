@@ -1,0 +1,106 @@
+// The events list: a Sentry search, newest first, refreshed as events arrive.
+
+import { getJSON } from "./api.js";
+import { display, errorBox, formatTime, h, table } from "./dom.js";
+import { hashFor, navigate } from "./nav.js";
+import { projectSelect } from "./projects.js";
+
+const LIMIT = 100;
+
+export async function renderEvents(view, params) {
+  const query = params.get("query") ?? "";
+  const project = params.get("project") ?? "";
+  const input = h("input", {
+    type: "search",
+    name: "query",
+    value: query,
+    placeholder: "event.type:error environment:production",
+    "aria-label": "Search",
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+  const select = await projectSelect(project);
+  const button = h("button", { type: "submit" }, "Search");
+  const form = h("form", { class: "search" }, input, select, button);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    navigate("/events", { query: input.value, project: select.value });
+  });
+  const results = h("div", { class: "results" });
+  view.append(h("h1", {}, "Events"), form, results);
+
+  async function refresh() {
+    try {
+      const search = { query, project, order: "desc", limit: LIMIT };
+      const { data } = await getJSON("/stub/api/events", search);
+      results.replaceChildren(data.length ? eventsTable(data) : emptyHint(query));
+    } catch (error) {
+      results.replaceChildren(errorBox(error, query));
+    }
+  }
+  await refresh();
+  return { refresh };
+}
+
+function eventsTable(events) {
+  const rows = events.map((event) => {
+    const data = event.data ?? {};
+    return [
+      h("span", { class: "nowrap" }, formatTime(event.received_at)),
+      h("a", { href: hashFor(`/events/${event.event_id}`) }, eventTitle(event)),
+      event.type,
+      data.level ? levelBadge(data.level) : null,
+      event.project,
+      display(data.environment),
+      display(data.release),
+    ];
+  });
+  const headings = ["Received", "Title", "Type", "Level", "Project", "Environment", "Release"];
+  return table(headings, rows, { class: "events" });
+}
+
+function emptyHint(query) {
+  if (query) return h("p", { class: "hint" }, "No event matches this search.");
+  return h(
+    "p",
+    { class: "hint" },
+    "No events yet. Point an SDK at a DSN from the ",
+    h("a", { href: "#/projects" }, "Projects"),
+    " page; events appear here as they arrive.",
+  );
+}
+
+/** Sentry's title: a transaction's name, an error's `Type: value`, otherwise the message. */
+export function eventTitle(event) {
+  const data = event.data ?? {};
+  if (event.type === "transaction") return display(data.transaction) || "<unnamed transaction>";
+  const exception = exceptionValues(data).at(-1);
+  if (exception?.type) {
+    const type = display(exception.type);
+    return exception.value ? `${type}: ${display(exception.value)}` : type;
+  }
+  const message = messageText(data);
+  return message || display(data.transaction) || `<${event.type} without a title>`;
+}
+
+export function exceptionValues(data) {
+  const exception = data.exception;
+  const values = Array.isArray(exception) ? exception : exception?.values;
+  return Array.isArray(values) ? values.filter((value) => value && typeof value === "object") : [];
+}
+
+function messageText(data) {
+  for (const candidate of [data.logentry, data.message]) {
+    if (typeof candidate === "string" && candidate) return candidate;
+    if (candidate && typeof candidate === "object") {
+      const text = candidate.formatted || candidate.message;
+      if (text) return display(text);
+    }
+  }
+  return "";
+}
+
+function levelBadge(level) {
+  const known = ["fatal", "error", "warning", "info", "debug"].includes(level);
+  return h("span", { class: `level level-${known ? level : "other"}` }, display(level));
+}

@@ -1,0 +1,446 @@
+"""The web API routes sentry-cli calls (``/api/0/...``), and ``/stub/api/releases`` for tests.
+
+Every ``/api/0/`` route but the auth probe wants a bearer token (any value; an org auth token
+must name the organization in the path). Answers are JSON with ``Content-Type:
+application/json``, errors included, because sentry-cli parses nothing else. Releases, deploys
+and files live per organization; any organization slug is accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..api.routes import ApiError, _json_body
+from ..ingest.errors import IngestError
+from ..ingest.multipart import Part, boundary_of, parse_multipart
+from ..storage.database import Database
+from ..storage.projects import ProjectRegistry
+from . import chunks, deploys, files, releases
+from .artifact_bundles import ArtifactBundleError, parse_artifact_bundle
+from .auth import TokenError, bearer_token, token_org
+from .values import BodyError, json_column
+
+Handler = Callable[[Request], Awaitable[Response]]
+SCOPES = ["org:read", "project:read", "project:releases", "project:write", "event:read"]
+MAX_FILE_UPLOAD_SIZE = chunks.MAX_REQUEST_SIZE
+
+
+class WebApi:
+    def __init__(self, projects: ProjectRegistry, database: Database):
+        self.projects = projects
+        self.database = database
+
+    def routes(self) -> list[Route]:
+        org = "/api/0/organizations/{org}"
+        project = "/api/0/projects/{org}/{project}"
+        release = f"{org}/releases/{{version}}"
+        project_release = f"{project}/releases/{{version}}"
+        guarded = [
+            (f"{org}/releases/", self.list_releases, ["GET"]),
+            (f"{org}/releases/", self.create_release, ["POST"]),
+            (f"{project}/releases/", self.list_releases, ["GET"]),
+            (f"{project}/releases/", self.create_release, ["POST"]),
+            (f"{release}/", self.get_release, ["GET"]),
+            (f"{release}/", self.update_release, ["PUT"]),
+            (f"{release}/", self.delete_release, ["DELETE"]),
+            (f"{project_release}/", self.get_release, ["GET"]),
+            (f"{project_release}/", self.update_release, ["PUT"]),
+            (f"{project_release}/", self.delete_release, ["DELETE"]),
+            (f"{release}/deploys/", self.list_deploys, ["GET"]),
+            (f"{release}/deploys/", self.create_deploy, ["POST"]),
+            (f"{release}/commits/", self.commits, ["GET"]),
+            (f"{release}/previous-with-commits/", self.previous_with_commits, ["GET"]),
+            (f"{org}/repos/", self.repos, ["GET"]),
+            (f"{org}/chunk-upload/", self.chunk_upload_options, ["GET"]),
+            (f"{org}/chunk-upload/", self.upload_chunks, ["POST"]),
+            (f"{org}/artifactbundle/assemble/", self.assemble_artifact_bundle, ["POST"]),
+            (f"{release}/assemble/", self.assemble_release_bundle, ["POST"]),
+            (f"{release}/files/", self.list_files, ["GET"]),
+            (f"{release}/files/", self.upload_file, ["POST"]),
+            (f"{release}/files/{{file_id:int}}/", self.delete_file, ["DELETE"]),
+            (f"{project_release}/files/", self.list_files, ["GET"]),
+            (f"{project_release}/files/", self.upload_file, ["POST"]),
+            (f"{project_release}/files/{{file_id:int}}/", self.delete_file, ["DELETE"]),
+        ]
+        return [
+            Route("/api/0/", self.auth_info, methods=["GET"]),
+            *(Route(path, self._guard(handler), methods=m) for path, handler, m in guarded),
+            Route("/stub/api/releases", self.stub_releases, methods=["GET"]),
+        ]
+
+    # --- who is calling ----------------------------------------------------------------------
+
+    async def auth_info(self, request: Request) -> Response:
+        """``sentry-cli info``: who the token belongs to (anyone, for a local server)."""
+        if "authorization" not in request.headers:
+            return JSONResponse({"version": "0", "auth": None, "user": None})
+        try:
+            bearer_token(request.headers["authorization"])
+        except TokenError as error:
+            raise ApiError(401, str(error)) from None
+        user = {"id": "1", "name": "sentry-stub", "email": "sentry-stub@localhost"}
+        return JSONResponse({"version": "0", "user": user, "auth": {"scopes": SCOPES}})
+
+    def _guard(self, handler: Handler) -> Handler:
+        """Check the token, and answer request-body errors with 400 naming the field."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                bound_org = token_org(bearer_token(request.headers.get("authorization")))
+            except TokenError as error:
+                raise ApiError(401, str(error)) from None
+            org = request.path_params.get("org")
+            if bound_org is not None and org is not None and bound_org != org:
+                raise ApiError(
+                    403,
+                    f"this org auth token is for organization {bound_org!r}, not {org!r} "
+                    "(mint one with `sentry-stub token --org ORG`)",
+                )
+            try:
+                return await handler(request)
+            except BodyError as error:
+                raise ApiError(400, str(error)) from None
+
+        return endpoint
+
+    # --- releases ----------------------------------------------------------------------------
+
+    async def list_releases(self, request: Request) -> Response:
+        org, project = request.path_params["org"], self._path_project(request)
+        found = await self.database.read(partial(releases.list_releases, org=org, project=project))
+        return JSONResponse([releases.release_json(r) for r in found])
+
+    async def create_release(self, request: Request) -> Response:
+        """Get or create; 201 when something is new, 208 when the release was already so."""
+        org = request.path_params["org"]
+        body = await _json_body(request)
+        version = releases.check_version(body.get("version"))
+        changes = releases.parse_changes(body)
+        path_project = self._path_project(request)
+        projects = self._project_slugs(changes.projects) + ([path_project] if path_project else [])
+
+        def upsert(connection):
+            exists = releases.find_release(connection, org, version) is not None
+            if not exists and not projects:
+                raise BodyError("'projects' must name at least one project for a new release")
+            return releases.upsert_release(connection, org, version, projects, changes)
+
+        release, new = await self.database.write(upsert)
+        return JSONResponse(releases.release_json(release), status_code=201 if new else 208)
+
+    async def get_release(self, request: Request) -> Response:
+        release = await self.database.read(partial(self._release, request))
+        return JSONResponse(releases.release_json(release))
+
+    async def update_release(self, request: Request) -> Response:
+        """Finalize (``dateReleased``), set commits or refs, archive or restore."""
+        changes = releases.parse_changes(await _json_body(request))
+
+        def update(connection):
+            return releases.update_release(connection, self._release(request, connection), changes)
+
+        return JSONResponse(releases.release_json(await self.database.write(update)))
+
+    async def delete_release(self, request: Request) -> Response:
+        def delete(connection):
+            releases.delete_release(connection, self._release(request, connection))
+
+        await self.database.write(delete)
+        return Response(status_code=204)
+
+    async def commits(self, request: Request) -> Response:
+        release = await self.database.read(partial(self._release, request))
+        commits = json_column(release["commits"], [])
+        return JSONResponse([releases.commit_json(commit) for commit in commits])
+
+    async def previous_with_commits(self, request: Request) -> Response:
+        """``{}`` when there is none: sentry-cli then sends up to 20 commits of local history."""
+
+        def read(connection):
+            release = self._release(request, connection)
+            return releases.previous_with_commits(connection, release)
+
+        previous = await self.database.read(read)
+        return JSONResponse(releases.release_json(previous) if previous else {})
+
+    async def repos(self, request: Request) -> Response:
+        """No repository integrations: ``set-commits`` (``--auto`` included) then reads the
+        commits from the local git history and sends them, so the stub records real commits."""
+        return JSONResponse([])
+
+    # --- deploys -----------------------------------------------------------------------------
+
+    async def list_deploys(self, request: Request) -> Response:
+        release = await self.database.read(partial(self._release, request))
+        found = await self.database.read(
+            partial(deploys.list_deploys, org=release["org"], version=release["version"])
+        )
+        return JSONResponse([deploys.deploy_json(d) for d in found])
+
+    async def create_deploy(self, request: Request) -> Response:
+        deploy = deploys.parse_deploy(await _json_body(request))
+        projects = self._project_slugs(deploy.projects)
+
+        def create(connection):
+            release = self._release(request, connection)
+            return deploys.create_deploy(
+                connection, release, deploy, projects or json_column(release["projects"], [])
+            )
+
+        return JSONResponse(deploys.deploy_json(await self.database.write(create)), 201)
+
+    # --- chunk upload and artifact bundles ----------------------------------------------------
+
+    async def chunk_upload_options(self, request: Request) -> Response:
+        return JSONResponse(chunks.upload_options(str(request.url.replace(query=""))))
+
+    async def upload_chunks(self, request: Request) -> Response:
+        parts = await _multipart(request, chunks.MAX_REQUEST_SIZE)
+        received = chunks.chunks_from_parts(parts)
+        await self.database.write(partial(chunks.store_chunks, chunks=received))
+        return Response(status_code=200)
+
+    async def assemble_artifact_bundle(self, request: Request) -> Response:
+        """``sourcemaps upload``: first a probe for missing chunks, then the real assemble."""
+        assemble = chunks.parse_assemble(await _json_body(request))
+        projects = self._project_slugs(assemble.projects)
+        if not projects:
+            raise BodyError("'projects' must name at least one project")
+        org = request.path_params["org"]
+        answer = await self._assemble(org, assemble, assemble.version, projects)
+        return JSONResponse(answer)
+
+    async def assemble_release_bundle(self, request: Request) -> Response:
+        """2.x against a server without artifact bundles: a bundle bound to the path's release."""
+        assemble = chunks.parse_assemble(await _json_body(request))
+        release = await self.database.read(partial(self._release, request))
+        projects = json_column(release["projects"], [])
+        answer = await self._assemble(release["org"], assemble, release["version"], projects)
+        return JSONResponse(answer)
+
+    async def _assemble(
+        self,
+        org: str,
+        assemble: chunks.AssembleRequest,
+        release: str | None,
+        projects: Sequence[str],
+    ) -> dict:
+        """Assemble synchronously: the answer is ``ok`` once every chunk is there."""
+        checksum, dist = assemble.checksum, assemble.dist
+
+        def state(connection):
+            done = files.find_bundle(connection, org, checksum, release, dist) is not None
+            return done, chunks.missing_chunks(connection, assemble.chunks)
+
+        done, missing = await self.database.read(state)
+        if done:
+            return chunks.assemble_response("ok")
+        if missing:
+            return chunks.assemble_response("not_found", missing)
+        data = await self.database.read(partial(chunks.read_file, checksums=assemble.chunks))
+        if hashlib.sha1(data).hexdigest() != checksum:
+            detail = f"the chunks put together do not have the checksum {checksum}"
+            return chunks.assemble_response("error", detail=detail)
+        try:
+            bundle = await run_in_threadpool(
+                parse_artifact_bundle, data, max_size=chunks.MAX_FILE_SIZE
+            )
+        except ArtifactBundleError as error:
+            return chunks.assemble_response("error", detail=f"invalid artifact bundle: {error}")
+        await self.database.write(
+            partial(
+                files.save_bundle,
+                org=org,
+                checksum=checksum,
+                bundle=bundle,
+                size=len(data),
+                release=release or bundle.attributes.get("release"),
+                dist=dist or bundle.attributes.get("dist"),
+                projects=projects,
+            )
+        )
+        return chunks.assemble_response("ok")
+
+    # --- files uploaded one by one (sentry-cli 2.x against old servers) -----------------------
+
+    async def list_files(self, request: Request) -> Response:
+        release = await self.database.read(partial(self._release, request))
+        found = await self.database.read(
+            partial(files.release_files, org=release["org"], release=release["version"])
+        )
+        return JSONResponse([files.artifact_json(f) for f in found])
+
+    async def upload_file(self, request: Request) -> Response:
+        """Multipart ``file`` with ``name`` (the URL), ``dist`` and ``header`` (``Key:Value``)."""
+        parts = await _multipart(request, MAX_FILE_UPLOAD_SIZE)
+        upload = next((part for part in parts if part.name == "file" and part.is_file), None)
+        if upload is None:
+            raise BodyError("the upload has no 'file' part")
+        fields = {p.name: p.data.decode("utf-8", "replace") for p in parts if not p.is_file}
+        name = fields.get("name") or upload.filename
+        if not name:
+            raise BodyError("the upload names no file ('name' field or the file's filename)")
+        headers = dict(_header(part.data) for part in parts if part.name == "header")
+
+        def save(connection):
+            release = self._release(request, connection)
+            return files.save_release_file(
+                connection,
+                org=release["org"],
+                release=release["version"],
+                dist=fields.get("dist") or None,
+                name=name,
+                headers=headers,
+                content=upload.data,
+            )
+
+        saved = await self.database.write(save)
+        if saved is None:
+            raise ApiError(409, f"a file named {name!r} already exists for this release and dist")
+        return JSONResponse(files.artifact_json(saved), status_code=201)
+
+    async def delete_file(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+
+        def delete(connection):
+            release = self._release(request, connection)
+            return files.delete_release_file(
+                connection, release["org"], release["version"], file_id
+            )
+
+        if not await self.database.write(delete):
+            raise ApiError(404, f"no file {file_id} in this release")
+        return Response(status_code=204)
+
+    # --- the stub's own query API --------------------------------------------------------------
+
+    async def stub_releases(self, request: Request) -> Response:
+        """Releases with their deploys, commits and files, for tests (newest first)."""
+        query = request.query_params
+        read = partial(
+            release_records,
+            org=query.get("org") or None,
+            project=query.get("project") or None,
+            version=query.get("version") or None,
+        )
+        return JSONResponse({"data": await self.database.read(read)})
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _release(self, request: Request, connection) -> dict:
+        """The release the path names (and, on project routes, of that project), else 404."""
+        org, version = request.path_params["org"], request.path_params["version"]
+        release = releases.find_release(connection, org, version)
+        project = self._path_project(request)
+        if release is None or (
+            project is not None and project not in json_column(release["projects"], [])
+        ):
+            where = f"project {project!r}" if project else f"organization {org!r}"
+            raise ApiError(404, f"Release not found: no release {version!r} in {where}")
+        return release
+
+    def _path_project(self, request: Request) -> str | None:
+        slug = request.path_params.get("project")
+        if slug is None:
+            return None
+        project = self.projects.by_slug(slug)
+        if project is None and self.projects.strict:
+            raise ApiError(404, f"Project not found: no project {slug!r} in the config")
+        return (project or self.projects.create(slug)).slug
+
+    def _project_slugs(self, values: Sequence[str | int]) -> list[str]:
+        """Slugs for the projects a request names (by slug or numeric id).
+
+        In open mode an unknown slug becomes a project, as a DSN's project does on first use.
+        """
+        slugs = []
+        for value in values:
+            if isinstance(value, int) or value.isdigit():
+                project = self.projects.get(int(value))
+                if project is None:
+                    raise BodyError(f"Invalid project ids or slugs: no project with id {value}")
+            else:
+                project = self.projects.by_slug(value)
+                if project is None and self.projects.strict:
+                    raise BodyError(
+                        f"Invalid project ids or slugs: no project {value!r} in the config"
+                    )
+                project = project or self.projects.create(value)
+            slugs.append(project.slug)
+        return list(dict.fromkeys(slugs))
+
+
+def release_records(
+    connection, *, org: str | None, project: str | None, version: str | None
+) -> list[dict]:
+    """Each release with all that sentry-cli told about it: commits, deploys, files."""
+    records = []
+    for release in releases.list_releases(connection, org, project):
+        if version is not None and release["version"] != version:
+            continue
+        org_, name = release["org"], release["version"]
+        records.append(
+            {
+                "org": org_,
+                "version": name,
+                "projects": json_column(release["projects"], []),
+                "status": release["status"],
+                "url": release["url"],
+                "ref": release["ref"],
+                "date_created": release["date_created"],
+                "date_started": release["date_started"],
+                "date_released": release["date_released"],
+                "finalized": release["date_released"] is not None,
+                "commits": json_column(release["commits"], []),
+                "refs": json_column(release["refs"], []),
+                "deploys": [
+                    deploys.deploy_json(d) for d in deploys.list_deploys(connection, org_, name)
+                ],
+                "files": [_file_record(f) for f in files.release_files(connection, org_, name)],
+                "artifact_bundles": [
+                    _bundle_record(b) for b in files.bundles_of_release(connection, org_, name)
+                ],
+            }
+        )
+    return records
+
+
+def _file_record(file: dict) -> dict:
+    return {**file, "headers": json_column(file["headers"], {})}
+
+
+def _bundle_record(bundle: dict) -> dict:
+    return {**bundle, "projects": json_column(bundle["projects"], [])}
+
+
+async def _multipart(request: Request, limit: int) -> list[Part]:
+    body = await _body(request, limit)
+    try:
+        return parse_multipart(body, boundary_of(request.headers.get("content-type")))
+    except IngestError as error:
+        raise BodyError("; ".join([error.detail, *error.causes])) from None
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it grows past ``limit`` bytes."""
+    received = bytearray()
+    async for piece in request.stream():
+        received += piece
+        if len(received) > limit:
+            raise ApiError(413, f"request body larger than {limit} bytes")
+    return bytes(received)
+
+
+def _header(value: bytes) -> tuple[str, str]:
+    text = value.decode("utf-8", "replace")
+    key, separator, content = text.partition(":")
+    if not separator or not key.strip():
+        raise BodyError(f"'header' must look like 'Key:Value', got {text!r}")
+    return key.strip(), content.strip()

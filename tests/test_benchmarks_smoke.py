@@ -1,0 +1,88 @@
+"""The benchmark harness runs end to end in its tiniest mode and reports every metric.
+
+No timing is asserted: the figures depend on the machine. What must hold is the shape of the
+results, that the stub acknowledged nothing it did not commit, and that the table prints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmarks import run
+
+pytestmark = pytest.mark.timeout(600)
+
+RUN_METRICS = {
+    "requests",
+    "ok",
+    "non_2xx",
+    "connection_errors",
+    "rps",
+    "p50_ms",
+    "p99_ms",
+    "server_cpu_ms_per_request",
+    "server_cpu_utilization",
+    "server_peak_rss_mb",
+}
+QUERY_METRICS = {"filtered_list_first_page", "grouped_p95_by_transaction", "wait_for_fresh_event"}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    run.main(["--tiny", "--out", str(out)])
+    return json.loads(out.read_text())
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_every_server_reports_every_run(results):
+    expected_runs = {f"{encoding}/c{c}" for encoding, c in run.PROFILES["tiny"].runs}
+    assert set(results["servers"]) == set(run.SERVERS)
+    for kind, server in results["servers"].items():
+        assert set(server["runs"]) == expected_runs, kind
+        assert _number(server["startup_seconds"]) and _number(server["peak_rss_mb"])
+        for name, figures in server["runs"].items():
+            assert set(figures) >= RUN_METRICS, (kind, name)
+            assert all(_number(figures[m]) for m in RUN_METRICS), (kind, name, figures)
+            assert figures["requests"] > 0, (kind, name)
+
+
+def test_the_stub_acknowledges_only_what_it_committed(results):
+    for kind in ("stub", "inprocess"):
+        for name, figures in results["servers"][kind]["runs"].items():
+            assert figures["non_2xx"] == 0, (kind, name)
+            assert figures["committed"] >= figures["ok"], (kind, name)
+
+
+def test_storage_ratios_and_targets_are_reported(results):
+    for kind in ("stub", "inprocess"):
+        storage = results["servers"][kind]["storage"]
+        assert storage["envelopes"] > 0
+        assert _number(storage["bytes_per_envelope"])
+        assert _number(storage["ratio_to_uncompressed_json"])
+        for figures in results["ratios"][kind].values():
+            assert all(_number(v) for v in figures.values()), figures
+    assert results["targets"] and all(isinstance(t["met"], bool) for t in results["targets"])
+
+
+def test_queries_and_felt_latency_are_measured(results):
+    assert set(results["queries"]) == {"10000"}
+    for name in QUERY_METRICS:
+        assert _number(results["queries"]["10000"][name]["median_ms"])
+    assert _number(results["flush_to_wait_for"]["median_ms"])
+    assert results["machine"]["nproc"] >= 1 and results["machine"]["python"]
+    assert results["corpus"]["envelopes"] > 0
+    assert {"event", "transaction", "session"} <= set(results["corpus"]["items"])
+
+
+def test_the_table_names_every_server(results):
+    text = run.table(results)
+    for kind in run.SERVERS:
+        assert kind in text
+    assert "flush() -> wait_for()" in text
