@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from client_tests.backend.running import StartBackend, backend_starter
 from client_tests.support import ServerProcess
 
 
@@ -13,3 +14,9 @@ def stub_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     server = ServerProcess(tmp_path_factory.mktemp("stub") / "stub.sqlite3").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_backend(tmp_path) -> Iterator[StartBackend]:
+    """Start the mission's FastAPI backend with the given ``SENTRY_*`` variables."""
+    yield from backend_starter(tmp_path)

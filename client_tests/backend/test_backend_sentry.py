@@ -32,7 +32,7 @@ from client_tests.backend.app.sentry_setup import (
     SentryConfigError,
     sentry_options,
 )
-from client_tests.backend.conftest import Backend, StartBackend
+from client_tests.backend.running import Backend, StartBackend
 from client_tests.support import free_port
 
 HERE = Path(__file__).parent

@@ -19,6 +19,7 @@ from typing import Any
 import sentry_sdk
 from dotenv import find_dotenv, load_dotenv
 from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 
 from . import db
 from .sentry_setup import EventProcessor, init_sentry, scrub_event
@@ -55,6 +56,15 @@ def create_app(
 
     app = FastAPI(title="agentsflowai-backend")
     app.middleware("http")(tag_user_and_status)
+    origins = [o for o in environ.get("CORS_ORIGINS", "").split(",") if o]
+    if origins:
+        # The React app calls the API from its own origin; Sentry's trace headers must pass.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "sentry-trace", "baggage"],
+        )
 
     @app.get("/api/users")
     def list_users() -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 // A small React app set up the way the mission guide describes: every Sentry option
 // comes from a VITE_SENTRY_* variable, which Vite bakes into the bundle at build time.
 import * as Sentry from "@sentry/react";
-import { StrictMode, useState } from "react";
+import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
 const env = import.meta.env;
@@ -54,18 +54,27 @@ function navigateToSettings() {
   window.history.pushState({}, "", "/settings");
 }
 
+// `?call-api` calls the API while the page loads, inside the pageload span, as apps that fetch
+// their data on mount do: the browser's http.client span then parents the API's transaction.
+const callApiOnLoad = new URLSearchParams(window.location.search).has("call-api");
+
 function ApiButton() {
   const [status, setStatus] = useState("not called");
-  if (!apiUrl) {
-    return null;
-  }
   async function callApi() {
     try {
-      const response = await fetch(`${apiUrl}/api/health`);
+      const response = await fetch(`${apiUrl}/api/users`);
       setStatus(String(response.status));
     } catch (error) {
       setStatus(`failed: ${error.message}`);
     }
+  }
+  useEffect(() => {
+    if (apiUrl && callApiOnLoad) {
+      callApi();
+    }
+  }, []);
+  if (!apiUrl) {
+    return null;
   }
   return (
     <p>

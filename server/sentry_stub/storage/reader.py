@@ -203,7 +203,9 @@ def rows(
         raise ValueError(f"unknown table {table!r}")
     where, params = scope.where("t")
     cursor_ = connection.execute(
-        f"SELECT t.* FROM {table} t WHERE {' AND '.join(where)} ORDER BY t.item_id, t.id LIMIT ?",
+        f"""SELECT t.*, p.slug AS project FROM {table} t
+        LEFT JOIN projects p ON p.id = t.project_id
+        WHERE {" AND ".join(where)} ORDER BY t.item_id, t.id LIMIT ?""",
         (*params, limit),
     )
     names = [d[0] for d in cursor_.description]
