@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from sentry_stub import StubServer
 from sentry_stub.checks.pii import (
     SEND_DEFAULT_PII,

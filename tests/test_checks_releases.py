@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from sentry_stub import StubServer
 from sentry_stub.checks.inputs import known_releases
 from sentry_stub.checks.releases import NO_WEB_API_RELEASES, EventRelease, check_releases

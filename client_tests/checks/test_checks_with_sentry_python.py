@@ -18,6 +18,7 @@ import pytest
 import sentry_sdk
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+
 from sentry_stub.view import StubView
 
 SIGNUP = {"account": {"email": "ada@example.com", "password": "hunter2-correct-horse"}}
