@@ -202,7 +202,7 @@ def test_assert_no_pii_names_event_path_rule_and_redacted_excerpt(server):
 
 def test_api_names_bad_parameters(server):
     client = StubClient(server.url)
-    with pytest.raises(StubApiError, match="no project 'nope'"):
+    with pytest.raises(StubApiError, match="no project with slug 'nope'"):
         client.check_pii(project="nope")
     with pytest.raises(StubApiError, match="'item' must list item ids, got 'x'"):
         client.get("/stub/api/checks/pii", {"item": "1,x"})

@@ -17,6 +17,7 @@ import brotli
 import httpx
 import pytest
 import zstandard
+
 from sentry_stub import StubServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -394,13 +395,17 @@ def test_19_chunked_body_without_content_length(stub: Stub) -> None:
 # --- limits (spec 4.2-4.3, vectors 20-21) ----------------------------------------------------
 
 
+def padded_event(size: int) -> tuple[dict, bytes]:
+    """An event item of exactly ``size`` bytes (padding in ``extra``, not in the message)."""
+    payload = json.dumps({"extra": {"padding": ""}}).encode()
+    return {"type": "event"}, payload.replace(b'""', b'"' + b"x" * (size - len(payload)) + b'"')
+
+
 def test_20_event_over_one_mib(stub: Stub) -> None:
-    one_mib = 1024 * 1024
-    padding = one_mib - len(json.dumps({"message": ""}))
-    at_limit = stub.post(envelope(event(message="x" * padding)))
+    at_limit = stub.post(envelope(padded_event(1024 * 1024)))
     assert at_limit.status_code == 200
     before = stub.cursor()
-    over = stub.post(envelope(event(message="x" * (padding + 1))))
+    over = stub.post(envelope(padded_event(1024 * 1024 + 1)))
     assert (over.status_code, over.json()) == (
         413,
         {"detail": f"envelope exceeded size limits for type 'event' {SIZE_LIMITS}"},
@@ -486,7 +491,7 @@ def test_malformed_envelope_is_400_naming_the_item_and_stores_nothing(stub: Stub
 @pytest.mark.parametrize(
     ("body", "cause"),
     [
-        (b'{}\n{"type":"event","length":2}\n{}\n\n', "unexpected end of file (item 1, byte 33)"),
+        (b'{}\n{"type":"event","length":2}\n{}\n\n', "unexpected end of file (item 1, byte 34)"),
         (b"{}\r\n", "missing newline after header or payload (byte 2)"),
         (
             b'{"sent_at":"2024-06-10T06:13:20Z","sent_at":"2024-06-10T06:13:20Z"}',

@@ -114,7 +114,9 @@ def test_fail_on_unasserted_events(inner: pytest.Pytester) -> None:
     )
     result = inner.runpytest()
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*1 event(s) arrived that the test never looked at*", "*surprise*"])
+    result.stdout.fnmatch_lines(
+        ["*1 event(s) arrived that the test never looked at*", "*surprise*"]
+    )
 
 
 def test_snapshot_written_then_compared(

@@ -15,7 +15,8 @@ from starlette.types import Receive, Scope, Send
 
 from .api.checks import ChecksApi
 from .api.faults import FaultsApi
-from .api.routes import ApiError, QueryApi
+from .api.params import ApiError
+from .api.routes import QueryApi
 from .api.rules import RulesApi
 from .config import Settings
 from .ingest.cors import CORSMiddleware

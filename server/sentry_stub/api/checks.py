@@ -17,11 +17,11 @@ from ..checks import inputs
 from ..checks.pii import PiiCheckUnavailable, find_leaks, pii_report
 from ..checks.releases import DEFAULT_ENVIRONMENTS, DEFAULT_PATTERN, check_releases
 from ..checks.sampling import CATEGORIES, check_sampling
-from ..config import Project, Settings
+from ..config import Settings
 from ..ingest.normalize import Scrubbing
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
-from .routes import ApiError, _Params
+from .params import ApiError, Params, scope_of
 
 
 class ChecksApi:
@@ -40,14 +40,12 @@ class ChecksApi:
 
     async def pii(self, request: Request) -> Response:
         """Leaks in the events as sent; ``item`` (comma-separated ids) limits it to those events."""
-        params = _Params(request)
-        after, project_ids = params.integer("after", 0), self._project_ids(params)
+        params = Params(request)
+        scope = scope_of(params, self.projects)
         item_ids = _item_ids(params)
 
         def check(connection) -> dict:  # in a worker thread: scrubbing is CPU work
-            ids = item_ids or inputs.event_item_ids(
-                connection, after=after, project_ids=project_ids
-            )
+            ids = item_ids or inputs.event_item_ids(connection, scope)
             records = inputs.events(connection, ids)
             findings = [
                 finding
@@ -67,7 +65,7 @@ class ChecksApi:
             raise ApiError(501, str(error)) from None
 
     async def sampling(self, request: Request) -> Response:
-        params = _Params(request)
+        params = Params(request)
         category = params.choice("category", CATEGORIES, "transaction")
         if not params.text("expected"):
             raise ApiError(400, "parameter 'expected' (the configured rate, 0 to 1) is required")
@@ -75,9 +73,8 @@ class ChecksApi:
         confidence = params.number("confidence", 0.99)
         read = partial(
             inputs.sampling_observations,
+            scope=scope_of(params, self.projects),
             category=category,
-            after=params.integer("after", 0),
-            project_ids=self._project_ids(params),
         )
         kept, discards, traces = await self.database.read(read)
         try:
@@ -94,14 +91,14 @@ class ChecksApi:
         return JSONResponse(report)
 
     async def releases(self, request: Request) -> Response:
-        params = _Params(request)
+        params = Params(request)
         environments = [
             name for value in params.list("environments") for name in value.split(",") if name
         ]
-        after, project_ids = params.integer("after", 0), self._project_ids(params)
+        scope = scope_of(params, self.projects)
 
         def read(connection):
-            events = inputs.event_releases(connection, after=after, project_ids=project_ids)
+            events = inputs.event_releases(connection, scope)
             return events, inputs.known_releases(connection)
 
         events, known = await self.database.read(read)
@@ -120,17 +117,8 @@ class ChecksApi:
         project = self.projects.get(project_id)
         return project.scrubbing if project else self.settings.default_scrubbing
 
-    def _project_ids(self, params: _Params) -> list[int]:
-        return [self._project(value).id for value in params.list("project")]
 
-    def _project(self, value: str) -> Project:
-        project = self.projects.get(int(value)) if value.isdigit() else self.projects.by_slug(value)
-        if project is None:
-            raise ApiError(404, f"no project {value!r} (give a slug or a numeric id)")
-        return project
-
-
-def _item_ids(params: _Params) -> list[int]:
+def _item_ids(params: Params) -> list[int]:
     ids = []
     for value in params.list("item"):
         for part in value.split(","):

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..ingest.faults import FaultRuleError, FaultRules, parse_fault_rule
 from ..storage.projects import ProjectRegistry
-from .routes import ApiError
+from .params import ApiError
 
 
 class FaultsApi:

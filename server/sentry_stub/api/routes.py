@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from functools import partial
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +23,7 @@ from ..storage import reader, stored
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from .openapi import openapi_schema
+from .params import ApiError, Params, json_body, project_ids_of, scope_of
 
 ROW_KINDS = {
     "spans": "spans",
@@ -34,13 +34,6 @@ ROW_KINDS = {
     "logs": "logs",
 }
 MAX_LIMIT = 10000
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, detail: str, **extra: object):
-        self.status = status
-        self.detail = detail
-        self.extra = extra
 
 
 class QueryApi:
@@ -78,7 +71,7 @@ class QueryApi:
 
     async def wait(self, request: Request) -> Response:
         """Long poll: answer as soon as something arrives after ``after``, or at ``timeout``."""
-        params = _Params(request)
+        params = Params(request)
         after = params.integer("after", 0)
         timeout = min(params.number("timeout", 5.0), 60.0)
         deadline = time.monotonic() + timeout
@@ -96,7 +89,7 @@ class QueryApi:
         return JSONResponse({"data": projects, "strict": self.projects.strict})
 
     async def create_project(self, request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         slug = body.get("slug")
         if not isinstance(slug, str) or not slug:
             raise ApiError(400, "body must be a JSON object with a non-empty string 'slug'")
@@ -109,9 +102,9 @@ class QueryApi:
         return JSONResponse(self._project_json(project), status_code=200 if existing else 201)
 
     async def events(self, request: Request) -> Response:
-        params = _Params(request)
+        params = Params(request)
         query = params.text("query")
-        project_ids = self._project_ids(params)
+        project_ids = project_ids_of(params, self.projects)
         order = params.choice("order", ("asc", "desc"), "asc")
 
         def read(connection):
@@ -142,19 +135,19 @@ class QueryApi:
         return JSONResponse(record)
 
     async def envelopes(self, request: Request) -> Response:
-        params = _Params(request)
+        params = Params(request)
         read = partial(
             reader.envelopes,
-            scope=self._scope(params),
+            scope=scope_of(params, self.projects),
             limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
         )
         return JSONResponse({"data": await self.database.read(read)})
 
     async def items(self, request: Request) -> Response:
-        params = _Params(request)
+        params = Params(request)
         read = partial(
             reader.items,
-            scope=self._scope(params),
+            scope=scope_of(params, self.projects),
             types=params.list("type"),
             limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
             with_content=params.flag("content"),
@@ -178,22 +171,22 @@ class QueryApi:
         kind = request.path_params["kind"]
         if kind not in ROW_KINDS:
             raise ApiError(404, f"unknown kind {kind!r}; expected one of {', '.join(ROW_KINDS)}")
-        params = _Params(request)
+        params = Params(request)
         read = partial(
             reader.rows,
-            scope=self._scope(params),
+            scope=scope_of(params, self.projects),
             table=ROW_KINDS[kind],
             limit=params.integer("limit", MAX_LIMIT, maximum=100000),
         )
         return JSONResponse({"data": await self.database.read(read)})
 
     async def summary(self, request: Request) -> Response:
-        scope = self._scope(_Params(request))
+        scope = scope_of(Params(request), self.projects)
         return JSONResponse(await self.database.read(partial(reader.summary, scope=scope)))
 
     async def discover(self, request: Request) -> Response:
         """Discover semantics; the same engine serves Sentry's organization events endpoint."""
-        params = _Params(request)
+        params = Params(request)
         fields = params.list("field")
         if not fields:
             raise ApiError(400, "at least one 'field' parameter is required")
@@ -205,7 +198,7 @@ class QueryApi:
 
     async def pipe_query(self, request: Request) -> Response:
         """The runbook pipe form: ``SEARCH | AGG by FIELD | sort by AGG DESC``."""
-        params = _Params(request)
+        params = Params(request)
         text = params.text("q")
         try:
             pipe = parse_pipe(text)
@@ -218,11 +211,11 @@ class QueryApi:
 
     async def explain(self, request: Request) -> Response:
         """The newest events a search does not match, each with the clause that excluded it."""
-        params = _Params(request)
+        params = Params(request)
         read = partial(
             explain_misses,
             query=params.text("query"),
-            project_ids=self._project_ids(params) or None,
+            project_ids=project_ids_of(params, self.projects) or None,
             min_item_id=params.integer("after", 0),
             limit=params.integer("limit", 5, maximum=100),
             public_keys=params.list("key"),
@@ -235,7 +228,7 @@ class QueryApi:
 
     async def _discover(
         self,
-        params: _Params,
+        params: Params,
         fields: list[str],
         orderby: list[str] | None,
         query: str | None = None,
@@ -247,7 +240,7 @@ class QueryApi:
             fields=fields,
             query=params.text("query") if query is None else query,
             orderby=orderby,
-            project_ids=self._project_ids(params) or None,
+            project_ids=project_ids_of(params, self.projects) or None,
             environments=params.list("environment") or None,
             start=params.text("start") or None,
             end=params.text("end") or None,
@@ -275,26 +268,6 @@ class QueryApi:
         except InvalidQueryError as error:
             raise _query_error(error) from None
 
-    def _scope(self, params: _Params) -> reader.Scope:
-        return reader.Scope(
-            after=params.integer("after", 0),
-            project_ids=tuple(self._project_ids(params)),
-            public_keys=tuple(params.list("key")),
-        )
-
-    def _project_ids(self, params: _Params) -> list[int]:
-        ids = []
-        for value in params.list("project"):
-            if value.lstrip("-").isdigit():
-                if int(value) != -1:  # Sentry's "all projects"
-                    ids.append(int(value))
-                continue
-            project = self.projects.by_slug(value)
-            if project is None:
-                raise ApiError(404, f"no project with slug {value!r}")
-            ids.append(project.id)
-        return ids
-
     def _project_json(self, project) -> dict:
         return {
             "id": project.id,
@@ -302,58 +275,6 @@ class QueryApi:
             "keys": list(project.keys),
             "dsn": project.dsn(self.settings.base_url),
         }
-
-
-class _Params:
-    """Query-string parameters with errors that name the parameter."""
-
-    def __init__(self, request: Request):
-        self.query = request.query_params
-
-    def text(self, name: str) -> str:
-        return self.query.get(name, "")
-
-    def list(self, name: str) -> list[str]:
-        """Repeated parameters; ``type`` also takes a comma-separated list."""
-        values = self.query.getlist(name)
-        if name == "type":
-            return [part for value in values for part in value.split(",") if part]
-        return values
-
-    def flag(self, name: str) -> bool:
-        return self.query.get(name, "").lower() in ("1", "true", "yes")
-
-    def integer(self, name: str, default: int, *, maximum: int | None = None) -> int:
-        value = self.query.get(name)
-        if value in (None, ""):
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ApiError(400, f"parameter {name!r} must be an integer, got {value!r}") from None
-        if number < 0:
-            raise ApiError(400, f"parameter {name!r} must not be negative")
-        if maximum is not None and number > maximum:
-            raise ApiError(400, f"parameter {name!r} must be at most {maximum}")
-        return number
-
-    def number(self, name: str, default: float) -> float:
-        value = self.query.get(name)
-        if value in (None, ""):
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise ApiError(400, f"parameter {name!r} must be a number, got {value!r}") from None
-        if not number >= 0:
-            raise ApiError(400, f"parameter {name!r} must not be negative")
-        return number
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.query.get(name, default)
-        if value not in choices:
-            raise ApiError(400, f"parameter {name!r} must be one of {', '.join(choices)}")
-        return value
 
 
 def _query_error(error: InvalidQueryError) -> ApiError:
@@ -382,13 +303,3 @@ def _cursor_offset(cursor: str) -> int:
     if len(parts) == 3 and parts[1].isdigit():
         return int(parts[1])
     raise ApiError(400, f"invalid cursor {cursor!r}; expected the form 0:<offset>:0")
-
-
-async def _json_body(request: Request) -> dict:
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as error:
-        raise ApiError(400, f"request body is not valid JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object")
-    return body

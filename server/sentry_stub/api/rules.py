@@ -25,7 +25,7 @@ from ..rules.processing import evaluate_metric_alert, resolve_issue
 from ..storage import reader
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
-from .routes import ApiError, _json_body, _Params
+from .params import ApiError, Params, json_body
 
 
 class RulesApi:
@@ -46,7 +46,7 @@ class RulesApi:
         ]
 
     async def alerts(self, request: Request) -> Response:
-        params = _Params(request)
+        params = Params(request)
         read = partial(
             history.firings,
             after=params.integer("after", 0),
@@ -57,7 +57,7 @@ class RulesApi:
 
     async def evaluate(self, request: Request) -> Response:
         """Recompute every metric alert (of ``project``, if given) as of now."""
-        params = _Params(request)
+        params = Params(request)
         wanted = set(self._project_ids(params))
         projects = [p for p in self.projects.all() if not wanted or p.id in wanted]
 
@@ -75,7 +75,7 @@ class RulesApi:
         return JSONResponse({"changes": await self.database.write(evaluate_all)})
 
     async def issues(self, request: Request) -> Response:
-        params = _Params(request)
+        params = Params(request)
         read = partial(
             history.issues, after=params.integer("after", 0), project_ids=self._project_ids(params)
         )
@@ -98,7 +98,7 @@ class RulesApi:
         return JSONResponse(_owners_json(ownership, record["data"] or {}))
 
     async def owners_of_body(self, request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         event, slug = body.get("event"), body.get("project")
         if not isinstance(event, dict):
             raise ApiError(400, 'body must be {"project": SLUG, "event": {...event JSON}}')
@@ -134,7 +134,7 @@ class RulesApi:
             "actions": actions,
         }
 
-    def _project_ids(self, params: _Params) -> list[int]:
+    def _project_ids(self, params: Params) -> list[int]:
         ids = []
         for value in params.list("project"):
             project = (

@@ -1,7 +1,7 @@
 """What the checks read from the database: plain values in, so the checks themselves stay pure.
 
-Each function takes a read connection, ``after`` (a receive cursor) and the project ids to look
-at (empty for all), like the readers of the query API.
+Each function takes a read connection and a ``reader.Scope`` (receive cursor, projects, DSN
+keys), like the readers of the query API.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from .sampling import Trace
 NOT_ERRORS = ("transaction", "feedback")
 
 
-def event_item_ids(
-    connection: sqlite3.Connection, *, after: int, project_ids: Sequence[int]
-) -> list[int]:
-    where, params = _where("item_id", after, project_ids)
+def event_item_ids(connection: sqlite3.Connection, scope: reader.Scope) -> list[int]:
+    where, params = scope.where("e")
     rows = connection.execute(
-        f"SELECT item_id FROM events WHERE {where} ORDER BY item_id", params
+        f"SELECT e.item_id FROM events e WHERE {' AND '.join(where)} ORDER BY e.item_id", params
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -36,13 +34,12 @@ def events(connection: sqlite3.Connection, item_ids: Sequence[int]) -> list[dict
     return reader.events_by_item_ids(connection, item_ids)
 
 
-def event_releases(
-    connection: sqlite3.Connection, *, after: int, project_ids: Sequence[int]
-) -> list[EventRelease]:
-    where, params = _where("e.item_id", after, project_ids, project_column="e.project_id")
+def event_releases(connection: sqlite3.Connection, scope: reader.Scope) -> list[EventRelease]:
+    where, params = scope.where("e")
     rows = connection.execute(
         f"""SELECT e.event_id, p.slug, e.release, e.environment FROM events e
-        LEFT JOIN projects p ON p.id = e.project_id WHERE {where} ORDER BY e.item_id""",
+        LEFT JOIN projects p ON p.id = e.project_id WHERE {" AND ".join(where)}
+        ORDER BY e.item_id""",
         params,
     ).fetchall()
     return [EventRelease(*row) for row in rows]
@@ -62,32 +59,31 @@ def known_releases(connection: sqlite3.Connection) -> dict[str, bool] | None:
 
 
 def sampling_observations(
-    connection: sqlite3.Connection, category: str, *, after: int, project_ids: Sequence[int]
+    connection: sqlite3.Connection, scope: reader.Scope, category: str
 ) -> tuple[int, dict[str, int], list[Trace]]:
     """``(kept, discards by reason, sampling contexts of the kept items)`` for ``category``."""
     if category == "transaction":
-        kept_rows = _event_envelope_headers(
-            connection, "e.type = 'transaction'", after, project_ids
-        )
+        kept_rows = _event_envelope_headers(connection, scope, "e.type = 'transaction'")
     elif category == "error":
         marks = ", ".join("?" * len(NOT_ERRORS))
         kept_rows = _event_envelope_headers(
-            connection, f"e.type NOT IN ({marks})", after, project_ids, NOT_ERRORS
+            connection, scope, f"e.type NOT IN ({marks})", NOT_ERRORS
         )
     else:
-        where, params = _where("i.id", after, project_ids, project_column="i.project_id")
+        where, params = scope.where("i", "id")
         kept_rows = connection.execute(
             f"""SELECT COALESCE(i.event_id, ''), en.headers FROM items i
             JOIN envelopes en ON en.id = i.envelope_id
-            WHERE i.type = 'profile' AND {where}""",
+            WHERE i.type = 'profile' AND {" AND ".join(where)}""",
             params,
         ).fetchall()
     traces = [Trace(event_id, _trace_header(headers)) for event_id, headers in kept_rows]
-    where, params = _where("item_id", after, project_ids)
+    where, params = scope.where("o")
     discards: Counter[str] = Counter()
     for reason, quantity in connection.execute(
-        f"""SELECT reason, SUM(quantity) FROM outcomes
-        WHERE kind = 'discarded_events' AND category = ? AND {where} GROUP BY reason""",
+        f"""SELECT o.reason, SUM(o.quantity) FROM outcomes o
+        WHERE o.kind = 'discarded_events' AND o.category = ? AND {" AND ".join(where)}
+        GROUP BY o.reason""",
         (category, *params),
     ):
         discards[reason] += int(quantity or 0)
@@ -96,16 +92,15 @@ def sampling_observations(
 
 def _event_envelope_headers(
     connection: sqlite3.Connection,
+    scope: reader.Scope,
     condition: str,
-    after: int,
-    project_ids: Sequence[int],
     condition_params: Sequence[Any] = (),
 ) -> list[tuple[str, str]]:
-    where, params = _where("e.item_id", after, project_ids, project_column="e.project_id")
+    where, params = scope.where("e")
     return connection.execute(
         f"""SELECT e.event_id, en.headers FROM events e
         JOIN items i ON i.id = e.item_id JOIN envelopes en ON en.id = i.envelope_id
-        WHERE {condition} AND {where}""",
+        WHERE {condition} AND {" AND ".join(where)}""",
         (*condition_params, *params),
     ).fetchall()
 
@@ -114,18 +109,3 @@ def _trace_header(headers: str | None) -> dict:
     parsed = orjson.loads(headers) if headers else {}
     trace = parsed.get("trace") if isinstance(parsed, dict) else None
     return trace if isinstance(trace, dict) else {}
-
-
-def _where(
-    item_column: str,
-    after: int,
-    project_ids: Sequence[int],
-    *,
-    project_column: str = "project_id",
-) -> tuple[str, tuple]:
-    clauses = [f"{item_column} > ?"]
-    params: list[Any] = [after]
-    if project_ids:
-        clauses.append(f"{project_column} IN ({', '.join('?' * len(project_ids))})")
-        params.extend(project_ids)
-    return " AND ".join(clauses), tuple(params)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..api.routes import ApiError, _json_body
+from ..api.params import ApiError, json_body
 from ..ingest.errors import IngestError
 from ..ingest.multipart import Part, boundary_of, parse_multipart
 from ..storage.database import Database
@@ -120,7 +120,7 @@ class WebApi:
     async def create_release(self, request: Request) -> Response:
         """Get or create; 201 when something is new, 208 when the release was already so."""
         org = request.path_params["org"]
-        body = await _json_body(request)
+        body = await json_body(request)
         version = releases.check_version(body.get("version"))
         changes = releases.parse_changes(body)
         path_project = self._path_project(request)
@@ -141,7 +141,7 @@ class WebApi:
 
     async def update_release(self, request: Request) -> Response:
         """Finalize (``dateReleased``), set commits or refs, archive or restore."""
-        changes = releases.parse_changes(await _json_body(request))
+        changes = releases.parse_changes(await json_body(request))
 
         def update(connection):
             return releases.update_release(connection, self._release(request, connection), changes)
@@ -185,7 +185,7 @@ class WebApi:
         return JSONResponse([deploys.deploy_json(d) for d in found])
 
     async def create_deploy(self, request: Request) -> Response:
-        deploy = deploys.parse_deploy(await _json_body(request))
+        deploy = deploys.parse_deploy(await json_body(request))
         projects = self._project_slugs(deploy.projects)
 
         def create(connection):
@@ -209,7 +209,7 @@ class WebApi:
 
     async def assemble_artifact_bundle(self, request: Request) -> Response:
         """``sourcemaps upload``: first a probe for missing chunks, then the real assemble."""
-        assemble = chunks.parse_assemble(await _json_body(request))
+        assemble = chunks.parse_assemble(await json_body(request))
         projects = self._project_slugs(assemble.projects)
         if not projects:
             raise BodyError("'projects' must name at least one project")
@@ -219,7 +219,7 @@ class WebApi:
 
     async def assemble_release_bundle(self, request: Request) -> Response:
         """2.x against a server without artifact bundles: a bundle bound to the path's release."""
-        assemble = chunks.parse_assemble(await _json_body(request))
+        assemble = chunks.parse_assemble(await json_body(request))
         release = await self.database.read(partial(self._release, request))
         projects = json_column(release["projects"], [])
         answer = await self._assemble(release["org"], assemble, release["version"], projects)
