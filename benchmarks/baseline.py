@@ -11,11 +11,12 @@ from __future__ import annotations
 import sys
 
 import uvicorn
-from sentry_stub.server import bind_socket, uvicorn_config
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from sentry_stub.server import bind_socket, uvicorn_config
 
 
 async def envelope(request: Request) -> Response:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import brotli
 import sentry_sdk
+
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 

@@ -10,6 +10,7 @@ import statistics
 import time
 
 import sentry_sdk
+
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import orjson
 import sqlite_utils
+
 from sentry_stub.client import StubClient
 from sentry_stub.storage.schema import TABLES, migrate
 from sentry_stub.view import StubView

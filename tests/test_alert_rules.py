@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from sentry_stub.config import ConfigError, parse_config
 from sentry_stub.rules.alerts import (
     EventFacts,

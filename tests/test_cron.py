@@ -6,6 +6,7 @@ import json
 import uuid
 
 import pytest
+
 from sentry_stub.ingest.cron import envelope_from_cron
 from sentry_stub.ingest.errors import IngestError
 

@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import pytest
-from sentry_stub.config import DEFAULT_HOST, DEFAULT_PORT
 
 from client_tests.support import SERVE_COMMAND, ServerProcess, free_port
+from sentry_stub.config import DEFAULT_HOST, DEFAULT_PORT
 from tests.container_files import (
     CI_RECIPE,
     COMPOSE_FILE,

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from sentry_stub.ingest.envelope import (
     INTERNAL_TYPES,
     Envelope,

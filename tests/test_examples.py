@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from urllib.parse import urlsplit
 
 import pytest
-from sentry_stub.client import StubClient
-from sentry_stub.view import StubView
 
 from client_tests.support import ServerProcess, free_port
+from sentry_stub.client import StubClient
+from sentry_stub.view import StubView
 from tests.container_files import (
     EXAMPLE_CONFIG,
     EXAMPLE_DOCKERFILE,

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sentry_stub.ingest.envelope import parse_envelope
 from sentry_stub.ingest.extract import Rows, dsc_notes, extract_rows
 

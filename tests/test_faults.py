@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.config import ConfigError, Project, parse_config

@@ -101,3 +101,9 @@ def test_title_and_culprit() -> None:
     assert culprit(event) == "app.backend.db in connect"
     assert culprit({**event, "transaction": "/api/users"}) == "/api/users"
     assert issue_title({"logentry": {"message": "a %s", "formatted": "a b"}}) == "a b"
+
+
+def test_parameterize_reads_at_most_relays_message_length():
+    # A long unbroken word: each pattern must only start matching at word starts.
+    assert parameterize("x" * 1_000_000) == "x" * 8192
+    assert parameterize("a" * 5000 + " ann@example.com") == "a" * 5000 + " <email>"

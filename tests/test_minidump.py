@@ -11,6 +11,7 @@ from pathlib import Path
 import msgpack
 import pytest
 import zstandard
+
 from sentry_stub.ingest.attachment_event import event_from_attachments
 from sentry_stub.ingest.envelope import dashed
 from sentry_stub.ingest.errors import IngestError

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from sentry_stub.ingest import normalize
 from sentry_stub.ingest.normalize import Scrubbing, pii_config, stored_event
 

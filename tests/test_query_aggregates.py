@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from sentry_stub.query.discover import run_discover
 from sentry_stub.query.errors import InvalidQueryError
 from sentry_stub.query.sqlite_functions import quantile
-
 from tests.query_rows import add_event, add_transaction, at, database
 
 

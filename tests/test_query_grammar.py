@@ -10,13 +10,13 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from sentry_stub.query.compile import compile_query
 from sentry_stub.query.discover import search_events
 from sentry_stub.query.errors import InvalidQueryError, QuerySyntaxError
 from sentry_stub.query.fields import EVENT_FIELD_NAMES
 from sentry_stub.query.grammar import And, Filter, FreeText, Or, parse_query
 from sentry_stub.query.sqlite_functions import register
-
 from tests.query_rows import add_event, add_transaction, at, database
 
 ALL = {"e1", "e2", "e3", "e4", "t1", "t2", "t3", "t4"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from sentry_stub.query.discover import run_discover
 from sentry_stub.query.errors import QuerySyntaxError
 from sentry_stub.query.pipe import DEFAULT_EVENT_FIELDS, DiscoverRequest, parse_pipe
-
 from tests.query_rows import add_event, add_span, add_transaction, database
 
 ERROR_RATE = (

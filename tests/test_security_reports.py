@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from sentry_stub.ingest.errors import IngestError
 from sentry_stub.ingest.security import (
     envelope_from_nel,

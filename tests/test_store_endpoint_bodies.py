@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+
 from sentry_stub.ingest.errors import IngestError
 from sentry_stub.ingest.limits import Limits
 from sentry_stub.ingest.store import (

@@ -16,10 +16,10 @@ import httpx
 import pytest
 import sentry_sdk
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sentry_stub import StubServer
-from sentry_stub.client import StubClient
 
 from client_tests.frontend.conftest import CHROMIUM, CHROMIUM_ARGS
+from sentry_stub import StubServer
+from sentry_stub.client import StubClient
 
 XSS = '<img src=x onerror="window.__xss=1">'
 ATTACHMENT = bytes(range(256)) + b"\r\n\x00"

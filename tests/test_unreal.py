@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+
 from sentry_stub.ingest.errors import IngestError
 from sentry_stub.ingest.limits import Limits
 from sentry_stub.ingest.unreal import UnrealError, envelope_from_unreal, read_unreal_crash

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from sentry_stub import StubServer
 from sentry_stub.ingest.multipart import Part
 from sentry_stub.webapi.artifact_bundles import ArtifactBundleError, parse_artifact_bundle

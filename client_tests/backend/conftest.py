@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView

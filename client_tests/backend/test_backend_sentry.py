@@ -22,8 +22,6 @@ from typing import Any
 import httpx
 import pytest
 from dotenv import dotenv_values
-from sentry_stub.records import Envelope
-from sentry_stub.view import StubView
 from websockets.sync.client import connect as websocket_connect
 
 from client_tests.backend.app.sentry_setup import (
@@ -34,6 +32,8 @@ from client_tests.backend.app.sentry_setup import (
 )
 from client_tests.backend.running import Backend, StartBackend
 from client_tests.support import free_port
+from sentry_stub.records import Envelope
+from sentry_stub.view import StubView
 
 HERE = Path(__file__).parent
 PROJECT = "agentsflowai-backend"

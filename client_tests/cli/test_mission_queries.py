@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sentry_sdk
+
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sentry_stub.client import StubClient
-from sentry_stub.view import StubView
 
 from client_tests.support import ServerProcess
+from sentry_stub.client import StubClient
+from sentry_stub.view import StubView
 
 VENV_BIN = Path(sys.executable).parent
 SENTRY_CLI = VENV_BIN / "sentry-cli"

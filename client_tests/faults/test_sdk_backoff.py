@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import sentry_sdk
-from sentry_stub.client import StubClient
-from sentry_stub.view import StubView
 
 from client_tests.support import ServerProcess
+from sentry_stub.client import StubClient
+from sentry_stub.view import StubView
 
 RETRY_AFTER = 2
 

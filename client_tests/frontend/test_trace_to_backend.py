@@ -7,10 +7,10 @@ holds the frontend's spans and the backend's transaction, in their own projects.
 
 from __future__ import annotations
 
-from client_tests.backend.running import StartBackend
-from client_tests.frontend.test_frontend_sentry import eventually, leave_page, origin
 from playwright.sync_api import Page
 
+from client_tests.backend.running import StartBackend
+from client_tests.frontend.test_frontend_sentry import eventually, leave_page, origin
 from sentry_stub.view import StubView
 
 

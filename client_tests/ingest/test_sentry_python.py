@@ -14,10 +14,10 @@ import pytest
 import sentry_sdk
 from sentry_sdk import logger as sentry_logger
 from sentry_sdk.crons import monitor
-from sentry_stub.client import StubClient
-from sentry_stub.view import StubView
 
 from client_tests.support import ServerProcess
+from sentry_stub.client import StubClient
+from sentry_stub.view import StubView
 
 ENCODINGS = {
     "br": {"transport_compression_algo": "br"},

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sentry_sdk
+
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView

@@ -35,6 +35,8 @@ def parse_content_encoding(header: str | None) -> list[str]:
 
 
 def too_large(limit: int) -> IngestError:
+    # Relay's framework answers this 413 in plain text whose exact words are unverified (spec
+    # section 13); SDKs read only the status, so the stub keeps its JSON error shape.
     return IngestError(413, f"request body exceeds the size limit of {limit} bytes")
 
 

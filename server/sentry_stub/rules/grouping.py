@@ -16,11 +16,14 @@ import hashlib
 import re
 from typing import Any
 
+MAX_MESSAGE = 8192
 DEFAULT_VARIABLE = re.compile(r"^\{\{\s*default\s*\}\}$")
 
 # Sentry's message parameterisation: the patterns that matter in tests, most specific first.
 _PARAMETERS = (
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # A match may only start where a word starts: otherwise a long run of word characters
+    # without "@" is rescanned from every position (quadratic time on untrusted text).
+    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
     (
         "uuid",
         re.compile(
@@ -68,7 +71,11 @@ def grouping_components(event: dict[str, Any]) -> list[str]:
 
 
 def parameterize(message: str) -> str:
-    """``"user 42 at 10.0.0.1"`` -> ``"user <int> at <ip>"``, as Sentry normalises messages."""
+    """``"user 42 at 10.0.0.1"`` -> ``"user <int> at <ip>"``, as Sentry normalises messages.
+
+    Only the first ``MAX_MESSAGE`` characters count, the length Relay keeps of a message.
+    """
+    message = message[:MAX_MESSAGE]
     for name, pattern in _PARAMETERS:
         message = pattern.sub(f"<{name}>", message)
     return message
