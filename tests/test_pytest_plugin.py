@@ -170,15 +170,14 @@ def test_remote_mode_uses_a_running_server(inner: pytest.Pytester, tmp_path) -> 
     server = ServerProcess(tmp_path / "remote.sqlite3").start()
     try:
         inner.makepyfile(
-            """
+            f"""
             from helpers import send
 
             def test_remote(sentry_stub):
-                assert sentry_stub.url == "%s"
+                assert sentry_stub.url == "{server.url}"
                 send(sentry_stub.dsn, "to the service")
                 sentry_stub.wait_for("message:service")
             """
-            % server.url
         )
         inner.runpytest(f"--sentry-stub-url={server.url}").assert_outcomes(passed=1)
     finally:

@@ -94,11 +94,13 @@ def test_error_with_tags_user_request_and_breadcrumbs(view: StubView, encoding: 
 
 
 def test_transaction_with_spans(view: StubView, encoding: str) -> None:
-    with sdk(view.dsn, encoding, traces_sample_rate=1.0):
-        with sentry_sdk.start_transaction(op="http.server", name="/api/users"):
-            with sentry_sdk.start_span(op="db.query", name="SELECT * FROM users") as span:
-                span.set_data("db.table", "users")
-                time.sleep(0.01)
+    with (
+        sdk(view.dsn, encoding, traces_sample_rate=1.0),
+        sentry_sdk.start_transaction(op="http.server", name="/api/users"),
+        sentry_sdk.start_span(op="db.query", name="SELECT * FROM users") as span,
+    ):
+        span.set_data("db.table", "users")
+        time.sleep(0.01)
 
     [transaction] = view.wait_for("event.type:transaction transaction:/api/users")
     spans = [s for s in view.spans() if s["transaction_name"] == "/api/users"]
@@ -185,11 +187,13 @@ def test_logs(view: StubView, encoding: str) -> None:
 
 
 def test_transaction_profile(view: StubView, encoding: str) -> None:
-    with sdk(view.dsn, encoding, traces_sample_rate=1.0, profiles_sample_rate=1.0):
-        with sentry_sdk.start_transaction(op="task", name="profiled-work"):
-            deadline = time.monotonic() + 0.3
-            while time.monotonic() < deadline:
-                sum(i * i for i in range(1000))
+    with (
+        sdk(view.dsn, encoding, traces_sample_rate=1.0, profiles_sample_rate=1.0),
+        sentry_sdk.start_transaction(op="task", name="profiled-work"),
+    ):
+        deadline = time.monotonic() + 0.3
+        while time.monotonic() < deadline:
+            sum(i * i for i in range(1000))
 
     view.wait_for("transaction:profiled-work")
     [profile] = view.profiles()

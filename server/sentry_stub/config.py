@@ -90,7 +90,7 @@ def load_settings(
     config: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> Settings:
-    """Settings from, in order of precedence: arguments, ``SENTRY_STUB_*`` variables, the TOML file."""
+    """Settings from arguments, else ``SENTRY_STUB_*`` variables, else the TOML file."""
     env = os.environ if environ is None else environ
     config = config or env.get("SENTRY_STUB_CONFIG") or None
     settings = load_config_file(config) if config else Settings()

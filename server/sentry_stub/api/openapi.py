@@ -165,14 +165,23 @@ def openapi_schema() -> dict:
             ),
             f"{a}/discover": _get(
                 "Discover query: fields may be aggregates such as count() or p95(...).",
-                [{"name": "field", "in": "query", "required": True, "schema": {"type": "string"}}]
-                + _DISCOVER_PARAMS,
+                [
+                    {
+                        "name": "field",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    *_DISCOVER_PARAMS,
+                ],
                 {**_DATA, **_ERROR},
             ),
             f"{a}/query": _get(
                 "A runbook pipe query: `SEARCH | AGG by FIELD | sort by AGG DESC`.",
-                [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}]
-                + _DISCOVER_PARAMS,
+                [
+                    {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                    *_DISCOVER_PARAMS,
+                ],
                 {**_DATA, **_ERROR},
             ),
             f"{a}/reset": {

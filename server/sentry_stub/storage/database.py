@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -72,12 +73,10 @@ class Database:
         """Return once a commit happened after ``since_version`` was taken, or at ``timeout``."""
         assert self._changed is not None, "open() the database inside the event loop"
         async with self._changed:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._changed.wait_for(lambda: self._version != since_version), timeout
                 )
-            except TimeoutError:
-                pass
 
     def _committed(self) -> None:
         for listener in self.commit_listeners:
