@@ -339,6 +339,7 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._newest_firing = -1  # the newest firing already looked at; -1: look at all
 
     def start(self) -> None:
         self._stopping = False
@@ -368,7 +369,13 @@ class Dispatcher:
                 logger.exception("delivering alert actions failed")
 
     def deliver_pending(self) -> None:
-        pending = history.firings(self.database.reader(), undelivered=True)
+        # Woken after every commit: a cheap look at the newest firing spares the full read.
+        connection = self.database.reader()
+        newest = connection.execute("SELECT COALESCE(MAX(id), 0) FROM alert_firings").fetchone()[0]
+        if newest == self._newest_firing:
+            return
+        self._newest_firing = newest
+        pending = history.firings(connection, undelivered=True)
         for firing in pending:
             ownership = ownership_of(self.projects, firing["project"])
             results = []

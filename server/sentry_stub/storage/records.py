@@ -211,8 +211,9 @@ class _Context:
                 [(item_id, key, value) for key, value in rows.tags],
             )
         for table in ("spans", "outcomes", "sessions", "check_ins", "logs"):
-            for row in getattr(rows, table):
-                _insert(self.connection, table, {**row, **common})
+            _insert_many(
+                self.connection, table, [{**row, **common} for row in getattr(rows, table)]
+            )
 
 
 def _insert(connection: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
@@ -222,6 +223,18 @@ def _insert(connection: sqlite3.Connection, table: str, row: dict[str, Any]) -> 
         f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values())
     )
     return cursor.lastrowid or 0
+
+
+def _insert_many(connection: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Rows of one table at once; rows with the same columns share one statement."""
+    by_columns: dict[tuple[str, ...], list[tuple]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
+    for columns, values in by_columns.items():
+        marks = ", ".join("?" * len(columns))
+        connection.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values
+        )
 
 
 def _text(value: Any) -> str | None:
