@@ -189,6 +189,10 @@ def _read_header(body: bytes, start: int, *, item_index: int | None) -> tuple[di
 
     Like Relay's streaming JSON reader, the object may span lines (pretty-printed headers).
     """
+    if item_index is not None:
+        fast = _single_line_object(body, start)
+        if fast is not None:
+            return fast
     what = "envelope header" if item_index is None else "item header"
 
     def invalid(problem: str) -> EnvelopeError:
@@ -208,6 +212,23 @@ def _read_header(body: bytes, start: int, *, item_index: int | None) -> tuple[di
             "missing newline after header or payload", item_index=item_index, offset=end
         )
     return value, min(end + 1, len(body))
+
+
+def _single_line_object(body: bytes, start: int) -> tuple[dict, int] | None:
+    """The common case, parsed fast: an item header that is one line ending in ``}``.
+
+    Anything else (no newline before the object ends, a stray byte after it, invalid JSON)
+    returns None and goes the careful way, which names the problem.
+    """
+    newline = body.find(b"\n", start)
+    end = len(body) if newline < 0 else newline
+    if body[end - 1 : end] != b"}":
+        return None
+    try:
+        value = orjson.loads(body[start:end])
+    except orjson.JSONDecodeError:
+        return None
+    return (value, min(end + 1, len(body))) if isinstance(value, dict) else None
 
 
 def _object_end(body: bytes, start: int) -> int | None:

@@ -750,7 +750,7 @@ class _Reader:
             return None
         if isinstance(value, str):
             text = value.replace("-", "").lower() if length == 32 else value.lower()
-            if len(text) == length and all(c in "0123456789abcdef" for c in text):
+            if len(text) == length and HEX.fullmatch(text):
                 return text
         self.note(f"{name} {value!r} is not {length} hex characters; Relay drops it")
         return None
@@ -796,6 +796,7 @@ class _Reader:
         return round(seconds, 6)
 
 
+HEX = re.compile(r"[0-9a-f]+")
 RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
     r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
@@ -803,7 +804,13 @@ RFC3339 = re.compile(
 
 
 def _parse_rfc3339(text: str) -> float | None:
-    match = RFC3339.fullmatch(text.strip())
+    text = text.strip()
+    if text.endswith("Z") and len(text) in (20, 27):  # the SDKs' own forms, parsed in C
+        try:
+            return datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            pass
+    match = RFC3339.fullmatch(text)
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
