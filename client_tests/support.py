@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,7 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import sentry_sdk
 
 # The container's CMD (see the Dockerfile): the installed console script, not ``python -m``.
 SERVE_COMMAND = ("sentry-stub", "serve")
@@ -91,3 +96,25 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
             self.process = None
+
+
+def fresh_scopes() -> None:
+    """Forget tags, users and breadcrumbs a previous test left on sentry-sdk's scopes."""
+    for scope in (
+        sentry_sdk.get_global_scope(),
+        sentry_sdk.get_isolation_scope(),
+        sentry_sdk.get_current_scope(),
+    ):
+        scope.clear()
+
+
+@contextlib.contextmanager
+def sentry_client(dsn: str, **options: Any) -> Iterator[None]:
+    """A real sentry-sdk client with fresh scopes for the block; flushed and closed at its end."""
+    fresh_scopes()
+    sentry_sdk.init(dsn=dsn, **options)
+    try:
+        yield
+    finally:
+        sentry_sdk.flush(10)
+        sentry_sdk.get_client().close()

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from client_tests.backend.app.main import create_app
 from client_tests.backend.app.sentry_setup import EventProcessor, scrub_event
+from client_tests.support import fresh_scopes
 
 
 @dataclass
@@ -72,16 +73,6 @@ def serve(app: FastAPI, database: Path) -> Iterator[Backend]:
             yield backend
         finally:
             backend.stop()
-
-
-def fresh_scopes() -> None:
-    """Forget tags and users a previous test left on sentry-sdk's scopes."""
-    for scope in (
-        sentry_sdk.get_global_scope(),
-        sentry_sdk.get_isolation_scope(),
-        sentry_sdk.get_current_scope(),
-    ):
-        scope.clear()
 
 
 StartBackend = Callable[..., Backend]

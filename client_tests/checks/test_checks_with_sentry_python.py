@@ -19,6 +19,7 @@ import sentry_sdk
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
+from client_tests.support import sentry_client
 from sentry_stub.view import StubView
 
 SIGNUP = {"account": {"email": "ada@example.com", "password": "hunter2-correct-horse"}}
@@ -30,24 +31,14 @@ STEADY = 0.9999
 @contextlib.contextmanager
 def sdk(dsn: str, **options: Any) -> Iterator[None]:
     """sentry-sdk with its default integrations (FastAPI among them), flushed at the end."""
-    for scope in (
-        sentry_sdk.get_global_scope(),
-        sentry_sdk.get_isolation_scope(),
-        sentry_sdk.get_current_scope(),
-    ):
-        scope.clear()
-    sentry_sdk.init(
-        dsn=dsn,
+    with sentry_client(
+        dsn,
         release="agentsflowai-backend@1.0.0",
         environment="staging",
         transport_queue_size=10000,  # a full queue would drop events the checks count
         **options,
-    )
-    try:
+    ):
         yield
-    finally:
-        sentry_sdk.flush(10)
-        sentry_sdk.get_client().close()
 
 
 def signup_app() -> FastAPI:

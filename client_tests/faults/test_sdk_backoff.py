@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sentry_sdk
 
-from client_tests.support import ServerProcess
+from client_tests.support import ServerProcess, sentry_client
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView
 
@@ -33,17 +33,8 @@ def view(stub_process: ServerProcess) -> Iterator[StubView]:
 @contextlib.contextmanager
 def sdk(dsn: str, **options: Any) -> Iterator[None]:
     """A sentry-sdk client with fresh scopes for the block; closed at its end."""
-    for scope in (
-        sentry_sdk.get_global_scope(),
-        sentry_sdk.get_isolation_scope(),
-        sentry_sdk.get_current_scope(),
-    ):
-        scope.clear()
-    sentry_sdk.init(dsn=dsn, default_integrations=False, send_client_reports=True, **options)
-    try:
+    with sentry_client(dsn, default_integrations=False, send_client_reports=True, **options):
         yield
-    finally:
-        sentry_sdk.get_client().close()
 
 
 def wait_for_discards(view: StubView, project: str, expected: tuple) -> list[tuple]:

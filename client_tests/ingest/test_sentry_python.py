@@ -15,7 +15,7 @@ import sentry_sdk
 from sentry_sdk import logger as sentry_logger
 from sentry_sdk.crons import monitor
 
-from client_tests.support import ServerProcess
+from client_tests.support import ServerProcess, sentry_client
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView
 
@@ -39,26 +39,16 @@ def view(stub_process: ServerProcess) -> StubView:
 
 @contextlib.contextmanager
 def sdk(dsn: str, encoding: str = "gzip", **options) -> Iterator[None]:
-    """A sentry-sdk client for the block, with fresh scopes; flushed and closed at its end."""
-    for scope in (
-        sentry_sdk.get_global_scope(),
-        sentry_sdk.get_isolation_scope(),
-        sentry_sdk.get_current_scope(),
-    ):
-        scope.clear()
-    sentry_sdk.init(
-        dsn=dsn,
+    """The SDK as the backend configures it, with one of its transport encodings."""
+    with sentry_client(
+        dsn,
         release="agentsflowai-backend@1.0.0",
         environment="staging",
         default_integrations=False,
         _experiments=ENCODINGS[encoding],
         **options,
-    )
-    try:
+    ):
         yield
-    finally:
-        sentry_sdk.flush(5)
-        sentry_sdk.get_client().close()
 
 
 def test_error_with_tags_user_request_and_breadcrumbs(view: StubView, encoding: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sentry_sdk
 
+from client_tests.support import sentry_client
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView
@@ -72,24 +73,15 @@ def view(tmp_path: Path, receiver: Receiver) -> Iterator[StubView]:
 
 @contextlib.contextmanager
 def sdk(view: StubView, environment: str = "production") -> Iterator[None]:
-    for scope in (
-        sentry_sdk.get_global_scope(),
-        sentry_sdk.get_isolation_scope(),
-        sentry_sdk.get_current_scope(),
-    ):
-        scope.clear()
-    sentry_sdk.init(
-        dsn=view.dsn_for(BACKEND),
+    """The backend's SDK set-up for one block of traffic."""
+    with sentry_client(
+        view.dsn_for(BACKEND),
         environment=environment,
         release="agentsflowai-backend@1.0.0",
         traces_sample_rate=1.0,
         default_integrations=False,
-    )
-    try:
+    ):
         yield
-    finally:
-        sentry_sdk.flush(5)
-        sentry_sdk.get_client().close()
 
 
 def capture(error: Exception, **tags: str) -> str:
