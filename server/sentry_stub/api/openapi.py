@@ -50,6 +50,17 @@ _DISCOVER_PARAMS = [
 ]
 
 
+_RATE = {"type": "number", "minimum": 0, "maximum": 1}
+_REPORT = {
+    "200": {"description": "The report; `passed` says whether the check holds."},
+    **_ERROR,
+}
+
+
+def _path(name: str, kind: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
 def _get(summary: str, parameters: list[dict], responses: dict | None = None) -> dict:
     return {"get": {"summary": summary, "parameters": parameters, "responses": responses or _DATA}}
 
@@ -60,6 +71,17 @@ def openapi_schema() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "sentry-stub query API", "version": __version__},
         "paths": {
+            f"{a}/openapi.json": _get("This document.", [], {"200": {"description": "OpenAPI"}}),
+            f"{a}/wait": _get(
+                "Long poll: answers once something arrives after `after`, or at `timeout`.",
+                [_CURSOR, {"name": "timeout", "in": "query", "schema": {"type": "number"}}],
+                {"200": {"description": '`{"cursor": N}`: the cursor now'}},
+            ),
+            f"{a}/explain": _get(
+                "The newest events a search does not match, with the clause that excluded each.",
+                [{"name": "query", "in": "query", "schema": {"type": "string"}}, _PROJECT, _CURSOR],
+                {**_DATA, **_ERROR},
+            ),
             f"{a}/cursor": _get("The current receive cursor (the id of the last stored item).", []),
             f"{a}/projects": {
                 **_get("Projects with their DSNs.", []),
@@ -190,6 +212,92 @@ def openapi_schema() -> dict:
                     "responses": {"200": {"description": "Done"}},
                 }
             },
+            f"{a}/checks/pii": _get(
+                "Leaks Sentry's scrubbers would remove from the events as sent.",
+                [
+                    {"name": "allow", "in": "query", "schema": {"type": "string"}},
+                    {"name": "item", "in": "query", "schema": {"type": "string"}},
+                    _PROJECT,
+                    _CURSOR,
+                ],
+                _REPORT,
+            ),
+            f"{a}/checks/sampling": _get(
+                "Observed sample rate with a Clopper-Pearson interval.",
+                [
+                    {"name": "expected", "in": "query", "required": True, "schema": _RATE},
+                    {
+                        "name": "category",
+                        "in": "query",
+                        "schema": {"enum": ["transaction", "profile", "error"]},
+                    },
+                    {"name": "confidence", "in": "query", "schema": _RATE},
+                    _PROJECT,
+                    _CURSOR,
+                ],
+                _REPORT,
+            ),
+            f"{a}/checks/releases": _get(
+                "Release naming, allowed environments, releases created and finalized.",
+                [
+                    {"name": "environments", "in": "query", "schema": {"type": "string"}},
+                    {"name": "pattern", "in": "query", "schema": {"type": "string"}},
+                    _PROJECT,
+                    _CURSOR,
+                ],
+                _REPORT,
+            ),
+            f"{a}/alerts": _get(
+                "Alert rules that fired, with why and their actions.", [_PROJECT, _CURSOR]
+            ),
+            f"{a}/alerts/evaluate": {
+                "post": {
+                    "summary": "Evaluate the metric alerts now.",
+                    "responses": {"200": {"description": "What fired"}},
+                }
+            },
+            f"{a}/issues": _get("Issues (events grouped by fingerprint).", [_PROJECT]),
+            f"{a}/issues/{{issue_id}}/resolve": {
+                "post": {
+                    "summary": "Resolve an issue; its next event is a regression.",
+                    "parameters": [_path("issue_id", "integer")],
+                    "responses": {"200": {"description": "Resolved"}},
+                }
+            },
+            f"{a}/owners/{{event_id}}": _get(
+                "Owners of a stored event by the ownership rules.", [_path("event_id", "string")]
+            ),
+            f"{a}/owners": {
+                "post": {
+                    "summary": "Owners of an event given as JSON (project slug and event).",
+                    "responses": {"200": {"description": "Owners and assignee"}},
+                }
+            },
+            f"{a}/faults": {
+                **_get("Fault rules with hits and state.", []),
+                "post": {
+                    "summary": "Add a fault rule (rate_limit, status, delay, drop).",
+                    "responses": {"201": {"description": "The rule with its id"}},
+                },
+                "delete": {
+                    "summary": "Remove every fault rule.",
+                    "responses": {"204": {"description": "Removed"}},
+                },
+            },
+            f"{a}/faults/{{fault_id}}": {
+                "delete": {
+                    "summary": "Remove one fault rule.",
+                    "parameters": [_path("fault_id", "integer")],
+                    "responses": {
+                        "204": {"description": "Removed"},
+                        "404": {"description": "Unknown"},
+                    },
+                }
+            },
+            f"{a}/releases": _get(
+                "Releases created through the web API, with deploys, files and commits.",
+                [{"name": "version", "in": "query", "schema": {"type": "string"}}, _PROJECT],
+            ),
             "/api/0/organizations/{org}/events/": _get(
                 "Sentry's Discover endpoint, answered from the stub's data.",
                 [
