@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sentry_sdk
+from playwright.sync_api import Browser, sync_playwright
 
 # The container's CMD (see the Dockerfile): the installed console script, not ``python -m``.
 SERVE_COMMAND = ("sentry-stub", "serve")
@@ -118,3 +120,31 @@ def sentry_client(dsn: str, **options: Any) -> Iterator[None]:
     finally:
         sentry_sdk.flush(10)
         sentry_sdk.get_client().close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The flags the machine notes prescribe: no sandbox as root, and no background connections,
+# which the closed network would refuse.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextlib.contextmanager
+def debian_chromium() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a browser Playwright downloads)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-frontend.sh to install Chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

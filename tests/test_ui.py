@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import sentry_sdk
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from client_tests.frontend.conftest import CHROMIUM, CHROMIUM_ARGS
+from client_tests.support import debian_chromium
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 
@@ -47,12 +47,8 @@ class UI:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-frontend.sh to install Chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with debian_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

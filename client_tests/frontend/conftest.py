@@ -13,23 +13,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Page, Request
 
 from client_tests.frontend.build import build_frontend
+from client_tests.support import debian_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The flags the machine notes prescribe: no sandbox as root, and no background connections,
-# which the closed network would refuse.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DRAIN_TIMEOUT = 5.0  # seconds to wait for the last envelopes of a page that is being left
 
 
@@ -41,12 +29,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium, started once per session."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-frontend.sh to install Chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with debian_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ def uvicorn_config(app: StubApp, *, log_level: str = "warning") -> uvicorn.Confi
         server_header=False,
         date_header=False,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=3,  # long polls end with the server, not when they time out
     )
 
 

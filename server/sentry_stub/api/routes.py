@@ -70,7 +70,11 @@ class QueryApi:
         return JSONResponse({"cursor": await self.database.read(reader.cursor)})
 
     async def wait(self, request: Request) -> Response:
-        """Long poll: answer as soon as something arrives after ``after``, or at ``timeout``."""
+        """Long poll: answer as soon as something arrives after ``after``, or at ``timeout``.
+
+        It looks every second whether the client is still there: a closed browser tab must not
+        keep a request (and a server shutdown) waiting.
+        """
         params = Params(request)
         after = params.integer("after", 0)
         timeout = min(params.number("timeout", 5.0), 60.0)
@@ -79,9 +83,9 @@ class QueryApi:
             version = self.database.version
             current = await self.database.read(reader.cursor)
             remaining = deadline - time.monotonic()
-            if current > after or remaining <= 0:
+            if current > after or remaining <= 0 or await request.is_disconnected():
                 break
-            await self.database.wait_for_change(version, remaining)
+            await self.database.wait_for_change(version, min(remaining, 1.0))
         return JSONResponse({"cursor": current})
 
     async def list_projects(self, request: Request) -> Response:
