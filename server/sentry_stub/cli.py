@@ -176,6 +176,7 @@ def _announce(settings: Settings, app: Any) -> None:
     print(f"mode: {mode}")
     for project in app.projects.all():
         print(f"  {project.slug:<28} SENTRY_DSN={project.dsn(settings.base_url)}")
+    print(f"web UI:    {settings.base_url}/")
     print(f"query API: {settings.base_url}/stub/api/openapi.json", flush=True)
 
 
