@@ -369,7 +369,8 @@ def test_profiles_follow_the_profiles_sample_rate(
 ) -> None:
     environ = settings_for(sentry_stub, "development", SENTRY_PROFILES_SAMPLE_RATE=rate)
     backend = start_backend(environ)
-    assert backend.http.get("/api/slow", params={"seconds": 0.2}).json() == {"slept": 0.2}
+    # Long enough for the sampling profiler to take samples even on a busy machine.
+    assert backend.http.get("/api/slow", params={"seconds": 0.6}).json() == {"slept": 0.6}
     backend.stop()
 
     [transaction] = sentry_stub.wait_for("transaction:/api/slow")

@@ -61,6 +61,8 @@ def test_browser_trace_continues_in_the_api(
     )
     assert http_span.project == "agentsflowai-frontend"
     assert http_span["op"] == "http.client"
+    [pageload] = [s for s in sentry_stub.trace(trace_id).spans if s["op"] == "pageload"]
+    assert http_span["parent_span_id"] == pageload["span_id"]
     assert sentry_stub.trace(trace_id).projects == {
         "agentsflowai-frontend",
         "agentsflowai-backend",

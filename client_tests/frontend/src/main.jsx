@@ -54,8 +54,9 @@ function navigateToSettings() {
   window.history.pushState({}, "", "/settings");
 }
 
-// `?call-api` calls the API while the page loads, inside the pageload span, as apps that fetch
-// their data on mount do: the browser's http.client span then parents the API's transaction.
+// `?call-api` loads the users while the page loads, as apps that fetch their data on mount do:
+// the browser's http.client span, which parents the API's transaction, belongs to the pageload.
+// The body is read: the SDK ends a fetch span only when its response is complete.
 const callApiOnLoad = new URLSearchParams(window.location.search).has("call-api");
 
 function ApiButton() {
@@ -63,6 +64,7 @@ function ApiButton() {
   async function callApi() {
     try {
       const response = await fetch(`${apiUrl}/api/users`);
+      await response.json();
       setStatus(String(response.status));
     } catch (error) {
       setStatus(`failed: ${error.message}`);
