@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from sentry_stub import StubServer
@@ -20,6 +18,7 @@ from sentry_stub.checks.pii import (
 from sentry_stub.client import StubApiError, StubClient
 from sentry_stub.ingest.normalize import Scrubbing
 from sentry_stub.view import StubView
+from tests.sending import post_event
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
 
@@ -168,22 +167,10 @@ def server() -> Iterator[StubServer]:
         yield stub
 
 
-def send_event(server: StubServer, event: dict) -> None:
-    key = server.dsn.split("//")[1].split("@")[0]
-    header = {"event_id": event["event_id"]}
-    body = "\n".join(json.dumps(part) for part in (header, {"type": "event"}, event))
-    response = httpx.post(
-        f"{server.url}/api/1/envelope/",
-        content=body.encode(),
-        headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
-    )
-    assert response.status_code == 200, response.text
-
-
 def test_assert_no_pii_names_event_path_rule_and_redacted_excerpt(server):
     view = StubView(StubClient(server.url))
-    send_event(server, {"event_id": "1" * 32, "request": {"data": {"password": "hunter2"}}})
-    send_event(server, {"event_id": "2" * 32, "request": {"data": {"password": "[Filtered]"}}})
+    post_event(server, {"event_id": "1" * 32, "request": {"data": {"password": "hunter2"}}})
+    post_event(server, {"event_id": "2" * 32, "request": {"data": {"password": "[Filtered]"}}})
     leaking, clean = view.wait_for(count=2)
 
     with pytest.raises(AssertionError) as failure:

@@ -7,7 +7,6 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from sentry_stub import StubServer
@@ -15,6 +14,7 @@ from sentry_stub.checks.inputs import known_releases
 from sentry_stub.checks.releases import NO_WEB_API_RELEASES, EventRelease, check_releases
 from sentry_stub.client import StubApiError, StubClient
 from sentry_stub.view import StubView
+from tests.sending import post_event
 
 SHA = "3f2c9a1b7e4d5c6b8a9f0e1d2c3b4a5f6e7d8c9b"
 
@@ -104,16 +104,7 @@ def server() -> Iterator[StubServer]:
 
 
 def send_event(server: StubServer, **fields) -> None:
-    key = server.dsn.split("//")[1].split("@")[0]
-    payload = {"event_id": uuid.uuid4().hex, "message": "hello", **fields}
-    header = {"event_id": payload["event_id"]}
-    body = "\n".join(json.dumps(part) for part in (header, {"type": "event"}, payload))
-    response = httpx.post(
-        f"{server.url}/api/1/envelope/",
-        content=body.encode(),
-        headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
-    )
-    assert response.status_code == 200, response.text
+    post_event(server, {"event_id": uuid.uuid4().hex, "message": "hello", **fields})
 
 
 def test_assert_releases_reports_each_event(server):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from sentry_stub import StubServer
@@ -20,6 +18,7 @@ from sentry_stub.checks.sampling import (
 )
 from sentry_stub.client import StubApiError, StubClient
 from sentry_stub.view import StubView
+from tests.sending import post_envelope
 
 
 @pytest.mark.parametrize(
@@ -187,19 +186,6 @@ def server() -> Iterator[StubServer]:
         yield stub
 
 
-def post(server: StubServer, header: dict, *items: tuple[dict, dict]) -> None:
-    key = server.dsn.split("//")[1].split("@")[0]
-    lines = [json.dumps(header)]
-    for item_header, payload in items:
-        lines += [json.dumps(item_header), json.dumps(payload)]
-    response = httpx.post(
-        f"{server.url}/api/1/envelope/",
-        content="\n".join(lines).encode(),
-        headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
-    )
-    assert response.status_code == 200, response.text
-
-
 def test_the_api_combines_kept_transactions_client_reports_and_trace_headers(server):
     view = StubView(StubClient(server.url))
     key = server.dsn.split("//")[1].split("@")[0]
@@ -220,14 +206,16 @@ def test_the_api_combines_kept_transactions_client_reports_and_trace_headers(ser
             "timestamp": 1718000000.5,
             "contexts": {"trace": {"trace_id": trace["trace_id"], "span_id": "a" * 16}},
         }
-        post(server, {"event_id": event_id, "trace": trace}, ({"type": "transaction"}, transaction))
+        post_envelope(
+            server, {"event_id": event_id, "trace": trace}, ({"type": "transaction"}, transaction)
+        )
     report_payload = {
         "discarded_events": [
             {"reason": "sample_rate", "category": "transaction", "quantity": 70},
             {"reason": "sample_rate", "category": "span", "quantity": 70},
         ]
     }
-    post(server, {}, ({"type": "client_report"}, report_payload))
+    post_envelope(server, {}, ({"type": "client_report"}, report_payload))
 
     report = view.assert_sample_rate(0.3)
     assert (report["kept"], report["trials"], report["declared"]) == (30, 100, {"0.3": 30})

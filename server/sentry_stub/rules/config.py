@@ -50,6 +50,17 @@ class RulesConfigError(ValueError):
 
 _CONDITIONS = "sentry.rules.conditions."
 _FILTERS = "sentry.rules.filters."
+_FREQUENCY_KEYS = (
+    ("value", "interval", "comparisonType", "comparisonInterval"),
+    ("value", "interval"),
+)
+# The clauses that test the event itself: (data keys taken, keys required). Sentry has each as
+# a filter and, in its older form, as a condition.
+_EVENT_CLAUSE_KEYS = {
+    "event_attribute": (("attribute", "match", "value"), ("attribute", "match")),
+    "tagged_event": (("key", "match", "value"), ("key", "match")),
+    "level": (("level", "match"), ("level", "match")),
+}
 # short name -> (Sentry's id, the data keys it takes, the keys it requires)
 CONDITIONS = {
     "first_seen": (f"{_CONDITIONS}first_seen_event.FirstSeenEventCondition", (), ()),
@@ -57,41 +68,35 @@ CONDITIONS = {
     "every_event": (f"{_CONDITIONS}every_event.EveryEventCondition", (), ()),
     "event_frequency": (
         f"{_CONDITIONS}event_frequency.EventFrequencyCondition",
-        ("value", "interval", "comparisonType", "comparisonInterval"),
-        ("value", "interval"),
+        *_FREQUENCY_KEYS,
     ),
     "event_unique_user_frequency": (
         f"{_CONDITIONS}event_frequency.EventUniqueUserFrequencyCondition",
-        ("value", "interval", "comparisonType", "comparisonInterval"),
-        ("value", "interval"),
+        *_FREQUENCY_KEYS,
     ),
     # Sentry's older attribute *conditions*: they test the event like the filters of the same
     # name but combine with the other conditions (``action_match``), so "A or B" can sit next
     # to filters that must all hold.
     "event_attribute": (
         f"{_CONDITIONS}event_attribute.EventAttributeCondition",
-        ("attribute", "match", "value"),
-        ("attribute", "match"),
+        *_EVENT_CLAUSE_KEYS["event_attribute"],
     ),
     "tagged_event": (
         f"{_CONDITIONS}tagged_event.TaggedEventCondition",
-        ("key", "match", "value"),
-        ("key", "match"),
+        *_EVENT_CLAUSE_KEYS["tagged_event"],
     ),
-    "level": (f"{_CONDITIONS}level_event.LevelCondition", ("level", "match"), ("level", "match")),
+    "level": (f"{_CONDITIONS}level_event.LevelCondition", *_EVENT_CLAUSE_KEYS["level"]),
 }
 FILTERS = {
     "event_attribute": (
         f"{_FILTERS}event_attribute.EventAttributeFilter",
-        ("attribute", "match", "value"),
-        ("attribute", "match"),
+        *_EVENT_CLAUSE_KEYS["event_attribute"],
     ),
     "tagged_event": (
         f"{_FILTERS}tagged_event.TaggedEventFilter",
-        ("key", "match", "value"),
-        ("key", "match"),
+        *_EVENT_CLAUSE_KEYS["tagged_event"],
     ),
-    "level": (f"{_FILTERS}level.LevelFilter", ("level", "match"), ("level", "match")),
+    "level": (f"{_FILTERS}level.LevelFilter", *_EVENT_CLAUSE_KEYS["level"]),
 }
 EVENT_CLAUSES = frozenset(FILTERS)  # the kinds that test the event itself
 ACTIONS = {

@@ -1,0 +1,28 @@
+"""Posting hand-built envelopes to a test server, as an SDK would (tests of the checks use it)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from sentry_stub import StubServer
+
+
+def post_envelope(server: StubServer, header: dict, *items: tuple[dict, dict]) -> None:
+    """An envelope of JSON items to the default project, with the DSN's key; must answer 200."""
+    key = server.dsn.split("//")[1].split("@")[0]
+    lines = [json.dumps(header)]
+    for item_header, payload in items:
+        lines += [json.dumps(item_header), json.dumps(payload)]
+    response = httpx.post(
+        f"{server.url}/api/1/envelope/",
+        content="\n".join(lines).encode(),
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def post_event(server: StubServer, event: dict) -> None:
+    """One event (it must carry its ``event_id``) in its own envelope."""
+    post_envelope(server, {"event_id": event["event_id"]}, ({"type": "event"}, event))
