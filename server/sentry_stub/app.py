@@ -43,8 +43,8 @@ class StubApp:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.database = Database(settings.db)
         self.projects = ProjectRegistry(settings)
+        self.database = Database(settings.db, self.projects)
         self.faults = FaultRules(settings.faults)
         ingest = Ingest(settings.limits, self.projects, self.database, self.faults)
         faults = FaultsApi(self.faults, self.projects)
@@ -54,7 +54,8 @@ class StubApp:
         webapi = WebApi(self.projects, self.database)  # what sentry-cli calls
         # Alert actions are carried out after each commit, off the ingest path.
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
-        self.database.commit_listeners.append(self.dispatcher.wake)
+        if settings.rules.any_alerts:  # only alert rules make firings to deliver
+            self.database.commit_listeners.append(self.dispatcher.wake)
         health = [
             Route("/api/relay/healthcheck/ready/", _healthy),
             Route("/api/relay/healthcheck/live/", _healthy),

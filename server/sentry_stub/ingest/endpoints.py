@@ -261,14 +261,16 @@ class Ingest:
 
         Failing, delayed and rate-limited answers are explained in ``ingest/faults.py``.
         """
+        envelope = received.envelope
         verdict = self.faults.judge(
-            received.project, received.endpoint, received.envelope, received.public_key
+            received.project, received.endpoint, envelope, received.public_key
         )
-        kept = None if verdict.failure else verdict.kept(received.envelope)
+        kept = None if verdict.failure else verdict.kept(envelope)
         if kept is not None:
-            stored = replace(received, envelope=kept)
-            await self.database.write(partial(store_envelope, received=stored))
-        await answer_with_faults(request.scope, verdict, received.envelope)
+            if kept is not envelope:
+                received = replace(received, dropped=verdict.limited)
+            await self.database.write(partial(store_envelope, received=received))
+        await answer_with_faults(request.scope, verdict, envelope)
 
     def _check_key(self, auth: Auth, notes: list[str]) -> None:
         """Relay requires 32-character keys; open mode takes others and notes the difference."""

@@ -189,10 +189,9 @@ def _read_header(body: bytes, start: int, *, item_index: int | None) -> tuple[di
 
     Like Relay's streaming JSON reader, the object may span lines (pretty-printed headers).
     """
-    if item_index is not None:
-        fast = _single_line_object(body, start)
-        if fast is not None:
-            return fast
+    fast = _single_line_object(body, start)
+    if fast is not None and (item_index is not None or _keys_appear_once(body, start, fast)):
+        return fast
     what = "envelope header" if item_index is None else "item header"
 
     def invalid(problem: str) -> EnvelopeError:
@@ -215,7 +214,7 @@ def _read_header(body: bytes, start: int, *, item_index: int | None) -> tuple[di
 
 
 def _single_line_object(body: bytes, start: int) -> tuple[dict, int] | None:
-    """The common case, parsed fast: an item header that is one line ending in ``}``.
+    """The common case, parsed fast: a header that is one line ending in ``}``.
 
     Anything else (no newline before the object ends, a stray byte after it, invalid JSON)
     returns None and goes the careful way, which names the problem.
@@ -229,6 +228,16 @@ def _single_line_object(body: bytes, start: int) -> tuple[dict, int] | None:
     except orjson.JSONDecodeError:
         return None
     return (value, min(end + 1, len(body))) if isinstance(value, dict) else None
+
+
+def _keys_appear_once(body: bytes, start: int, parsed: tuple[dict, int]) -> bool:
+    """True when each top-level key of the envelope header is written exactly once.
+
+    JSON parsers keep the last of repeated keys, where Relay refuses the envelope; when any key
+    could be repeated (or is written with spaces or escapes), the careful way decides.
+    """
+    headers, end = parsed
+    return all(body.count(b'"%s":' % key.encode(), start, end) == 1 for key in headers)
 
 
 def _object_end(body: bytes, start: int) -> int | None:

@@ -250,6 +250,10 @@ class RulesConfig:
     metric_alerts: tuple[MetricAlertRule, ...] = ()
     ownership: tuple[tuple[str, Ownership], ...] = ()
 
+    @property
+    def any_alerts(self) -> bool:
+        return bool(self.alerts or self.metric_alerts)
+
     def for_project(self, slug: str) -> ProjectRules:
         return ProjectRules(
             alerts=tuple(r for r in self.alerts if not r.projects or slug in r.projects),

@@ -1,4 +1,8 @@
-"""One database: the writer thread plus a read connection per reading thread."""
+"""One database: the writer thread plus a read connection per reading thread.
+
+Reads see every acknowledged envelope with its rows: before a read runs, the rows still to be
+derived up to the newest envelope are made (see ``derivation.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from .derivation import Deriver, catch_up_target
+from .projects import ProjectRegistry
 from .schema import connect
 from .writer import Writer
 
@@ -18,14 +25,15 @@ T = TypeVar("T")
 
 
 class Database:
-    def __init__(self, path: str):
+    def __init__(self, path: str, projects: ProjectRegistry):
         self.path = path
-        self.writer = Writer(path, on_commit=self._committed)
+        self.deriver = Deriver(projects)
+        self.writer = Writer(path, on_commit=self._committed, idle=self.deriver.has_backlog)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed: asyncio.Condition | None = None
+        self._waiters: set[asyncio.Future] = set()  # wait_for_change calls, woken by a commit
         self._version = 0
         # Called in the writer thread after each commit (the alert dispatcher wakes up on it).
         self.commit_listeners: list[Callable[[], None]] = []
@@ -34,7 +42,6 @@ class Database:
         """Start the writer; call from the event loop that will serve ``wait_for_change``."""
         try:
             self._loop = asyncio.get_running_loop()
-            self._changed = asyncio.Condition()
         except RuntimeError:
             self._loop = None
         self.writer.start()  # creates and migrates the schema before any reader connects
@@ -58,8 +65,17 @@ class Database:
         return connection
 
     async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``query`` on a read connection in a worker thread."""
-        return await run_in_threadpool(lambda: query(self.reader()))
+        """Run ``query`` on a read connection in a worker thread, once the rows are derived."""
+        return await run_in_threadpool(self.read_sync, query)
+
+    def read_sync(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self.reader()
+        target = catch_up_target(connection)
+        if target is not None:
+            derive = partial(self.deriver.derive_next, until=target)
+            while not self.writer.run_sync(derive):
+                pass
+        return query(connection)
 
     async def write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         return await self.writer.run(operation)
@@ -71,22 +87,25 @@ class Database:
 
     async def wait_for_change(self, since_version: int, timeout: float) -> None:
         """Return once a commit happened after ``since_version`` was taken, or at ``timeout``."""
-        assert self._changed is not None, "open() the database inside the event loop"
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._version != since_version), timeout
-                )
+        assert self._loop is not None, "open() the database inside the event loop"
+        waiter = self._loop.create_future()
+        self._waiters.add(waiter)  # before looking at the version: no commit goes unnoticed
+        try:
+            if self._version == since_version:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter, timeout)
+        finally:
+            self._waiters.discard(waiter)
 
     def _committed(self) -> None:
+        """Called in the writer thread after each commit."""
+        self._version += 1  # only this thread writes it
         for listener in self.commit_listeners:
             listener()
-        # Called in the writer thread after each commit: wake the waiters in the server's loop.
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._notify()))
+        if self._waiters and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake_waiters)
 
-    async def _notify(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self._version += 1
-            self._changed.notify_all()
+    def _wake_waiters(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)

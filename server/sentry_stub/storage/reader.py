@@ -14,8 +14,13 @@ from typing import Any
 
 import orjson
 
+from .packing import unpack
+from .schema import DERIVED_THROUGH
+
 # Payload of an item: its slice of the raw envelope, or its own blob when it was built.
-PAYLOAD_SQL = "COALESCE(i.payload, substr(en.raw, i.payload_offset + 1, i.length))"
+PAYLOAD_SQL = (
+    "COALESCE(i.payload, envelope_payload(en.raw, en.raw_encoding, i.payload_offset, i.length))"
+)
 
 ROW_TABLES = ("spans", "outcomes", "sessions", "check_ins", "logs")
 JSON_COLUMNS = {"data", "attributes"}
@@ -152,7 +157,8 @@ def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000
     rows = connection.execute(
         f"""
         SELECT en.id, en.received_at, en.project_id, p.slug, en.endpoint, en.event_id,
-               en.headers, en.raw, en.notes, en.public_key, en.client, en.remote_addr
+               en.headers, en.raw, en.notes, en.public_key, en.client, en.remote_addr,
+               en.raw_encoding
         FROM envelopes en LEFT JOIN projects p ON p.id = en.project_id
         WHERE {" AND ".join(where)} ORDER BY en.id LIMIT ?
         """,
@@ -170,7 +176,7 @@ def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000
                 "endpoint": row[4],
                 "event_id": row[5],
                 "headers": _json(row[6]),
-                "raw": base64.b64encode(row[7]).decode(),
+                "raw": base64.b64encode(unpack(row[7], row[12])).decode(),
                 "notes": _json(row[8]) or [],
                 "public_key": row[9],
                 "client": row[10],
@@ -265,6 +271,8 @@ def reset(connection: sqlite3.Connection) -> None:
     derived = ("issues", "alert_firings", "action_results", "metric_alert_state")
     for table in ("tags", *ROW_TABLES, "events", "items", "envelopes", *derived):
         connection.execute(f"DELETE FROM {table}")
+    # Envelope ids start from 1 again: so does the queue of rows to derive (derivation.py).
+    connection.execute("UPDATE meta SET value = '0' WHERE key = ?", (DERIVED_THROUGH,))
 
 
 def _marks(values: Sequence[Any]) -> str:

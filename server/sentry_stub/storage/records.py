@@ -1,6 +1,7 @@
-"""Writing one received envelope: its raw bytes, one row per item, and the rows tests query.
+"""Writing one received envelope: its raw bytes, then one row per item and the rows tests query.
 
-Runs inside the writer's transaction; everything of an envelope is stored or nothing is.
+Both run inside the writer's transaction: ``store_envelope`` while the sender waits for its
+answer, ``derive_rows`` afterwards (see ``derivation.py``). Each stores everything or nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..ingest.envelope import EVENT_BOUND_TYPES, Envelope, Item
 from ..ingest.extract import Rows, dsc_notes, extract_rows
 from ..ingest.security import security_event
 from ..rules.processing import event_fingerprint, process_event
-from . import stored
+from . import packing, stored
 from .projects import save_project
 
 # Items whose payload is a JSON document we index.
@@ -61,13 +62,17 @@ class Received:
     client: str | None = None
     remote_addr: str | None = None
     notes: list[str] = field(default_factory=list)
+    dropped: frozenset[int] = frozenset()  # indexes of items a fault rule kept from storage
 
 
 def store_envelope(connection: sqlite3.Connection, received: Received) -> int:
-    """Insert ``received`` and everything derived from it; returns the envelope's row id."""
-    save_project(connection, received.project)
-    notes = list(received.notes) + dsc_notes(received.envelope.headers.get("trace"))
-    envelope_id = _insert(
+    """Insert the envelope row that acknowledging ``received`` needs; returns its id.
+
+    Everything else an envelope yields (items, events, tags, spans ...) is derived from this row
+    after the response has gone: see ``derivation.py``.
+    """
+    raw, raw_encoding = packing.pack(received.raw)
+    return _insert(
         connection,
         "envelopes",
         {
@@ -76,22 +81,32 @@ def store_envelope(connection: sqlite3.Connection, received: Received) -> int:
             "endpoint": received.endpoint,
             "event_id": received.event_id,
             "headers": orjson.dumps(received.envelope.headers).decode(),
-            "raw": received.raw,
+            "raw": raw,
+            "raw_encoding": raw_encoding,
+            "notes": orjson.dumps(received.notes).decode() if received.notes else None,
+            "dropped_items": orjson.dumps(sorted(received.dropped)).decode()
+            if received.dropped
+            else None,
             "public_key": received.public_key,
             "client": received.client,
             "remote_addr": received.remote_addr,
         },
     )
+
+
+def derive_rows(connection: sqlite3.Connection, received: Received, envelope_id: int) -> None:
+    """Insert the items of envelope ``envelope_id`` and the rows tests query."""
+    save_project(connection, received.project)
+    notes = list(received.notes) + dsc_notes(received.envelope.headers.get("trace"))
     context = _Context(connection, received, envelope_id, notes)
     for index, item in enumerate(received.envelope.items):
         context.store_item(index, item)
     context.store_attachment_event()
-    if notes:
+    if notes != received.notes:
         connection.execute(
             "UPDATE envelopes SET notes = ? WHERE id = ?",
             (orjson.dumps(notes).decode(), envelope_id),
         )
-    return envelope_id
 
 
 class _Context:

@@ -11,7 +11,10 @@ import sqlite3
 
 import sqlite_utils
 
+from . import packing
+
 SCHEMA_VERSION = 1
+DERIVED_THROUGH = "derived_through"  # meta key: the last envelope whose rows exist (derivation.py)
 
 # table -> (columns in order, primary key, indexes). Types are SQLite affinities.
 TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
@@ -25,7 +28,8 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
         "public_key",
         [("project_id",)],
     ),
-    # The envelope as received (after decompression); `raw` is byte-exact.
+    # The envelope as received (after decompression); `raw` unpacks byte-exact (see packing.py).
+    # Acknowledging stores only this row; the rows below are derived later (see derivation.py).
     "envelopes": (
         {
             "id": int,
@@ -35,10 +39,12 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "event_id": str,
             "headers": str,  # JSON
             "raw": bytes,
+            "raw_encoding": str,  # NULL: raw is the envelope itself; "zstd": compressed
             "notes": str,  # JSON list of protocol notes, or NULL
             "public_key": str,
             "client": str,
             "remote_addr": str,
+            "dropped_items": str,  # JSON list of the item indexes a fault rule kept out, or NULL
         },
         "id",
         [("project_id", "id"), ("event_id",)],
@@ -411,6 +417,7 @@ def connect(path: str) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")  # acknowledged means on disk
     connection.execute("PRAGMA busy_timeout=10000")
     connection.execute("PRAGMA foreign_keys=OFF")
+    packing.register(connection)
     return connection
 
 
@@ -426,6 +433,12 @@ def migrate(connection: sqlite3.Connection) -> None:
         for index in indexes:
             table.create_index(index, if_not_exists=True)
     db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+    # Databases written before derivation was deferred have every envelope's rows already.
+    connection.execute(
+        "INSERT OR IGNORE INTO meta (key, value) "
+        "SELECT ?, CAST(COALESCE(MAX(id), 0) AS TEXT) FROM envelopes",
+        (DERIVED_THROUGH,),
+    )
 
 
 def _add_missing_columns(table: sqlite_utils.db.Table, columns: dict[str, type]) -> None:

@@ -2,14 +2,20 @@
 
 Every change to the database is a function of a connection, handed to ``Writer.run``. The thread
 takes whatever has queued up, runs it all inside one transaction (each call in its own savepoint,
-so one failure does not undo its neighbours), commits, and only then resolves each caller's
+so one failure does not undo its neighbours), commits, and only then settles each caller's
 future. A request therefore answers 2xx only once its envelope is on disk, while many concurrent
-requests share one fsync.
+requests share one fsync. The futures of one commit are settled with a single wake-up of the
+event loop, not one each.
+
+When nothing has been queued for ``IDLE_DELAY``, the thread runs its ``idle`` operation (the
+rows derived from acknowledged envelopes, see ``derivation.py``) until that reports no more work:
+background work fills the gaps between requests instead of competing with them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -19,15 +25,26 @@ from typing import Any, TypeVar
 
 from .schema import connect, migrate
 
+logger = logging.getLogger("sentry_stub")
+
 T = TypeVar("T")
+Operation = Callable[[sqlite3.Connection], Any]
+Outcome = tuple["Future | asyncio.Future", Any, BaseException | None]
 MAX_BATCH = 512
+IDLE_DELAY = 0.05  # seconds without a request before idle work starts
 
 
 class Writer:
-    def __init__(self, path: str, on_commit: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        path: str,
+        on_commit: Callable[[], None] | None = None,
+        idle: Callable[[sqlite3.Connection], bool] | None = None,
+    ):
         self.path = path
         self.on_commit = on_commit
-        self._queue: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future] | None]
+        self.idle = idle  # returns whether more idle work remains
+        self._queue: queue.SimpleQueue[tuple[Operation, Future | asyncio.Future] | None]
         self._queue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -53,7 +70,9 @@ class Writer:
 
     async def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``operation`` in the writer's transaction; return once it is committed."""
-        return await asyncio.wrap_future(self.submit(operation))
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put((operation, future))
+        return await future
 
     def run_sync(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         return self.submit(operation).result()
@@ -68,8 +87,13 @@ class Writer:
             return
         self._ready.set()
         stopping = False
+        idle_work = self.idle is not None  # a new start may find work left by the last run
         while not stopping:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=IDLE_DELAY if idle_work else None)
+            except queue.Empty:
+                idle_work = self._run_idle(connection)
+                continue
             if first is None:
                 break
             batch = [first]
@@ -82,11 +106,19 @@ class Writer:
                     stopping = True
                     break
                 batch.append(queued)
-            self._commit(connection, batch)
+            _settle(self._commit(connection, batch))
+            idle_work = self.idle is not None
         connection.close()
 
-    def _commit(self, connection: sqlite3.Connection, batch: list) -> None:
-        results: list[tuple[Future, Any, BaseException | None]] = []
+    def _run_idle(self, connection: sqlite3.Connection) -> bool:
+        assert self.idle is not None
+        [(_, more, error)] = self._commit(connection, [(self.idle, Future())])
+        if error is not None:
+            logger.error("the writer's idle work failed", exc_info=error)
+        return error is None and bool(more)
+
+    def _commit(self, connection: sqlite3.Connection, batch: list) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for operation, future in batch:
@@ -95,19 +127,43 @@ class Writer:
                     result = operation(connection)
                 except Exception as error:
                     connection.execute("ROLLBACK TO operation")
-                    results.append((future, None, error))
+                    outcomes.append((future, None, error))
                 else:
-                    results.append((future, result, None))
+                    outcomes.append((future, result, None))
                 connection.execute("RELEASE operation")
             connection.execute("COMMIT")
         except Exception as error:  # the commit itself failed: nothing of the batch is stored
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            results = [(future, None, error) for _, future in batch]
+            outcomes = [(future, None, error) for _, future in batch]
         if self.on_commit is not None:
             self.on_commit()
-        for future, result, error in results:
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
+        return outcomes
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """Settle each future: thread futures here, each event loop's in one call of its own."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for outcome in outcomes:
+        future = outcome[0]
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append(outcome)
+        else:
+            _set(outcome)
+    for loop, in_loop in by_loop.items():
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_set_all, in_loop)
+
+
+def _set_all(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        if not outcome[0].done():  # an awaiting request may have been cancelled
+            _set(outcome)
+
+
+def _set(outcome: Outcome) -> None:
+    future, result, error = outcome
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)

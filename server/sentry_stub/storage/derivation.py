@@ -1,0 +1,130 @@
+"""Deriving the rows tests query from acknowledged envelopes, off the acknowledgement path.
+
+Acknowledging an envelope stores its raw bytes and nothing more (``records.store_envelope``).
+Its items, events, tags, spans and the rest cost several times as much to make, so they are
+made afterwards, in receive order, by the writer: in the gaps between requests (its idle work),
+or at once when somebody reads. Relay and Sentry work the same way, acknowledging first and
+processing behind a queue; here the queue is the envelopes table itself, and the watermark
+``meta.derived_through`` (the last envelope id done) moves in the same transaction as the rows,
+so a crash loses nothing and repeats nothing.
+
+Every read waits for ``catch_up`` (see ``database.Database.read``), so nobody ever sees an
+envelope without its rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import orjson
+
+from ..ingest.envelope import Envelope, parse_envelope
+from .packing import unpack
+from .projects import ProjectRegistry
+from .records import Received, derive_rows
+from .schema import DERIVED_THROUGH
+
+logger = logging.getLogger("sentry_stub")
+
+CHUNK = 16  # envelopes per transaction: a few milliseconds, so requests never wait long
+
+
+class Deriver:
+    def __init__(self, projects: ProjectRegistry):
+        self.projects = projects
+
+    def derive_next(self, connection: sqlite3.Connection, until: int | None = None) -> bool:
+        """Derive the next few envelopes (up to id ``until``); True once none are left."""
+        watermark = derived_through(connection)
+        bound = until if until is not None else latest_envelope(connection)
+        rows = connection.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM envelopes WHERE id > ? AND id <= ? "
+            "ORDER BY id LIMIT ?",
+            (watermark, bound, CHUNK),
+        ).fetchall()
+        for row in rows:
+            self._derive_one(connection, dict(zip(_COLUMNS, row, strict=True)))
+        if rows:
+            connection.execute(
+                "UPDATE meta SET value = ? WHERE key = ?", (str(rows[-1][0]), DERIVED_THROUGH)
+            )
+        return len(rows) < CHUNK or rows[-1][0] >= bound
+
+    def has_backlog(self, connection: sqlite3.Connection) -> bool:
+        """The writer's idle work: derive a chunk, report whether more remains."""
+        return not self.derive_next(connection)
+
+    def _derive_one(self, connection: sqlite3.Connection, row: dict) -> None:
+        """One envelope's rows, or (should deriving fail) a note saying why they are missing."""
+        connection.execute("SAVEPOINT derive")
+        try:
+            derive_rows(connection, self._received(row), row["id"])
+        except Exception as error:  # never let one envelope stop the queue
+            connection.execute("ROLLBACK TO derive")
+            logger.exception("deriving rows of envelope %s failed", row["id"])
+            notes = [*_notes(row), f"the stub could not derive this envelope's rows: {error!r}"]
+            connection.execute(
+                "UPDATE envelopes SET notes = ? WHERE id = ?",
+                (orjson.dumps(notes).decode(), row["id"]),
+            )
+        connection.execute("RELEASE derive")
+
+    def _received(self, row: dict) -> Received:
+        envelope = parse_envelope(unpack(row["raw"], row["raw_encoding"]))
+        if row["dropped_items"]:
+            dropped = set(orjson.loads(row["dropped_items"]))
+            items = [item for i, item in enumerate(envelope.items) if i not in dropped]
+            envelope = Envelope(envelope.headers, items)
+        return Received(
+            envelope=envelope,
+            raw=b"",  # stored already; derive_rows reads only the parsed envelope
+            project=self.projects.for_ingest(row["project_id"], row["public_key"]),
+            endpoint=row["endpoint"],
+            public_key=row["public_key"],
+            received_at=row["received_at"],
+            event_id=row["event_id"],
+            client=row["client"],
+            remote_addr=row["remote_addr"],
+            notes=_notes(row),
+        )
+
+
+def catch_up_target(connection: sqlite3.Connection) -> int | None:
+    """The newest committed envelope when rows are still to be derived up to it, else None."""
+    latest, watermark = connection.execute(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM envelopes), "
+        "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?)",
+        (DERIVED_THROUGH,),
+    ).fetchone()
+    return latest if latest > (watermark or 0) else None
+
+
+def derived_through(connection: sqlite3.Connection) -> int:
+    query = "SELECT value FROM meta WHERE key = ?"
+    found = connection.execute(query, (DERIVED_THROUGH,)).fetchone()
+    return int(found[0]) if found else 0
+
+
+def latest_envelope(connection: sqlite3.Connection) -> int:
+    return connection.execute("SELECT COALESCE(MAX(id), 0) FROM envelopes").fetchone()[0]
+
+
+def _notes(row: dict) -> list[str]:
+    return orjson.loads(row["notes"]) if row["notes"] else []
+
+
+_COLUMNS = (
+    "id",
+    "received_at",
+    "project_id",
+    "endpoint",
+    "event_id",
+    "raw",
+    "raw_encoding",
+    "public_key",
+    "client",
+    "remote_addr",
+    "notes",
+    "dropped_items",
+)
