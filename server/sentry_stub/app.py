@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -31,6 +32,7 @@ from .ui import web_ui
 from .webapi.routes import WebApi
 
 logger = logging.getLogger("sentry_stub")
+ENVELOPE_PATH = re.compile(r"/api/([^/]+)/envelope/")  # the ingest route SDKs use
 
 
 class StubApp:
@@ -75,9 +77,9 @@ class StubApp:
             ],
             middleware=[Middleware(CORSMiddleware)],
             exception_handlers={
-                IngestError: _ingest_error,
-                ApiError: _api_error,
-                Exception: _unexpected_error,
+                IngestError: _error_response,
+                ApiError: _error_response,
+                Exception: _error_response,
             },
             lifespan=self._lifespan,
         )
@@ -85,6 +87,11 @@ class StubApp:
         # still gets its 405, and a missing trailing slash its redirect.
         self.starlette.router.default = web_ui()
         self._stack = None
+        # The route SDKs post to skips Starlette's router and exception layers, which would cost
+        # more than the rest of the request; its answers get the same CORS, fault and error
+        # treatment as every other ingest route.
+        self._ingest = ingest
+        self._envelopes = FaultResponses(CORSMiddleware(self._envelope))
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -105,10 +112,24 @@ class StubApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self.starlette
+        if scope["type"] == "http" and scope["method"] == "POST":
+            envelope_route = ENVELOPE_PATH.fullmatch(scope["path"])
+            if envelope_route is not None:
+                scope["path_params"] = {"project_id": envelope_route[1]}
+                await self._envelopes(scope, receive, send)
+                return
         if self._stack is None:
             # Outermost, so that a fault rule can drop the connection itself.
             self._stack = FaultResponses(self.starlette.build_middleware_stack())
         await self._stack(scope, receive, send)
+
+    async def _envelope(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._ingest.envelope(request)
+        except Exception as error:
+            response = await _error_response(request, error)
+        await response(scope, receive, send)
 
 
 def create_app(settings: Settings) -> StubApp:
@@ -119,17 +140,11 @@ async def _healthy(request: Request) -> Response:
     return JSONResponse({"is_healthy": True})
 
 
-async def _ingest_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, IngestError)
-    return error_response(error)
-
-
-async def _api_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, ApiError)
-    return JSONResponse({"detail": error.detail, **error.extra}, status_code=error.status)
-
-
-async def _unexpected_error(request: Request, error: Exception) -> Response:
+async def _error_response(request: Request, error: Exception) -> Response:
+    if isinstance(error, IngestError):
+        return error_response(error)
+    if isinstance(error, ApiError):
+        return JSONResponse({"detail": error.detail, **error.extra}, status_code=error.status)
     logger.exception("unexpected error handling %s %s", request.method, request.url.path)
     return JSONResponse(
         {"detail": f"internal error: {type(error).__name__}: {error}"}, status_code=500
