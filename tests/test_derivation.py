@@ -1,0 +1,484 @@
+"""Acknowledging stores the raw envelope; its rows are derived later, and always before a read.
+
+Packing of raw envelopes, the read barrier, the writer's idle work, restarts with rows still to
+derive, databases from before deferred derivation, reset, a failing envelope, and envelopes a
+rate limit kept only in part. What is on disk is looked at through a plain ``sqlite3``
+connection of the test's own, which never triggers derivation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sentry_stub import StubServer
+from sentry_stub.client import StubClient
+from sentry_stub.config import DEFAULT_PROJECT_ID, Settings
+from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope, serialize_envelope
+from sentry_stub.storage import derivation, writer
+from sentry_stub.storage.database import Database
+from sentry_stub.storage.derivation import Deriver
+from sentry_stub.storage.packing import ZSTD, pack, unpack
+from sentry_stub.storage.projects import ProjectRegistry
+from sentry_stub.storage.reader import Scope, envelopes, item_content
+from sentry_stub.storage.records import Received, derive_rows, store_envelope
+from sentry_stub.storage.schema import DERIVED_THROUGH, connect, migrate
+from sentry_stub.view import StubView
+from tests.sending import post_event
+
+ENVELOPES = Path(__file__).parent / "fixtures" / "envelopes"
+JSON_ENVELOPE = ENVELOPES / "javascript-nextjs__event-message.envelope"  # one 13 KB event
+BINARY_ENVELOPE = ENVELOPES / "javascript-node__event-attachment-jpeg.envelope"  # event + JPEG
+MIXED_ENVELOPE = ENVELOPES / "java-android__event-session-attachment.envelope"
+FAILED_NOTE = "the stub could not derive this envelope's rows: "
+WAIT_SECONDS = 10.0  # generous bound for idle work; only ever a ceiling, never a speed claim
+
+
+# --- building envelopes and looking at the database -------------------------------------------
+
+
+def event_id(number: int) -> str:
+    return f"{number:032x}"
+
+
+def event_envelope(number: int) -> bytes:
+    """An envelope with one error event, told apart by its event id."""
+    event = {"event_id": event_id(number), "message": f"envelope {number}", "level": "error"}
+    item = Item({"type": "event"}, json.dumps(event).encode())
+    return serialize_envelope(Envelope({"event_id": event_id(number)}, [item]))
+
+
+def received(raw: bytes, projects: ProjectRegistry, **facts: Any) -> Received:
+    """``raw`` as the ingest route hands it to storage, sent to the default project."""
+    envelope = parse_envelope(raw)
+    project = projects.get(DEFAULT_PROJECT_ID)
+    assert project is not None
+    return Received(
+        envelope=envelope,
+        raw=raw,
+        project=project,
+        endpoint="envelope",
+        public_key=project.keys[0],
+        received_at=time.time(),
+        event_id=envelope.event_id,
+        **facts,
+    )
+
+
+def acknowledge(database: Database, raw: bytes, **facts: Any) -> int:
+    """Store ``raw`` as acknowledging a request does; the new envelope id."""
+    stored = received(raw, database.deriver.projects, **facts)
+    return database.writer.run_sync(partial(store_envelope, received=stored))
+
+
+def on_disk(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of ``sql`` through a connection of our own: what is committed, no read barrier."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def count(path: Path, table: str) -> int:
+    return on_disk(path, f"SELECT COUNT(*) FROM {table}")[0][0]
+
+
+def watermark(path: Path) -> int | None:
+    found = on_disk(path, "SELECT value FROM meta WHERE key = ?", (DERIVED_THROUGH,))
+    return int(found[0][0]) if found else None
+
+
+def items_per_envelope(path: Path) -> dict[int, int]:
+    return dict(on_disk(path, "SELECT envelope_id, COUNT(*) FROM items GROUP BY envelope_id"))
+
+
+def stored_event_ids(connection: sqlite3.Connection) -> list[str]:
+    """A read: the event ids of the events table, in receive order."""
+    return [row[0] for row in connection.execute("SELECT event_id FROM events ORDER BY item_id")]
+
+
+def wait_until_derived(path: Path, envelope_id: int) -> None:
+    """Poll the file until the watermark reaches ``envelope_id``; fail after WAIT_SECONDS."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while (watermark(path) or 0) < envelope_id:
+        assert time.monotonic() < deadline, f"rows not derived: watermark {watermark(path)}"
+        time.sleep(0.02)
+
+
+def open_database(path: Path) -> Database:
+    database = Database(str(path), ProjectRegistry(Settings()))
+    database.open()
+    return database
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "stub.sqlite3"
+
+
+@pytest.fixture
+def no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer never derives on its own: whatever gets derived, the read barrier did."""
+    monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
+
+
+@pytest.fixture
+def database(db_path: Path) -> Iterator[Database]:
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def barrier_database(no_idle_work: None, db_path: Path) -> Iterator[Database]:
+    """A database whose rows are derived only when somebody reads."""
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+# --- 1. packing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        JSON_ENVELOPE.read_bytes(),
+        BINARY_ENVELOPE.read_bytes(),
+        random.Random(7).randbytes(100_000),  # incompressible
+        b"",
+    ],
+    ids=["json", "jpeg-attachment", "random-bytes", "empty"],
+)
+def test_pack_then_unpack_gives_back_the_exact_bytes(raw: bytes):
+    stored, encoding = pack(raw)
+    assert encoding == ZSTD
+    assert unpack(stored, encoding) == raw
+
+
+def test_rows_written_before_packing_read_as_stored():
+    raw = JSON_ENVELOPE.read_bytes()
+    assert unpack(raw, None) == raw
+
+
+def test_an_unknown_encoding_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown envelope encoding 'brotli'"):
+        unpack(b"...", "brotli")
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["zstd", "legacy"])
+def test_sql_envelope_payload_is_each_items_exact_bytes(db_path: Path, packed: bool):
+    raw = MIXED_ENVELOPE.read_bytes()
+    stored, encoding = pack(raw) if packed else (raw, None)
+    items = parse_envelope(raw).items
+    with contextlib.closing(connect(str(db_path))) as connection:
+        payloads = [
+            connection.execute(
+                "SELECT envelope_payload(?, ?, ?, ?)",
+                (stored, encoding, item.offset, len(item.payload)),
+            ).fetchone()[0]
+            for item in items
+        ]
+    assert [item.type for item in items] == ["event", "session", "attachment"]
+    assert payloads == [item.payload for item in items]
+
+
+@pytest.mark.parametrize("missing", ["raw", "offset", "length"])
+def test_sql_envelope_payload_is_null_when_an_input_is(db_path: Path, missing: str):
+    stored, encoding = pack(MIXED_ENVELOPE.read_bytes())
+    arguments = {"raw": stored, "offset": 10, "length": 20}
+    arguments[missing] = None
+    with contextlib.closing(connect(str(db_path))) as connection:
+        [(payload,)] = connection.execute(
+            "SELECT envelope_payload(?, ?, ?, ?)",
+            (arguments["raw"], encoding, arguments["offset"], arguments["length"]),
+        ).fetchall()
+    assert payload is None
+
+
+def test_a_stored_json_envelope_takes_less_room_than_received(db_path: Path):
+    raw = JSON_ENVELOPE.read_bytes()
+    with contextlib.closing(connect(str(db_path))) as connection:
+        migrate(connection)
+        store_envelope(connection, received(raw, ProjectRegistry(Settings())))
+    [(stored, encoding)] = on_disk(db_path, "SELECT raw, raw_encoding FROM envelopes")
+    assert encoding == ZSTD
+    assert len(stored) < len(raw) / 2
+    assert unpack(stored, encoding) == raw
+
+
+# --- 2. acknowledged, then derived before any read --------------------------------------------
+
+
+def test_acknowledged_envelopes_have_no_rows_until_somebody_reads(
+    barrier_database: Database, db_path: Path
+):
+    ids = [acknowledge(barrier_database, event_envelope(n)) for n in range(3)]
+    assert ids == [1, 2, 3]
+    assert count(db_path, "envelopes") == 3
+    assert (count(db_path, "items"), count(db_path, "events"), watermark(db_path)) == (0, 0, 0)
+
+    assert barrier_database.read_sync(stored_event_ids) == [event_id(n) for n in range(3)]
+    assert (count(db_path, "items"), count(db_path, "events"), watermark(db_path)) == (3, 3, 3)
+
+
+def test_a_read_includes_every_envelope_acknowledged_before_it(barrier_database: Database):
+    """Many more than one derivation chunk, acknowledged from several threads at once."""
+    numbers = range(50)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: acknowledge(barrier_database, event_envelope(n)), numbers))
+    found = barrier_database.read_sync(stored_event_ids)
+    assert sorted(found) == [event_id(n) for n in numbers]
+
+
+def test_each_writer_reads_its_own_envelope_back_while_others_write(
+    barrier_database: Database,
+):
+    def acknowledge_then_read(number: int) -> bool:
+        acknowledge(barrier_database, event_envelope(number))
+        return event_id(number) in barrier_database.read_sync(stored_event_ids)
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(acknowledge_then_read, range(80)))
+    assert all(seen)
+    assert len(barrier_database.read_sync(stored_event_ids)) == 80
+
+
+def test_the_api_shows_envelopes_acknowledged_just_before_the_request(no_idle_work: None):
+    with StubServer() as server:
+        for number in range(20):
+            post_event(server, {"event_id": event_id(number), "message": "just before"})
+        response = httpx.get(f"{server.url}/stub/api/events", params={"limit": 100})
+        envelopes_response = httpx.get(f"{server.url}/stub/api/envelopes")
+    assert [e["event_id"] for e in response.json()["data"]] == [event_id(n) for n in range(20)]
+    stored = envelopes_response.json()["data"]
+    assert [[i["type"] for i in e["items"]] for e in stored] == [["event"]] * 20
+
+
+# --- 3. idle work -----------------------------------------------------------------------------
+
+
+def test_rows_are_derived_without_any_read_once_requests_stop(database: Database, db_path: Path):
+    last = max(acknowledge(database, event_envelope(n)) for n in range(40))
+    wait_until_derived(db_path, last)
+    assert items_per_envelope(db_path) == dict.fromkeys(range(1, 41), 1)
+    assert count(db_path, "events") == 40
+
+
+# --- 4. restarts with rows still to derive ----------------------------------------------------
+
+
+def acknowledged_but_never_derived(path: Path, how_many: int, chunks_derived: int = 0) -> None:
+    """The database a crash leaves: envelopes stored, and at most a few chunks derived."""
+    projects = ProjectRegistry(Settings())
+    with contextlib.closing(connect(str(path))) as connection:
+        migrate(connection)
+        for number in range(how_many):
+            store_envelope(connection, received(event_envelope(number), projects))
+        for _ in range(chunks_derived):
+            connection.execute("BEGIN IMMEDIATE")
+            Deriver(projects).derive_next(connection)
+            connection.execute("COMMIT")
+
+
+@pytest.mark.parametrize("chunks_derived", [0, 1], ids=["none-derived", "one-chunk-derived"])
+def test_a_restart_derives_what_was_left_exactly_once(
+    no_idle_work: None, db_path: Path, chunks_derived: int
+):
+    acknowledged_but_never_derived(db_path, 40, chunks_derived)
+    assert watermark(db_path) == derivation.CHUNK * chunks_derived
+    assert count(db_path, "events") == derivation.CHUNK * chunks_derived
+
+    database = open_database(db_path)
+    try:
+        found = database.read_sync(stored_event_ids)
+    finally:
+        database.close()
+    assert found == [event_id(n) for n in range(40)]
+    assert watermark(db_path) == 40
+    assert items_per_envelope(db_path) == dict.fromkeys(range(1, 41), 1)
+
+
+def test_a_restart_derives_what_was_left_as_idle_work(db_path: Path):
+    acknowledged_but_never_derived(db_path, 40)
+    database = open_database(db_path)
+    try:
+        wait_until_derived(db_path, 40)
+    finally:
+        database.close()
+    assert items_per_envelope(db_path) == dict.fromkeys(range(1, 41), 1)
+    assert count(db_path, "events") == 40
+
+
+def test_closing_before_the_idle_delay_loses_nothing_and_repeats_nothing(
+    no_idle_work: None, db_path: Path
+):
+    database = open_database(db_path)
+    for number in range(5):
+        acknowledge(database, event_envelope(number))
+    database.close()
+    assert (count(db_path, "envelopes"), count(db_path, "items")) == (5, 0)
+
+    for _ in range(2):  # a second restart must not derive anything again
+        database = open_database(db_path)
+        try:
+            found = database.read_sync(stored_event_ids)
+        finally:
+            database.close()
+        assert found == [event_id(n) for n in range(5)]
+        assert items_per_envelope(db_path) == dict.fromkeys(range(1, 6), 1)
+        assert watermark(db_path) == 5
+
+
+# --- 5. databases written before derivation was deferred --------------------------------------
+
+
+def legacy_database(path: Path, raws: list[bytes]) -> None:
+    """A database as the stub wrote it before: raw unpacked, rows made while acknowledging,
+    no ``raw_encoding`` or ``dropped_items`` column, no watermark."""
+    projects = ProjectRegistry(Settings())
+    with contextlib.closing(connect(str(path))) as connection:
+        migrate(connection)
+        for raw in raws:
+            stored = received(raw, projects)
+            cursor = connection.execute(
+                "INSERT INTO envelopes (received_at, project_id, endpoint, event_id, headers, "
+                "raw, public_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stored.received_at,
+                    stored.project.id,
+                    stored.endpoint,
+                    stored.event_id,
+                    json.dumps(stored.envelope.headers),
+                    raw,
+                    stored.public_key,
+                ),
+            )
+            derive_rows(connection, stored, cursor.lastrowid)
+        connection.execute("DELETE FROM meta WHERE key = ?", (DERIVED_THROUGH,))
+        connection.execute("ALTER TABLE envelopes DROP COLUMN raw_encoding")
+        connection.execute("ALTER TABLE envelopes DROP COLUMN dropped_items")
+
+
+def test_a_legacy_database_is_not_derived_again(db_path: Path):
+    raws = [event_envelope(1), MIXED_ENVELOPE.read_bytes(), event_envelope(2)]
+    legacy_database(db_path, raws)
+    before = {table: count(db_path, table) for table in ("items", "events", "sessions", "tags")}
+    assert before["items"] == 5 and before["events"] == 3
+    assert watermark(db_path) is None
+
+    database = open_database(db_path)
+    try:
+        assert watermark(db_path) == 3  # migrate: every legacy envelope has its rows already
+        records = database.read_sync(partial(envelopes, scope=Scope()))
+        attachment = database.read_sync(partial(item_content, item_id=4))
+    finally:
+        database.close()
+    assert {table: count(db_path, table) for table in before} == before
+    assert on_disk(db_path, "SELECT DISTINCT raw_encoding FROM envelopes") == [(None,)]
+    assert [len(record["items"]) for record in records] == [1, 3, 1]
+    assert attachment == (parse_envelope(raws[1]).items[2].payload, "application/json")
+
+
+# --- 6. reset ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("read_before_reset", [True, False], ids=["derived", "not-derived"])
+def test_after_reset_envelope_ids_start_again_and_are_derived(
+    no_idle_work: None, read_before_reset: bool
+):
+    with StubServer() as server:
+        api = httpx.Client(base_url=server.url)
+        for number in range(3):
+            post_event(server, {"event_id": event_id(number), "message": "before reset"})
+        if read_before_reset:
+            assert len(api.get("/stub/api/events").json()["data"]) == 3
+        assert api.post("/stub/api/reset").status_code == 200
+        for number in (10, 11):
+            post_event(server, {"event_id": event_id(number), "message": "after reset"})
+        stored = api.get("/stub/api/envelopes").json()["data"]
+        events = api.get("/stub/api/events").json()["data"]
+        api.close()
+        db_path = Path(server.settings.db)
+        assert watermark(db_path) == 2
+    assert [(e["id"], e["event_id"]) for e in stored] == [(1, event_id(10)), (2, event_id(11))]
+    assert [[i["type"] for i in e["items"]] for e in stored] == [["event"], ["event"]]
+    assert [e["event_id"] for e in events] == [event_id(10), event_id(11)]
+
+
+# --- 7. an envelope whose rows cannot be derived ----------------------------------------------
+
+
+def test_a_failing_envelope_is_noted_and_the_queue_moves_on(
+    barrier_database: Database,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+):
+    attempts: list[int] = []
+
+    def derive_then_fail_on_the_second(connection, received, envelope_id):
+        derive_rows(connection, received, envelope_id)  # its rows must be rolled back
+        if envelope_id == 2:
+            attempts.append(envelope_id)
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(derivation, "derive_rows", derive_then_fail_on_the_second)
+    acknowledge(barrier_database, event_envelope(1))
+    acknowledge(barrier_database, event_envelope(2), notes=["an earlier note"])
+    acknowledge(barrier_database, event_envelope(3))
+
+    assert barrier_database.read_sync(stored_event_ids) == [event_id(1), event_id(3)]
+    assert items_per_envelope(db_path) == {1: 1, 3: 1}
+    [(notes,)] = on_disk(db_path, "SELECT notes FROM envelopes WHERE id = 2")
+    assert json.loads(notes) == ["an earlier note", f"{FAILED_NOTE}RuntimeError('boom')"]
+    assert "deriving rows of envelope 2 failed" in caplog.text
+
+    acknowledge(barrier_database, event_envelope(4))
+    assert barrier_database.read_sync(stored_event_ids)[-1] == event_id(4)
+    assert attempts == [2]  # never tried again
+    assert watermark(db_path) == 4
+
+
+# --- 8. a rate limit that kept some items -----------------------------------------------------
+
+
+def test_a_partly_rate_limited_envelope_is_stored_whole_and_derives_only_the_rest():
+    raw = MIXED_ENVELOPE.read_bytes()  # event, session, attachment
+    session = parse_envelope(raw).items[1]
+    with StubServer() as server:
+        view = StubView(StubClient(server.url))
+        view.fault("rate_limit", categories=["error"], retry_after=60)  # event and attachment
+        key = server.dsn.split("//")[1].split("@")[0]
+        response = httpx.post(
+            f"{server.url}/api/1/envelope/",
+            content=raw,
+            headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
+        )
+        [envelope] = view.envelopes()
+        [item] = view.client.items()
+        content = httpx.get(f"{server.url}/stub/api/items/{item['item_id']}/content").content
+        [(stored, encoding, dropped)] = on_disk(
+            Path(server.settings.db), "SELECT raw, raw_encoding, dropped_items FROM envelopes"
+        )
+        derived = {
+            table: count(Path(server.settings.db), table)
+            for table in ("items", "events", "sessions")
+        }
+    assert response.status_code == 200
+    assert response.headers["x-sentry-rate-limits"] == "60:error:key"
+    assert unpack(stored, encoding) == raw
+    assert envelope.raw == raw
+    assert json.loads(dropped) == [0, 2]
+    assert [i.type for i in envelope.items] == ["session"]
+    assert content == session.payload
+    assert derived == {"items": 1, "events": 0, "sessions": 1}
