@@ -4,7 +4,33 @@ Each of ``concurrency`` connections posts envelopes back to back (a closed loop,
 workers and test processes do) for ``warmup + duration`` seconds; only the last ``duration``
 seconds count. Raw streams rather than an HTTP library keep the client cheap enough that the
 server, not the generator, is what gets measured. The server's CPU time and memory are read
-from ``/proc`` at the edges of the measured window.
+from ``/proc``. When the spec names the server's database, the load is followed by its
+catch-up (``catchup.py``): one API read, which returns once every acknowledged envelope has
+its rows.
+
+What each figure covers:
+
+- ``requests``, ``ok``, ``rps``, ``p50_ms``, ``p99_ms``: the requests sent inside the measured
+  window (the last to be answered may finish just after it); ``rps`` is ``requests`` over
+  ``duration``. This is the acknowledgement path only: what the server derives later is not in
+  it.
+- ``server_cpu_ms_per_request``, ``server_cpu_utilization``: the server's CPU time during the
+  measured window, over its requests and over ``duration``. Envelopes acknowledged during the
+  warm-up are not counted, and neither is any deriving done after the window.
+- ``acknowledged``, ``load_seconds``: every 2xx answer of the run (warm-up, window and the
+  requests in flight when it closed), and the time from opening the first connection to the
+  last answer.
+- ``backlog``, ``derive_seconds``, ``derive_cpu_ms_per_envelope`` (stub servers only): the
+  catch-up, which starts as the last answer arrives. ``backlog`` is the number of envelopes it
+  derived (those without rows when the load ended: normally every one the run acknowledged);
+  ``derive_seconds`` is its wall time; the CPU figure is the server's CPU time during it over
+  ``backlog``.
+- ``total_cpu_ms_per_envelope``: the server's CPU time from the first connection until the
+  catch-up finished, over ``acknowledged``. That interval holds the acknowledgement and the
+  derivation of exactly those envelopes and nothing else, so this is the all-in cost of one.
+- ``sustained_eps``: ``acknowledged`` over ``load_seconds + derive_seconds``, the rate at
+  which envelopes are both acknowledged and derived when the load never lets up. For the
+  baseline, which derives nothing, it is its acknowledgement rate over the whole run.
 
 Run as ``python -m benchmarks.load SPEC.json``; it prints its result as JSON.
 """
@@ -17,7 +43,9 @@ import pickle
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .catchup import CatchUp, catch_up
 from .procfs import cpu_seconds, memory_kib
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -26,13 +54,14 @@ AUTH = f"Sentry sentry_version=7, sentry_key={KEY}, sentry_client=sentry.python/
 
 @dataclass
 class Window:
-    """The measured part of a run: its end, and what was seen inside it."""
+    """The measured part of a run: its end, and what was seen inside it (and in the whole run)."""
 
     start: float
     end: float
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
+    acknowledged: int = 0  # 2xx answers over the whole run, warm-up included
 
 
 def request_head(port: int, encoding: str, length: int) -> bytes:
@@ -61,9 +90,11 @@ async def _connection(port: int, requests: list[bytes], offset: int, window: Win
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             await reader.readexactly(length)
+            status = int(status_line.split(b" ", 2)[1])
+            if 200 <= status < 300:
+                window.acknowledged += 1
             if now >= window.start:
                 window.latencies.append(time.perf_counter() - now)
-                status = int(status_line.split(b" ", 2)[1])
                 window.statuses[status] = window.statuses.get(status, 0) + 1
     except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
         window.errors += 1
@@ -75,23 +106,28 @@ async def run(spec: dict) -> dict:
     with open(spec["bodies"], "rb") as file:
         bodies: list[bytes] = pickle.load(file)
     requests = [request_head(spec["port"], spec["encoding"], len(b)) + b for b in bodies]
-    pid = spec.get("pid")
-    started = time.perf_counter()
+    pid = spec["pid"]
+    cpu_at_start, started = cpu_seconds(pid), time.perf_counter()
     window = Window(started + spec["warmup"], started + spec["warmup"] + spec["duration"])
     tasks = [
         asyncio.create_task(_connection(spec["port"], requests, i * 7, window))
         for i in range(spec["concurrency"])
     ]
     await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
-    cpu_before = cpu_seconds(pid) if pid else 0.0
+    cpu_before = cpu_seconds(pid)
     peak_rss = 0
     while time.perf_counter() < window.end:
-        if pid:
-            peak_rss = max(peak_rss, memory_kib(pid)["rss"])
+        peak_rss = max(peak_rss, memory_kib(pid)["rss"])
         await asyncio.sleep(0.05)
-    cpu_used = cpu_seconds(pid) - cpu_before if pid else 0.0
+    cpu_used = cpu_seconds(pid) - cpu_before
     await asyncio.gather(*tasks)
-    return summarize(window, spec["duration"], cpu_used, peak_rss)
+    load_seconds, load_cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_at_start
+    caught = None
+    if spec.get("db"):  # a stub: every connection is done, so nothing waits on this blocking read
+        caught = catch_up(f"http://127.0.0.1:{spec['port']}", pid, Path(spec["db"]))
+    return summarize(window, spec["duration"], cpu_used, peak_rss) | all_in(
+        window.acknowledged, load_seconds, load_cpu, caught
+    )
 
 
 def summarize(window: Window, duration: float, cpu_used: float, peak_rss_kib: int) -> dict:
@@ -110,6 +146,27 @@ def summarize(window: Window, duration: float, cpu_used: float, peak_rss_kib: in
         "server_cpu_utilization": round(cpu_used / duration, 3),
         "server_peak_rss_mb": round(peak_rss_kib / 1024, 1),
     }
+
+
+def all_in(acknowledged: int, load_seconds: float, load_cpu: float, caught: CatchUp | None) -> dict:
+    """The figures over the whole run and its catch-up, when every envelope has its rows."""
+    seconds = load_seconds + (caught.seconds if caught else 0.0)
+    cpu = load_cpu + (caught.cpu_seconds if caught else 0.0)
+    figures = {
+        "acknowledged": acknowledged,
+        "load_seconds": round(load_seconds, 3),
+        "total_cpu_ms_per_envelope": _per_envelope(cpu, acknowledged),
+        "sustained_eps": round(acknowledged / seconds, 1),
+    }
+    if caught:
+        figures["backlog"] = caught.backlog
+        figures["derive_seconds"] = round(caught.seconds, 3)
+        figures["derive_cpu_ms_per_envelope"] = _per_envelope(caught.cpu_seconds, caught.backlog)
+    return figures
+
+
+def _per_envelope(cpu: float, envelopes: int) -> float | None:
+    return round(cpu * 1000 / envelopes, 4) if envelopes else None
 
 
 def _percentile(ordered: list[float], level: float) -> float:
