@@ -13,12 +13,16 @@ import json
 import os
 import pickle
 import platform
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+
+from sentry_stub.storage.packing import unpack
 
 from . import corpus, feel, queries
 from .procfs import memory_kib
@@ -125,18 +129,18 @@ def _load(
 
 
 def _storage(db: Path) -> dict:
-    import sqlite3
-
+    """The database's size against the envelopes it holds, as received and decompressed."""
     size = database_bytes(db)
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
-        count, raw = connection.execute(
-            "SELECT COUNT(*), COALESCE(SUM(length(raw)), 0) FROM envelopes"
-        ).fetchone()
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+        stored = connection.execute("SELECT raw, raw_encoding FROM envelopes")
+        count, received = 0, 0
+        for raw, encoding in stored:  # raw is kept packed: see sentry_stub/storage/packing.py
+            count, received = count + 1, received + len(unpack(raw, encoding))
     return {
         "envelopes": count,
         "database_bytes": size,
         "bytes_per_envelope": round(size / count) if count else None,
-        "ratio_to_uncompressed_json": round(size / raw, 2) if raw else None,
+        "ratio_to_uncompressed_json": round(size / received, 2) if received else None,
     }
 
 
@@ -196,7 +200,11 @@ def targets(results: dict) -> list[dict]:
                     True,
                 )
             goal(f"{kind} {name} non-2xx", run["non_2xx"] + run["connection_errors"], 0)
-            goal(f"{kind} {name} acknowledged but not committed", run["ok"] - run["committed"], 0)
+            goal(
+                f"{kind} {name} acknowledged but not committed",
+                run["acknowledged"] - run["committed"],
+                0,
+            )
             goal(f"{kind} {name} CPU per envelope / baseline", ratio[name]["cpu_per_request"], 2.0)
             goal(
                 f"{kind} {name} all-in CPU per envelope / baseline",
