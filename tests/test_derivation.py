@@ -114,6 +114,19 @@ def wait_until_derived(path: Path, envelope_id: int) -> None:
         time.sleep(0.02)
 
 
+def acknowledged_but_never_derived(path: Path, how_many: int, chunks_derived: int = 0) -> None:
+    """The database a crash leaves: envelopes stored, and at most a few chunks derived."""
+    projects = ProjectRegistry(Settings())
+    with contextlib.closing(connect(str(path))) as connection:
+        migrate(connection)
+        for number in range(how_many):
+            store_envelope(connection, received(event_envelope(number), projects))
+        for _ in range(chunks_derived):
+            connection.execute("BEGIN IMMEDIATE")
+            Deriver(projects).derive_next(connection)
+            connection.execute("COMMIT")
+
+
 def open_database(path: Path) -> Database:
     database = Database(str(path), ProjectRegistry(Settings()))
     database.open()
@@ -129,6 +142,7 @@ def db_path(tmp_path: Path) -> Path:
 def no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer never derives on its own: whatever gets derived, the read barrier did."""
     monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
+    monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)
 
 
 @pytest.fixture
@@ -274,20 +288,43 @@ def test_rows_are_derived_without_any_read_once_requests_stop(database: Database
     assert count(db_path, "events") == 40
 
 
+def test_traffic_that_never_pauses_still_gets_its_rows_derived(
+    monkeypatch: pytest.MonkeyPatch, db_path: Path
+):
+    """No gap is ever long enough for idle work, yet rows keep being made while it lasts."""
+    monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
+    monkeypatch.setattr(writer, "IDLE_TURN", 0.01)
+    database = open_database(db_path)
+    try:
+        number, deadline = 0, time.monotonic() + WAIT_SECONDS
+        while (watermark(db_path) or 0) < 3 * derivation.CHUNK:
+            assert time.monotonic() < deadline, f"rows not derived: watermark {watermark(db_path)}"
+            number += 1
+            acknowledge(database, event_envelope(number))
+        derived_while_sending = watermark(db_path)
+    finally:
+        database.close()
+    assert derived_while_sending is not None and derived_while_sending < number
+    assert count(db_path, "events") == derived_while_sending
+
+
+def test_a_quiet_spell_derives_the_whole_backlog_without_waiting_between_chunks(
+    monkeypatch: pytest.MonkeyPatch, db_path: Path
+):
+    """Idle work does not sleep between chunks: 10 chunks take far less than 10 idle delays."""
+    acknowledged_but_never_derived(db_path, 10 * derivation.CHUNK)
+    monkeypatch.setattr(writer, "IDLE_DELAY", 1.0)
+    started = time.monotonic()
+    database = open_database(db_path)
+    try:
+        wait_until_derived(db_path, 10 * derivation.CHUNK)
+    finally:
+        database.close()
+    assert time.monotonic() - started < 5 * writer.IDLE_DELAY
+    assert count(db_path, "events") == 10 * derivation.CHUNK
+
+
 # --- 4. restarts with rows still to derive ----------------------------------------------------
-
-
-def acknowledged_but_never_derived(path: Path, how_many: int, chunks_derived: int = 0) -> None:
-    """The database a crash leaves: envelopes stored, and at most a few chunks derived."""
-    projects = ProjectRegistry(Settings())
-    with contextlib.closing(connect(str(path))) as connection:
-        migrate(connection)
-        for number in range(how_many):
-            store_envelope(connection, received(event_envelope(number), projects))
-        for _ in range(chunks_derived):
-            connection.execute("BEGIN IMMEDIATE")
-            Deriver(projects).derive_next(connection)
-            connection.execute("COMMIT")
 
 
 @pytest.mark.parametrize("chunks_derived", [0, 1], ids=["none-derived", "one-chunk-derived"])

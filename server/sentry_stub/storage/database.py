@@ -28,7 +28,7 @@ class Database:
     def __init__(self, path: str, projects: ProjectRegistry):
         self.path = path
         self.deriver = Deriver(projects)
-        self.writer = Writer(path, on_commit=self._committed, idle=self.deriver.has_backlog)
+        self.writer = Writer(path, on_commit=self._committed, idle=self.deriver.idle_work)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

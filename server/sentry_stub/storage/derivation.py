@@ -28,20 +28,23 @@ from .schema import DERIVED_THROUGH
 logger = logging.getLogger("sentry_stub")
 
 CHUNK = 16  # envelopes per transaction: a few milliseconds, so requests never wait long
+TURN = 4  # envelopes per turn taken while requests keep coming: a short stall for them
 
 
 class Deriver:
     def __init__(self, projects: ProjectRegistry):
         self.projects = projects
 
-    def derive_next(self, connection: sqlite3.Connection, until: int | None = None) -> bool:
-        """Derive the next few envelopes (up to id ``until``); True once none are left."""
+    def derive_next(
+        self, connection: sqlite3.Connection, until: int | None = None, limit: int = CHUNK
+    ) -> bool:
+        """Derive the next ``limit`` envelopes (up to id ``until``); True once none are left."""
         watermark = derived_through(connection)
         bound = until if until is not None else latest_envelope(connection)
         rows = connection.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM envelopes WHERE id > ? AND id <= ? "
             "ORDER BY id LIMIT ?",
-            (watermark, bound, CHUNK),
+            (watermark, bound, limit),
         ).fetchall()
         for row in rows:
             self._derive_one(connection, dict(zip(_COLUMNS, row, strict=True)))
@@ -49,11 +52,11 @@ class Deriver:
             connection.execute(
                 "UPDATE meta SET value = ? WHERE key = ?", (str(rows[-1][0]), DERIVED_THROUGH)
             )
-        return len(rows) < CHUNK or rows[-1][0] >= bound
+        return len(rows) < limit or rows[-1][0] >= bound
 
-    def has_backlog(self, connection: sqlite3.Connection) -> bool:
-        """The writer's idle work: derive a chunk, report whether more remains."""
-        return not self.derive_next(connection)
+    def idle_work(self, connection: sqlite3.Connection, quiet: bool) -> bool:
+        """The writer's idle work: a chunk when quiet, a turn between requests; True if more."""
+        return not self.derive_next(connection, limit=CHUNK if quiet else TURN)
 
     def _derive_one(self, connection: sqlite3.Connection, row: dict) -> None:
         """One envelope's rows, or (should deriving fail) a note saying why they are missing."""

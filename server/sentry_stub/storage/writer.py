@@ -8,8 +8,11 @@ requests share one fsync. The futures of one commit are settled with a single wa
 event loop, not one each.
 
 When nothing has been queued for ``IDLE_DELAY``, the thread runs its ``idle`` operation (the
-rows derived from acknowledged envelopes, see ``derivation.py``) until that reports no more work:
-background work fills the gaps between requests instead of competing with them.
+rows derived from acknowledged envelopes, see ``derivation.py``) back to back until that reports
+no more work: background work fills the gaps between requests instead of competing with them.
+Traffic that never pauses that long still leaves it a short turn every ``IDLE_TURN`` (``idle``
+is told it is not quiet, and does less), so its lag stays bounded (alerts fire, the backlog a
+read would wait for stays small) while bursts are answered at nearly full speed.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, TypeVar
 
 from .schema import connect, migrate
@@ -32,6 +37,7 @@ Operation = Callable[[sqlite3.Connection], Any]
 Outcome = tuple["Future | asyncio.Future", Any, BaseException | None]
 MAX_BATCH = 512
 IDLE_DELAY = 0.05  # seconds without a request before idle work starts
+IDLE_TURN = 0.1  # seconds of busy writing after which idle work gets one turn anyway
 
 
 class Writer:
@@ -39,11 +45,11 @@ class Writer:
         self,
         path: str,
         on_commit: Callable[[], None] | None = None,
-        idle: Callable[[sqlite3.Connection], bool] | None = None,
+        idle: Callable[[sqlite3.Connection, bool], bool] | None = None,
     ):
         self.path = path
         self.on_commit = on_commit
-        self.idle = idle  # returns whether more idle work remains
+        self.idle = idle  # (connection, quiet) -> whether more idle work remains
         self._queue: queue.SimpleQueue[tuple[Operation, Future | asyncio.Future] | None]
         self._queue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -88,12 +94,20 @@ class Writer:
         self._ready.set()
         stopping = False
         idle_work = self.idle is not None  # a new start may find work left by the last run
+        quiet = False  # nothing queued for IDLE_DELAY, and nothing since
+        idle_turn = time.monotonic() + IDLE_TURN
         while not stopping:
+            if idle_work and (quiet or time.monotonic() >= idle_turn):
+                idle_work = self._run_idle(connection, quiet)
+                idle_turn = time.monotonic() + IDLE_TURN
             try:
-                first = self._queue.get(timeout=IDLE_DELAY if idle_work else None)
+                # While quiet, idle work goes on back to back; a request ends the quiet at once.
+                wait = (0 if quiet else IDLE_DELAY) if idle_work else None
+                first = self._queue.get(timeout=wait)
             except queue.Empty:
-                idle_work = self._run_idle(connection)
+                quiet = True
                 continue
+            quiet = False
             if first is None:
                 break
             batch = [first]
@@ -110,9 +124,10 @@ class Writer:
             idle_work = self.idle is not None
         connection.close()
 
-    def _run_idle(self, connection: sqlite3.Connection) -> bool:
+    def _run_idle(self, connection: sqlite3.Connection, quiet: bool) -> bool:
         assert self.idle is not None
-        [(_, more, error)] = self._commit(connection, [(self.idle, Future())])
+        work = partial(self.idle, quiet=quiet)
+        [(_, more, error)] = self._commit(connection, [(work, Future())])
         if error is not None:
             logger.error("the writer's idle work failed", exc_info=error)
         return error is None and bool(more)
