@@ -127,10 +127,15 @@ def acknowledged_but_never_derived(path: Path, how_many: int, chunks_derived: in
             connection.execute("COMMIT")
 
 
-def open_database(path: Path) -> Database:
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Database]:
+    """The database as a server start opens it, closed again at the end of the block."""
     database = Database(str(path), ProjectRegistry(Settings()))
     database.open()
-    return database
+    try:
+        yield database
+    finally:
+        database.close()
 
 
 @pytest.fixture
@@ -147,17 +152,15 @@ def no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def database(db_path: Path) -> Iterator[Database]:
-    database = open_database(db_path)
-    yield database
-    database.close()
+    with opened(db_path) as database:
+        yield database
 
 
 @pytest.fixture
 def barrier_database(no_idle_work: None, db_path: Path) -> Iterator[Database]:
     """A database whose rows are derived only when somebody reads."""
-    database = open_database(db_path)
-    yield database
-    database.close()
+    with opened(db_path) as database:
+        yield database
 
 
 # --- 1. packing -------------------------------------------------------------------------------
@@ -294,16 +297,13 @@ def test_traffic_that_never_pauses_still_gets_its_rows_derived(
     """No gap is ever long enough for idle work, yet rows keep being made while it lasts."""
     monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
     monkeypatch.setattr(writer, "IDLE_TURN", 0.01)
-    database = open_database(db_path)
-    try:
+    with opened(db_path) as database:
         number, deadline = 0, time.monotonic() + WAIT_SECONDS
         while (watermark(db_path) or 0) < 3 * derivation.CHUNK:
             assert time.monotonic() < deadline, f"rows not derived: watermark {watermark(db_path)}"
             number += 1
             acknowledge(database, event_envelope(number))
         derived_while_sending = watermark(db_path)
-    finally:
-        database.close()
     assert derived_while_sending is not None and derived_while_sending < number
     assert count(db_path, "events") == derived_while_sending
 
@@ -315,11 +315,8 @@ def test_a_quiet_spell_derives_the_whole_backlog_without_waiting_between_chunks(
     acknowledged_but_never_derived(db_path, 10 * derivation.CHUNK)
     monkeypatch.setattr(writer, "IDLE_DELAY", 1.0)
     started = time.monotonic()
-    database = open_database(db_path)
-    try:
+    with opened(db_path):
         wait_until_derived(db_path, 10 * derivation.CHUNK)
-    finally:
-        database.close()
     assert time.monotonic() - started < 5 * writer.IDLE_DELAY
     assert count(db_path, "events") == 10 * derivation.CHUNK
 
@@ -335,11 +332,8 @@ def test_a_restart_derives_what_was_left_exactly_once(
     assert watermark(db_path) == derivation.CHUNK * chunks_derived
     assert count(db_path, "events") == derivation.CHUNK * chunks_derived
 
-    database = open_database(db_path)
-    try:
+    with opened(db_path) as database:
         found = database.read_sync(stored_event_ids)
-    finally:
-        database.close()
     assert found == [event_id(n) for n in range(40)]
     assert watermark(db_path) == 40
     assert items_per_envelope(db_path) == dict.fromkeys(range(1, 41), 1)
@@ -347,11 +341,8 @@ def test_a_restart_derives_what_was_left_exactly_once(
 
 def test_a_restart_derives_what_was_left_as_idle_work(db_path: Path):
     acknowledged_but_never_derived(db_path, 40)
-    database = open_database(db_path)
-    try:
+    with opened(db_path):
         wait_until_derived(db_path, 40)
-    finally:
-        database.close()
     assert items_per_envelope(db_path) == dict.fromkeys(range(1, 41), 1)
     assert count(db_path, "events") == 40
 
@@ -359,18 +350,14 @@ def test_a_restart_derives_what_was_left_as_idle_work(db_path: Path):
 def test_closing_before_the_idle_delay_loses_nothing_and_repeats_nothing(
     no_idle_work: None, db_path: Path
 ):
-    database = open_database(db_path)
-    for number in range(5):
-        acknowledge(database, event_envelope(number))
-    database.close()
+    with opened(db_path) as database:
+        for number in range(5):
+            acknowledge(database, event_envelope(number))
     assert (count(db_path, "envelopes"), count(db_path, "items")) == (5, 0)
 
     for _ in range(2):  # a second restart must not derive anything again
-        database = open_database(db_path)
-        try:
+        with opened(db_path) as database:
             found = database.read_sync(stored_event_ids)
-        finally:
-            database.close()
         assert found == [event_id(n) for n in range(5)]
         assert items_per_envelope(db_path) == dict.fromkeys(range(1, 6), 1)
         assert watermark(db_path) == 5
@@ -413,13 +400,10 @@ def test_a_legacy_database_is_not_derived_again(db_path: Path):
     assert before["items"] == 5 and before["events"] == 3
     assert watermark(db_path) is None
 
-    database = open_database(db_path)
-    try:
+    with opened(db_path) as database:
         assert watermark(db_path) == 3  # migrate: every legacy envelope has its rows already
         records = database.read_sync(partial(envelopes, scope=Scope()))
         attachment = database.read_sync(partial(item_content, item_id=4))
-    finally:
-        database.close()
     assert {table: count(db_path, table) for table in before} == before
     assert on_disk(db_path, "SELECT DISTINCT raw_encoding FROM envelopes") == [(None,)]
     assert [len(record["items"]) for record in records] == [1, 3, 1]

@@ -124,6 +124,10 @@ def test_13_a_duplicate_envelope_header_field_is_refused() -> None:
     error = refusal(b'{"sent_at":"2024-06-10T06:13:20Z","sent_at":"2024-06-10T06:13:21Z"}\n')
     assert error.reason == "invalid envelope header: duplicate field `sent_at`"
     assert error.item_index is None
+    # However the repeat is spelled: with spaces, or with an escape JSON decodes to the same key.
+    for repeat in (b'"sent_at" : 1', b'"sent\\u005fat":1'):
+        error = refusal(b'{"sent_at":"2024-06-10T06:13:20Z",' + repeat + b"}\n")
+        assert error.reason == "invalid envelope header: duplicate field `sent_at`", repeat
     # Duplicates inside nested values (here the DSC) do not break the envelope.
     nested = parse_envelope(b'{"trace":{"trace_id":"a","trace_id":"b"}}')
     assert nested.headers == {"trace": {"trace_id": "b"}}

@@ -231,13 +231,15 @@ def _single_line_object(body: bytes, start: int) -> tuple[dict, int] | None:
 
 
 def _keys_appear_once(body: bytes, start: int, parsed: tuple[dict, int]) -> bool:
-    """True when each top-level key of the envelope header is written exactly once.
+    """True when no top-level key of the envelope header can have been written twice.
 
-    JSON parsers keep the last of repeated keys, where Relay refuses the envelope; when any key
-    could be repeated (or is written with spaces or escapes), the careful way decides.
+    JSON parsers keep the last of repeated keys, where Relay refuses the envelope. Each key's
+    quoted name must occur once in the header's bytes, and no escape may spell one differently;
+    anything else (a value equal to a key name, an escaped slash) goes the careful way.
     """
     headers, end = parsed
-    return all(body.count(b'"%s":' % key.encode(), start, end) == 1 for key in headers)
+    header = body[start:end]
+    return b"\\" not in header and all(header.count(b'"%s"' % k.encode()) == 1 for k in headers)
 
 
 def _object_end(body: bytes, start: int) -> int | None:
