@@ -148,6 +148,7 @@ def no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer never derives on its own: whatever gets derived, the read barrier did."""
     monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
     monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)
+    monkeypatch.setattr(writer, "MAX_BACKLOG", 10**9)
 
 
 @pytest.fixture
@@ -306,6 +307,23 @@ def test_traffic_that_never_pauses_still_gets_its_rows_derived(
         derived_while_sending = watermark(db_path)
     assert derived_while_sending is not None and derived_while_sending < number
     assert count(db_path, "events") == derived_while_sending
+
+
+def test_past_the_backlog_limit_each_request_waits_for_rows_as_many_as_it_adds(
+    monkeypatch: pytest.MonkeyPatch, db_path: Path
+):
+    """A flood is acknowledged only as fast as it is derived: the backlog stops growing."""
+    monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
+    monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)
+    monkeypatch.setattr(writer, "MAX_BACKLOG", 20)
+    backlogs = []
+    with opened(db_path) as database:
+        for number in range(100):
+            last = acknowledge(database, event_envelope(number))
+            backlogs.append(last - (watermark(db_path) or 0))
+    assert max(backlogs) <= 20 + 1  # one request's envelope beyond the limit, then its turn
+    assert backlogs[:20] == list(range(1, 21))  # below the limit nothing is derived
+    assert count(db_path, "events") == watermark(db_path) >= 100 - 21
 
 
 def test_a_quiet_spell_derives_the_whole_backlog_without_waiting_between_chunks(

@@ -28,7 +28,6 @@ from .schema import DERIVED_THROUGH
 logger = logging.getLogger("sentry_stub")
 
 CHUNK = 16  # envelopes per transaction: a few milliseconds, so requests never wait long
-TURN = 4  # envelopes per turn taken while requests keep coming: a short stall for them
 
 
 class Deriver:
@@ -54,9 +53,10 @@ class Deriver:
             )
         return len(rows) < limit or rows[-1][0] >= bound
 
-    def idle_work(self, connection: sqlite3.Connection, quiet: bool) -> bool:
-        """The writer's idle work: a chunk when quiet, a turn between requests; True if more."""
-        return not self.derive_next(connection, limit=CHUNK if quiet else TURN)
+    def idle_work(self, connection: sqlite3.Connection, limit: int) -> int:
+        """The writer's idle work: derive ``limit`` envelopes; how many are left."""
+        self.derive_next(connection, limit=limit)
+        return latest_envelope(connection) - derived_through(connection)
 
     def _derive_one(self, connection: sqlite3.Connection, row: dict) -> None:
         """One envelope's rows, or (should deriving fail) a note saying why they are missing."""

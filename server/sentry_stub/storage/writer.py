@@ -7,12 +7,17 @@ future. A request therefore answers 2xx only once its envelope is on disk, while
 requests share one fsync. The futures of one commit are settled with a single wake-up of the
 event loop, not one each.
 
-When nothing has been queued for ``IDLE_DELAY``, the thread runs its ``idle`` operation (the
-rows derived from acknowledged envelopes, see ``derivation.py``) back to back until that reports
-no more work: background work fills the gaps between requests instead of competing with them.
-Traffic that never pauses that long still leaves it a short turn every ``IDLE_TURN`` (``idle``
-is told it is not quiet, and does less), so its lag stays bounded (alerts fire, the backlog a
-read would wait for stays small) while bursts are answered at nearly full speed.
+The thread also has ``idle`` work (the rows derived from acknowledged envelopes, see
+``derivation.py``), counted in units (envelopes); each operation committed adds at most one.
+
+- When nothing has been queued for ``IDLE_DELAY``, idle work runs back to back (``QUIET_UNITS``
+  per transaction) until none is left: it fills the gaps between requests instead of competing
+  with them.
+- Traffic that never pauses that long still leaves it a turn of ``TURN_UNITS`` every
+  ``IDLE_TURN`` seconds, so alerts fire while a steady stream goes on.
+- Past ``MAX_BACKLOG`` units, the writer does as much idle work as the last batch added before
+  it takes the next: a burst is answered at full speed, a flood only as fast as its rows are
+  made, and a read never has much more than ``MAX_BACKLOG`` envelopes to wait for.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ Outcome = tuple["Future | asyncio.Future", Any, BaseException | None]
 MAX_BATCH = 512
 IDLE_DELAY = 0.05  # seconds without a request before idle work starts
 IDLE_TURN = 0.1  # seconds of busy writing after which idle work gets one turn anyway
+TURN_UNITS = 4  # units of idle work in such a turn: a short stall for the requests
+QUIET_UNITS = 16  # units per transaction when quiet: a request arriving waits a few ms at most
+MAX_BACKLOG = 5_000  # units of idle work left to pile up before requests pay for their own
 
 
 class Writer:
@@ -45,11 +53,11 @@ class Writer:
         self,
         path: str,
         on_commit: Callable[[], None] | None = None,
-        idle: Callable[[sqlite3.Connection, bool], bool] | None = None,
+        idle: Callable[[sqlite3.Connection, int], int] | None = None,
     ):
         self.path = path
         self.on_commit = on_commit
-        self.idle = idle  # (connection, quiet) -> whether more idle work remains
+        self.idle = idle  # (connection, units to do) -> units left
         self._queue: queue.SimpleQueue[tuple[Operation, Future | asyncio.Future] | None]
         self._queue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -93,16 +101,18 @@ class Writer:
             return
         self._ready.set()
         stopping = False
-        idle_work = self.idle is not None  # a new start may find work left by the last run
+        backlog = 1 if self.idle is not None else 0  # a start may find work left by the last run
         quiet = False  # nothing queued for IDLE_DELAY, and nothing since
+        last_batch = 0
         idle_turn = time.monotonic() + IDLE_TURN
         while not stopping:
-            if idle_work and (quiet or time.monotonic() >= idle_turn):
-                idle_work = self._run_idle(connection, quiet)
+            units = _idle_share(backlog, quiet, last_batch, time.monotonic() >= idle_turn)
+            if units:
+                backlog = self._run_idle(connection, units)
                 idle_turn = time.monotonic() + IDLE_TURN
             try:
                 # While quiet, idle work goes on back to back; a request ends the quiet at once.
-                wait = (0 if quiet else IDLE_DELAY) if idle_work else None
+                wait = (0 if quiet else IDLE_DELAY) if backlog else None
                 first = self._queue.get(timeout=wait)
             except queue.Empty:
                 quiet = True
@@ -121,16 +131,18 @@ class Writer:
                     break
                 batch.append(queued)
             _settle(self._commit(connection, batch))
-            idle_work = self.idle is not None
+            if self.idle is not None:
+                backlog, last_batch = backlog + len(batch), len(batch)
         connection.close()
 
-    def _run_idle(self, connection: sqlite3.Connection, quiet: bool) -> bool:
+    def _run_idle(self, connection: sqlite3.Connection, units: int) -> int:
+        """Run ``units`` of idle work in a transaction of its own; the units left after it."""
         assert self.idle is not None
-        work = partial(self.idle, quiet=quiet)
-        [(_, more, error)] = self._commit(connection, [(work, Future())])
+        [(_, left, error)] = self._commit(connection, [(partial(self.idle, limit=units), Future())])
         if error is not None:
             logger.error("the writer's idle work failed", exc_info=error)
-        return error is None and bool(more)
+            return 0  # tried again after the next commit
+        return left
 
     def _commit(self, connection: sqlite3.Connection, batch: list) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -154,6 +166,17 @@ class Writer:
         if self.on_commit is not None:
             self.on_commit()
         return outcomes
+
+
+def _idle_share(backlog: int, quiet: bool, last_batch: int, turn_due: bool) -> int:
+    """How many units of idle work to do now (see the module's docstring)."""
+    if not backlog:
+        return 0
+    if quiet:
+        return QUIET_UNITS
+    if backlog > MAX_BACKLOG:
+        return last_batch
+    return TURN_UNITS if turn_due else 0
 
 
 def _settle(outcomes: list[Outcome]) -> None:
