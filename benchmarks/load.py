@@ -20,6 +20,10 @@ What each figure covers:
 - ``acknowledged``, ``load_seconds``: every 2xx answer of the run (warm-up, window and the
   requests in flight when it closed), and the time from opening the first connection to the
   last answer.
+- ``burst_eps``: the first ``BURST`` acknowledgements of the run over the time they took (all
+  of the run's, if fewer). The stub answers that many at full speed before its backpressure
+  starts (``MAX_BACKLOG`` in ``sentry_stub/storage/writer.py``): this is what a test suite's
+  burst sees, where the measured window of a long run sees a flood.
 - ``backlog``, ``derive_seconds``, ``derive_cpu_ms_per_envelope`` (stub servers only): the
   catch-up, which starts as the last answer arrives. ``backlog`` is the number of envelopes it
   derived (those without rows when the load ended: normally every one the run acknowledged);
@@ -45,10 +49,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sentry_stub.storage.writer import MAX_BACKLOG
+
 from .catchup import CatchUp, catch_up
 from .procfs import cpu_seconds, memory_kib
 
 KEY = "0123456789abcdef0123456789abcdef"
+BURST = MAX_BACKLOG  # envelopes the stub acknowledges at full speed from an empty backlog
 AUTH = f"Sentry sentry_version=7, sentry_key={KEY}, sentry_client=sentry.python/2.0.0"
 
 
@@ -62,6 +69,7 @@ class Window:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     acknowledged: int = 0  # 2xx answers over the whole run, warm-up included
+    burst_end: float | None = None  # when the BURST-th of them arrived
 
 
 def request_head(port: int, encoding: str, length: int) -> bytes:
@@ -93,6 +101,8 @@ async def _connection(port: int, requests: list[bytes], offset: int, window: Win
             status = int(status_line.split(b" ", 2)[1])
             if 200 <= status < 300:
                 window.acknowledged += 1
+                if window.acknowledged == BURST:
+                    window.burst_end = time.perf_counter()
             if now >= window.start:
                 window.latencies.append(time.perf_counter() - now)
                 window.statuses[status] = window.statuses.get(status, 0) + 1
@@ -125,8 +135,15 @@ async def run(spec: dict) -> dict:
     caught = None
     if spec.get("db"):  # a stub: every connection is done, so nothing waits on this blocking read
         caught = catch_up(f"http://127.0.0.1:{spec['port']}", pid, Path(spec["db"]))
-    return summarize(window, spec["duration"], cpu_used, peak_rss) | all_in(
-        window.acknowledged, load_seconds, load_cpu, caught
+    burst, burst_seconds = (
+        (BURST, window.burst_end - started)
+        if window.burst_end
+        else (window.acknowledged, load_seconds)
+    )
+    return (
+        summarize(window, spec["duration"], cpu_used, peak_rss)
+        | all_in(window.acknowledged, load_seconds, load_cpu, caught)
+        | {"burst_eps": round(burst / burst_seconds, 1)}
     )
 
 

@@ -30,6 +30,7 @@ RUN_METRICS = {
     "load_seconds",
     "total_cpu_ms_per_envelope",
     "sustained_eps",
+    "burst_eps",
 }
 CATCH_UP_METRICS = {"backlog", "derive_seconds", "derive_cpu_ms_per_envelope"}
 QUERY_METRICS = {"filtered_list_first_page", "grouped_p95_by_transaction", "wait_for_fresh_event"}
