@@ -12,11 +12,11 @@ What each figure covers:
 
 - ``requests``, ``ok``, ``rps``, ``p50_ms``, ``p99_ms``: the requests sent inside the measured
   window (the last to be answered may finish just after it); ``rps`` is ``requests`` over
-  ``duration``. This is the acknowledgement path only: what the server derives later is not in
-  it.
+  ``duration``. This is what the senders see: the acknowledgement path alone while the stub's
+  backlog is short, and the deriving its backpressure makes them wait for once it is full.
 - ``server_cpu_ms_per_request``, ``server_cpu_utilization``: the server's CPU time during the
-  measured window, over its requests and over ``duration``. Envelopes acknowledged during the
-  warm-up are not counted, and neither is any deriving done after the window.
+  measured window (whatever it did in it, deriving included), over its requests and over
+  ``duration``.
 - ``acknowledged``, ``load_seconds``: every 2xx answer of the run (warm-up, window and the
   requests in flight when it closed), and the time from opening the first connection to the
   last answer.

@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from functools import partial
 from typing import Any, TypeVar
 
 from .schema import connect, migrate
@@ -137,8 +136,9 @@ class Writer:
 
     def _run_idle(self, connection: sqlite3.Connection, units: int) -> int:
         """Run ``units`` of idle work in a transaction of its own; the units left after it."""
-        assert self.idle is not None
-        [(_, left, error)] = self._commit(connection, [(partial(self.idle, limit=units), Future())])
+        idle = self.idle
+        assert idle is not None
+        [(_, left, error)] = self._commit(connection, [(lambda c: idle(c, units), Future())])
         if error is not None:
             logger.error("the writer's idle work failed", exc_info=error)
             return 0  # tried again after the next commit
