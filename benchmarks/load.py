@@ -20,8 +20,9 @@ What each figure covers:
 - ``acknowledged``, ``load_seconds``: every 2xx answer of the run (warm-up, window and the
   requests in flight when it closed), and the time from opening the first connection to the
   last answer.
-- ``burst_eps``: the first ``BURST`` acknowledgements of the run over the time they took (all
-  of the run's, if fewer). The stub answers that many at full speed before its backpressure
+- ``burst_eps``: the first ``BURST`` acknowledgements of the run over the time from the first
+  to the last of them (all of the run's, if fewer), so that opening the connections is left
+  out. The stub answers that many at full speed before its backpressure
   starts (``MAX_BACKLOG`` in ``sentry_stub/storage/writer.py``): this is what a test suite's
   burst sees, where the measured window of a long run sees a flood.
 - ``backlog``, ``derive_seconds``, ``derive_cpu_ms_per_envelope`` (stub servers only): the
@@ -69,6 +70,7 @@ class Window:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     acknowledged: int = 0  # 2xx answers over the whole run, warm-up included
+    first_ack: float | None = None  # when the first of them arrived
     burst_end: float | None = None  # when the BURST-th of them arrived
 
 
@@ -101,7 +103,9 @@ async def _connection(port: int, requests: list[bytes], offset: int, window: Win
             status = int(status_line.split(b" ", 2)[1])
             if 200 <= status < 300:
                 window.acknowledged += 1
-                if window.acknowledged == BURST:
+                if window.acknowledged == 1:
+                    window.first_ack = time.perf_counter()
+                elif window.acknowledged == BURST:
                     window.burst_end = time.perf_counter()
             if now >= window.start:
                 window.latencies.append(time.perf_counter() - now)
@@ -135,15 +139,10 @@ async def run(spec: dict) -> dict:
     caught = None
     if spec.get("db"):  # a stub: every connection is done, so nothing waits on this blocking read
         caught = catch_up(f"http://127.0.0.1:{spec['port']}", pid, Path(spec["db"]))
-    burst, burst_seconds = (
-        (BURST, window.burst_end - started)
-        if window.burst_end
-        else (window.acknowledged, load_seconds)
-    )
     return (
         summarize(window, spec["duration"], cpu_used, peak_rss)
         | all_in(window.acknowledged, load_seconds, load_cpu, caught)
-        | {"burst_eps": round(burst / burst_seconds, 1)}
+        | {"burst_eps": burst_rate(window, started + load_seconds)}
     )
 
 
@@ -163,6 +162,16 @@ def summarize(window: Window, duration: float, cpu_used: float, peak_rss_kib: in
         "server_cpu_utilization": round(cpu_used / duration, 3),
         "server_peak_rss_mb": round(peak_rss_kib / 1024, 1),
     }
+
+
+def burst_rate(window: Window, last_answer: float) -> float | None:
+    """Acknowledgements per second from the first to the BURST-th (or the last) of them."""
+    if window.first_ack is None:
+        return None
+    end, count = (
+        (window.burst_end, BURST) if window.burst_end else (last_answer, window.acknowledged)
+    )
+    return round((count - 1) / (end - window.first_ack), 1) if end > window.first_ack else None
 
 
 def all_in(acknowledged: int, load_seconds: float, load_cpu: float, caught: CatchUp | None) -> dict:
