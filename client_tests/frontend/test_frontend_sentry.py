@@ -163,7 +163,10 @@ def test_envelopes_are_posted_cross_origin_and_pass_cors(sentry_stub, serve_fron
     app_url = serve_frontend(staging_env(sentry_stub))
     page.goto(app_url)
 
-    break_the_widget(page)
+    # The stub stores the event before it answers, so wait_for alone could return before the
+    # browser has seen the answer this test looks at.
+    with page.expect_response(lambda r: r.url.startswith(stub_origin) and is_event_post(r)):
+        break_the_widget(page)
 
     [event] = sentry_stub.wait_for("event.type:error")
     assert origin(app_url) != stub_origin
@@ -174,6 +177,11 @@ def test_envelopes_are_posted_cross_origin_and_pass_cors(sentry_stub, serve_fron
         assert response.status == 200, response.url
         assert response.request.header_value("origin") == origin(app_url)
         assert response.header_value("access-control-allow-origin") in ("*", origin(app_url))
+
+
+def is_event_post(response: Response) -> bool:
+    """The answer to an envelope that carries an event item."""
+    return b'"type":"event"' in (response.request.post_data_buffer or b"")
 
 
 def unreachable_dsn(dsn: str) -> str:
