@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentry_stub.client import StubClient
-from sentry_stub.storage.schema import DERIVED_THROUGH
+from sentry_stub.storage.derivation import derived_through
 
 from .procfs import cpu_seconds
 
@@ -34,19 +34,16 @@ class CatchUp:
 def catch_up(url: str, pid: int, db: Path) -> CatchUp:
     """Read once through the API, which waits for every acknowledged envelope's rows."""
     cpu_before, started = cpu_seconds(pid), time.perf_counter()
-    watermark = derived_through(db)
+    before = watermark(db)
     StubClient(url, timeout=TIMEOUT).cursor()
     seconds, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
-    return CatchUp(seconds, cpu, envelopes_between(db, watermark, derived_through(db)))
+    return CatchUp(seconds, cpu, envelopes_between(db, before, watermark(db)))
 
 
-def derived_through(db: Path) -> int:
-    """The id of the last envelope whose rows exist (the deriver's watermark)."""
+def watermark(db: Path) -> int:
+    """The id of the last envelope whose rows exist, read without triggering derivation."""
     with closing(_read_only(db)) as connection:
-        found = connection.execute(
-            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", (DERIVED_THROUGH,)
-        ).fetchone()
-    return found[0] if found else 0
+        return derived_through(connection)
 
 
 def envelopes_between(db: Path, after: int, through: int) -> int:

@@ -73,7 +73,7 @@ class Database:
         target = catch_up_target(connection)
         if target is not None:
             derive = partial(self.deriver.derive_next, until=target)
-            while not self.writer.run_sync(derive):
+            while self.writer.run_sync(derive):
                 pass
         return query(connection)
 

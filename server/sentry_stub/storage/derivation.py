@@ -36,8 +36,8 @@ class Deriver:
 
     def derive_next(
         self, connection: sqlite3.Connection, until: int | None = None, limit: int = CHUNK
-    ) -> bool:
-        """Derive the next ``limit`` envelopes (up to id ``until``); True once none are left."""
+    ) -> int:
+        """Derive the next ``limit`` envelopes (up to id ``until``); how many are left (0: none)."""
         watermark = derived_through(connection)
         bound = until if until is not None else latest_envelope(connection)
         rows = connection.execute(
@@ -51,12 +51,11 @@ class Deriver:
             connection.execute(
                 "UPDATE meta SET value = ? WHERE key = ?", (str(rows[-1][0]), DERIVED_THROUGH)
             )
-        return len(rows) < limit or rows[-1][0] >= bound
+        return 0 if len(rows) < limit else max(0, bound - rows[-1][0])
 
     def idle_work(self, connection: sqlite3.Connection, limit: int) -> int:
         """The writer's idle work: derive ``limit`` envelopes; how many are left."""
-        self.derive_next(connection, limit=limit)
-        return latest_envelope(connection) - derived_through(connection)
+        return self.derive_next(connection, limit=limit)
 
     def _derive_one(self, connection: sqlite3.Connection, row: dict) -> None:
         """One envelope's rows, or (should deriving fail) a note saying why they are missing."""
