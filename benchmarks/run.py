@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sentry_stub.storage.packing import unpack
 
-from . import corpus, feel, queries
+from . import corpus, feel, queries, sampling_suite
 from .procfs import memory_kib
 from .servers import ROOT, ServerProcess, database_bytes
 
@@ -39,15 +39,22 @@ class Profile:
     runs: tuple[tuple[str, int], ...]  # (content encoding, concurrency)
     query_sizes: tuple[int, ...]
     repeats: int
+    sampled_transactions: int  # for the sample-rate test (sampling_suite.py)
 
 
 BASE_RUNS = (("identity", 1), ("identity", 16), ("identity", 64), ("gzip", 16), ("br", 16))
 PROFILES = {
     # Long enough that a loaded CI machine still completes requests inside the window.
-    "tiny": Profile(6, 0.3, 1.5, BASE_RUNS, (10_000,), 3),
-    "quick": Profile(40, 0.5, 2.0, BASE_RUNS, (10_000, 100_000), 10),
+    "tiny": Profile(6, 0.3, 1.5, BASE_RUNS, (10_000,), 3, 100),
+    "quick": Profile(40, 0.5, 2.0, BASE_RUNS, (10_000, 100_000), 10, 1_000),
     "full": Profile(
-        40, 1.0, 6.0, (*BASE_RUNS, ("gzip", 64), ("br", 64)), (10_000, 100_000, 1_000_000), 30
+        40,
+        1.0,
+        6.0,
+        (*BASE_RUNS, ("gzip", 64), ("br", 64)),
+        (10_000, 100_000, 1_000_000),
+        30,
+        2_000,
     ),
 }
 
@@ -232,6 +239,11 @@ def targets(results: dict) -> list[dict]:
     goal(
         "wait_for fresh event (ms, largest store)", largest["wait_for_fresh_event"]["median_ms"], 10
     )
+    goal(
+        "sample-rate test assertion fails",
+        int(bool(results["sample_rate_test"]["assertion_failure"])),
+        0,
+    )
     return checks
 
 
@@ -270,6 +282,13 @@ def table(results: dict) -> str:
     lines.append("")
     felt = results["flush_to_wait_for"]
     lines.append(f"flush() -> wait_for(): median {felt['median_ms']} ms, p99 {felt['p99_ms']} ms")
+    sampled = results["sample_rate_test"]
+    lines.append(
+        f"sample-rate test, {sampled['transactions']} transactions: baseline "
+        f"{sampled['baseline_seconds']} s, stub {sampled['stub_send_seconds']} s to flush() + "
+        f"{sampled['stub_assert_seconds']} s to assert = {sampled['ratio']}x"
+        + (" (ASSERTION FAILED)" if sampled["assertion_failure"] else "")
+    )
     lines.append("")
     for check in results["targets"]:
         mark = "ok  " if check["met"] else "MISS"
@@ -288,6 +307,13 @@ def run(profile_name: str, workdir: Path) -> dict:
     servers = {kind: ingest(kind, profile, workdir, bodies) for kind in SERVERS}
     with ServerProcess("stub", workdir / "feel.sqlite3") as stub:
         felt = feel.flush_to_wait_for(stub.url, profile.repeats)
+    with (
+        ServerProcess("baseline", workdir / "unused") as baseline,
+        ServerProcess("stub", workdir / "sampled.sqlite3") as stub,
+    ):
+        sampled = sampling_suite.sample_rate_test(
+            baseline.url, stub.url, profile.sampled_transactions
+        )
     results = {
         "profile": profile_name,
         "machine": machine(),
@@ -295,6 +321,7 @@ def run(profile_name: str, workdir: Path) -> dict:
         "servers": servers,
         "queries": queries.run(list(profile.query_sizes), workdir, profile.repeats),
         "flush_to_wait_for": felt,
+        "sample_rate_test": sampled,
     }
     results["ratios"] = ratios(servers)
     results["targets"] = targets(results)

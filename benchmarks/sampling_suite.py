@@ -1,0 +1,72 @@
+"""What a sample-rate test costs its author, from the first transaction to a passing assertion.
+
+The real SDK, in this process, starts ``transactions`` transactions of ten child spans each at
+``traces_sample_rate=0.5``, then calls ``flush()``. Against the no-op baseline that is the whole
+test (nothing can be asserted there); against the stub the test then calls
+``assert_sample_rate(0.5)``, which reads only once every envelope's rows are derived. The ratio
+of the two times is what the stub adds to such a test.
+
+The SDK's transport queue is made large enough for every envelope: with its default of 100, a
+loop this tight overflows it against any server, the baseline included, and the client report
+that ``flush()`` queues is dropped with the rest (see the README's sampling check).
+"""
+
+from __future__ import annotations
+
+import time
+
+import sentry_sdk
+
+from sentry_stub.client import StubClient
+from sentry_stub.view import StubView
+
+RATE = 0.5
+SPANS = 10
+
+
+def sample_rate_test(baseline_url: str, stub_url: str, transactions: int) -> dict:
+    baseline_seconds = _send(baseline_url, transactions)
+    view = StubView(StubClient(stub_url))
+    view.cursor = view.client.cursor()
+    send_seconds = _send(stub_url, transactions)
+    started = time.perf_counter()
+    try:
+        view.assert_sample_rate(RATE)
+        failure = None
+    except AssertionError as error:
+        failure = str(error)
+    assert_seconds = time.perf_counter() - started
+    stub_seconds = send_seconds + assert_seconds
+    return {
+        "transactions": transactions,
+        "sample_rate": RATE,
+        "baseline_seconds": round(baseline_seconds, 3),
+        "stub_send_seconds": round(send_seconds, 3),
+        "stub_assert_seconds": round(assert_seconds, 3),
+        "stub_seconds": round(stub_seconds, 3),
+        "ratio": round(stub_seconds / baseline_seconds, 2),
+        "assertion_failure": failure,
+    }
+
+
+def _send(url: str, transactions: int) -> float:
+    """Seconds from the first transaction to ``flush()`` returning, against ``url``."""
+    host = url.removeprefix("http://")
+    sentry_sdk.init(
+        dsn=f"http://{'0' * 32}@{host}/1",
+        traces_sample_rate=RATE,
+        default_integrations=False,
+        transport_queue_size=transactions + 10,
+    )
+    try:
+        started = time.perf_counter()
+        for number in range(transactions):
+            with sentry_sdk.start_transaction(name=f"GET /items/{number % 20}", op="http.server"):
+                for span in range(SPANS):
+                    with sentry_sdk.start_span(op="db.query", name=f"SELECT {span}"):
+                        pass
+        sentry_sdk.flush(timeout=120)
+        return time.perf_counter() - started
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init(dsn=None)
