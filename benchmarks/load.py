@@ -27,9 +27,9 @@ What each figure covers:
   burst sees, where the measured window of a long run sees a flood.
 - ``backlog``, ``derive_seconds``, ``derive_cpu_ms_per_envelope`` (stub servers only): the
   catch-up, which starts as the last answer arrives. ``backlog`` is the number of envelopes it
-  derived (those without rows when the load ended: normally every one the run acknowledged);
-  ``derive_seconds`` is its wall time; the CPU figure is the server's CPU time during it over
-  ``backlog``.
+  derived (those without rows when the load ended: few when the load left the writer gaps
+  to derive in, as at concurrency 1); ``derive_seconds`` is its wall time; the CPU figure is the
+  server's CPU time during it over ``backlog`` (None when the backlog was empty).
 - ``total_cpu_ms_per_envelope``: the server's CPU time from the first connection until the
   catch-up finished, over ``acknowledged``. That interval holds the acknowledgement and the
   derivation of exactly those envelopes and nothing else, so this is the all-in cost of one.

@@ -112,7 +112,11 @@ def fresh_scopes() -> None:
 
 @contextlib.contextmanager
 def sentry_client(dsn: str, **options: Any) -> Iterator[None]:
-    """A real sentry-sdk client with fresh scopes for the block; flushed and closed at its end."""
+    """A real sentry-sdk client with fresh scopes for the block; flushed and closed at its end.
+
+    The scopes are cleared again afterwards: a user or tag set in the block would otherwise
+    ride along on the next test's events.
+    """
     fresh_scopes()
     sentry_sdk.init(dsn=dsn, **options)
     try:
@@ -120,6 +124,7 @@ def sentry_client(dsn: str, **options: Any) -> Iterator[None]:
     finally:
         sentry_sdk.flush(10)
         sentry_sdk.get_client().close()
+        fresh_scopes()
 
 
 CHROMIUM = Path("/usr/bin/chromium")

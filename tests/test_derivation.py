@@ -12,8 +12,9 @@ import contextlib
 import json
 import random
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -146,9 +147,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer never derives on its own: whatever gets derived, the read barrier did."""
-    monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
-    monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)
-    monkeypatch.setattr(writer, "MAX_BACKLOG", 10**9)
+    monkeypatch.setattr(Deriver, "idle_work", lambda self, connection, limit: 0)
 
 
 @pytest.fixture
@@ -292,50 +291,72 @@ def test_rows_are_derived_without_any_read_once_requests_stop(database: Database
     assert count(db_path, "events") == 40
 
 
-def test_traffic_that_never_pauses_still_gets_its_rows_derived(
-    monkeypatch: pytest.MonkeyPatch, db_path: Path
+def test_an_sdk_sending_one_envelope_at_a_time_finds_its_rows_made_between_its_requests(
+    monkeypatch: pytest.MonkeyPatch, database: Database, db_path: Path
 ):
-    """No gap is ever long enough for idle work, yet rows keep being made while it lasts."""
-    monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
-    monkeypatch.setattr(writer, "IDLE_TURN", 0.01)
+    """Each gap between two requests derives some rows: the backlog never builds up."""
+    monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)  # no turns: only the gaps derive
+    last = 0
+    for number in range(100):
+        last = acknowledge(database, event_envelope(number))
+    assert last - (watermark(db_path) or 0) < 20  # no read has waited for anything
+
+
+def flood(database: Database, operations: list) -> list:
+    """Queue ``operations`` all at once, so the writer never finds its queue empty meanwhile."""
+    release = threading.Event()
+    held = database.writer.submit(lambda connection: release.wait(WAIT_SECONDS))
+    futures = [database.writer.submit(operation) for operation in operations]
+    release.set()
+    held.result()
+    return [future.result() for future in futures]
+
+
+def acknowledged_with_backlog(number: int, database: Database) -> Callable:
+    """Store an envelope as acknowledging does; (its id, envelopes left to derive)."""
+    stored = received(event_envelope(number), database.deriver.projects)
+
+    def operation(connection: sqlite3.Connection) -> tuple[int, int]:
+        envelope_id = store_envelope(connection, stored)
+        return envelope_id, envelope_id - derivation.derived_through(connection)
+
+    return operation
+
+
+@pytest.mark.parametrize("turns", [True, False], ids=["with-turns", "without-turns"])
+def test_a_queue_that_never_empties_still_gets_turns_of_idle_work(
+    monkeypatch: pytest.MonkeyPatch, db_path: Path, turns: bool
+):
+    monkeypatch.setattr(writer, "MAX_BATCH", 1)  # one request per commit: many commits
+    monkeypatch.setattr(writer, "IDLE_TURN", 0.0 if turns else 3600.0)
     with opened(db_path) as database:
-        number, deadline = 0, time.monotonic() + WAIT_SECONDS
-        while (watermark(db_path) or 0) < 3 * derivation.CHUNK:
-            assert time.monotonic() < deadline, f"rows not derived: watermark {watermark(db_path)}"
-            number += 1
-            acknowledge(database, event_envelope(number))
-        derived_while_sending = watermark(db_path)
-    assert derived_while_sending is not None and derived_while_sending < number
-    assert count(db_path, "events") == derived_while_sending
+        stored = flood(database, [acknowledged_with_backlog(n, database) for n in range(60)])
+    last_id, last_backlog = stored[-1]
+    if turns:
+        assert last_backlog < last_id  # rows were made while the flood went on
+    else:
+        assert last_backlog == last_id  # the control: without turns, nothing was
 
 
 def test_past_the_backlog_limit_each_request_waits_for_rows_as_many_as_it_adds(
     monkeypatch: pytest.MonkeyPatch, db_path: Path
 ):
     """A flood is acknowledged only as fast as it is derived: the backlog stops growing."""
-    monkeypatch.setattr(writer, "IDLE_DELAY", 3600.0)
+    monkeypatch.setattr(writer, "MAX_BATCH", 1)
     monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)
     monkeypatch.setattr(writer, "MAX_BACKLOG", 20)
-    backlogs = []
     with opened(db_path) as database:
-        for number in range(100):
-            last = acknowledge(database, event_envelope(number))
-            backlogs.append(last - (watermark(db_path) or 0))
-    assert max(backlogs) <= 20 + 1  # one request's envelope beyond the limit, then its turn
+        stored = flood(database, [acknowledged_with_backlog(n, database) for n in range(100)])
+    backlogs = [backlog for _, backlog in stored]
     assert backlogs[:20] == list(range(1, 21))  # below the limit nothing is derived
+    assert max(backlogs) <= 20 + 1  # one request's envelope beyond the limit, then its turn
     assert count(db_path, "events") == watermark(db_path) >= 100 - 21
 
 
-def test_a_quiet_spell_derives_the_whole_backlog_without_waiting_between_chunks(
-    monkeypatch: pytest.MonkeyPatch, db_path: Path
-):
-    """Idle work does not sleep between chunks: 10 chunks take far less than 10 idle delays."""
+def test_a_backlog_left_by_the_last_run_is_derived_with_no_request_and_no_read(db_path: Path):
     acknowledged_but_never_derived(db_path, 10 * derivation.CHUNK)
-    monkeypatch.setattr(writer, "IDLE_DELAY", 1.0)
-    started = time.monotonic()
     with opened(db_path):
         wait_until_derived(db_path, 10 * derivation.CHUNK)
-    assert time.monotonic() - started < 5 * writer.IDLE_DELAY
     assert count(db_path, "events") == 10 * derivation.CHUNK
 
 

@@ -17,7 +17,7 @@ import pytest
 import sentry_sdk
 from playwright.sync_api import Browser, Page, expect
 
-from client_tests.support import debian_chromium
+from client_tests.support import debian_chromium, sentry_client
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 
@@ -87,18 +87,8 @@ def ui(browser: Browser, stub: StubServer) -> Iterator[UI]:
 @contextlib.contextmanager
 def sdk(dsn: str, **options: object) -> Iterator[None]:
     """A sentry-sdk client with fresh scopes for the block; flushed (so stored) at its end."""
-    for scope in (
-        sentry_sdk.get_global_scope(),
-        sentry_sdk.get_isolation_scope(),
-        sentry_sdk.get_current_scope(),
-    ):
-        scope.clear()
-    sentry_sdk.init(dsn=dsn, default_integrations=False, **options)
-    try:
+    with sentry_client(dsn, default_integrations=False, **options):
         yield
-    finally:
-        sentry_sdk.flush(5)
-        sentry_sdk.get_client().close()
 
 
 def send_error(dsn: str, **options: object) -> str:

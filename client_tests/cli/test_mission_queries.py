@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sentry_sdk
 
+from client_tests.support import sentry_client
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView
@@ -48,9 +49,11 @@ def _transaction(name: str, duration_ms: int, *, db_table: str | None = None) ->
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[StubServer]:
-    with StubServer() as server:
+    with (
+        StubServer() as server,
+        sentry_client(server.dsn, default_integrations=False, traces_sample_rate=1.0),
+    ):
         view = StubView(StubClient(server.url))
-        sentry_sdk.init(dsn=server.dsn, default_integrations=False, traces_sample_rate=1.0)
         for _ in range(3):
             _error("boom", transaction="/api/checkout", environment="production")
         _error("boom", transaction="/api/users", environment="production")

@@ -99,8 +99,9 @@ def check_sampling(
     if sampled_out == 0 and expected < 1 and kept > 0:
         notes.append(
             "no client report counted a `sample_rate` discard: if the rate is below 1, the SDK "
-            "may have client reports turned off (send_client_reports), which makes the observed "
-            "rate look like 1"
+            "may have client reports turned off (send_client_reports), or its transport queue "
+            "overflowed and dropped the report flush() queued (raise transport_queue_size), "
+            "which makes the observed rate look like 1"
         )
     if lost and category not in DECIDED_AT_START:
         notes.append(

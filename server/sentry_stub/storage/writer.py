@@ -10,11 +10,12 @@ event loop, not one each.
 The thread also has ``idle`` work (the rows derived from acknowledged envelopes, see
 ``derivation.py``), counted in units (envelopes); each operation committed adds at most one.
 
-- When nothing has been queued for ``IDLE_DELAY``, idle work runs back to back (``QUIET_UNITS``
-  per transaction) until none is left: it fills the gaps between requests instead of competing
-  with them.
-- Traffic that never pauses that long still leaves it a turn of ``TURN_UNITS`` every
-  ``IDLE_TURN`` seconds, so alerts fire while a steady stream goes on.
+- Whenever no request is queued, idle work fills the gap, one unit at a time (at most
+  ``GAP_UNITS`` per transaction). The first request to queue up meanwhile waits for the unit in
+  progress, then joins the same commit: rows keep pace with a test's SDK, which leaves gaps
+  between its requests, so its assertions find nothing left to derive.
+- Traffic that never leaves the queue empty still gives idle work a turn of ``TURN_UNITS`` every
+  ``IDLE_TURN`` seconds, so alerts fire while a flood goes on.
 - Past ``MAX_BACKLOG`` units, the writer does as much idle work as the last batch added before
   it takes the next: a burst is answered at full speed, a flood only as fast as its rows are
   made, and a read never has much more than ``MAX_BACKLOG`` envelopes to wait for.
@@ -28,7 +29,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -40,10 +41,9 @@ T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
 Outcome = tuple["Future | asyncio.Future", Any, BaseException | None]
 MAX_BATCH = 512
-IDLE_DELAY = 0.05  # seconds without a request before idle work starts
 IDLE_TURN = 0.1  # seconds of busy writing after which idle work gets one turn anyway
 TURN_UNITS = 4  # units of idle work in such a turn: a short stall for the requests
-QUIET_UNITS = 16  # units per transaction when quiet: a request arriving waits a few ms at most
+GAP_UNITS = 16  # units of idle work in one transaction while no request waits
 MAX_BACKLOG = 5_000  # units of idle work left to pile up before requests pay for their own
 
 
@@ -62,8 +62,10 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="sentry-stub-writer", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -99,56 +101,80 @@ class Writer:
             self._ready.set()
             return
         self._ready.set()
-        stopping = False
         backlog = 1 if self.idle is not None else 0  # a start may find work left by the last run
-        quiet = False  # nothing queued for IDLE_DELAY, and nothing since
         last_batch = 0
         idle_turn = time.monotonic() + IDLE_TURN
-        while not stopping:
-            units = _idle_share(backlog, quiet, last_batch, time.monotonic() >= idle_turn)
+        while not self._stopping:
+            if backlog and self._queue.empty():
+                backlog, requests = self._fill_gap(connection)
+                last_batch = requests or last_batch
+                idle_turn = time.monotonic() + IDLE_TURN
+                continue
+            units = _idle_share(backlog, last_batch, time.monotonic() >= idle_turn)
             if units:
                 backlog = self._run_idle(connection, units)
                 idle_turn = time.monotonic() + IDLE_TURN
-            try:
-                # While quiet, idle work goes on back to back; a request ends the quiet at once.
-                wait = (0 if quiet else IDLE_DELAY) if backlog else None
-                first = self._queue.get(timeout=wait)
-            except queue.Empty:
-                quiet = True
-                continue
-            quiet = False
+            first = self._queue.get()  # waits only when there is nothing else to do
             if first is None:
                 break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    queued = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if queued is None:
-                    stopping = True
-                    break
-                batch.append(queued)
+            batch = [first, *self._queued()]
             _settle(self._commit(connection, batch))
             if self.idle is not None:
                 backlog, last_batch = backlog + len(batch), len(batch)
         connection.close()
 
+    def _fill_gap(self, connection: sqlite3.Connection) -> tuple[int, int]:
+        """Idle work until a request queues up, which then joins the same commit.
+
+        Returns the units left and how many requests were committed.
+        """
+        idle = self.idle
+        assert idle is not None
+
+        def until_a_request(connection: sqlite3.Connection) -> int:
+            left = 1
+            for _ in range(GAP_UNITS):
+                left = idle(connection, 1)
+                if not left or not self._queue.empty():
+                    break
+            return left
+
+        def gap_then_queued() -> Iterator[tuple[Operation, Future]]:
+            yield until_a_request, Future()
+            yield from self._queued()
+
+        outcomes = self._commit(connection, gap_then_queued())
+        if not outcomes:  # the transaction did not even begin
+            return 0, 0
+        _settle(outcomes[1:])
+        return _units_left(outcomes[0]) + len(outcomes) - 1, len(outcomes) - 1
+
     def _run_idle(self, connection: sqlite3.Connection, units: int) -> int:
         """Run ``units`` of idle work in a transaction of its own; the units left after it."""
         idle = self.idle
         assert idle is not None
-        [(_, left, error)] = self._commit(connection, [(lambda c: idle(c, units), Future())])
-        if error is not None:
-            logger.error("the writer's idle work failed", exc_info=error)
-            return 0  # tried again after the next commit
-        return left
+        [outcome] = self._commit(connection, [(lambda c: idle(c, units), Future())])
+        return _units_left(outcome)
 
-    def _commit(self, connection: sqlite3.Connection, batch: list) -> list[Outcome]:
+    def _queued(self) -> Iterator[tuple[Operation, Future | asyncio.Future]]:
+        """What has queued up, taken without waiting; the stop sentinel ends the writer's loop."""
+        for _ in range(MAX_BATCH - 1):
+            try:
+                queued = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if queued is None:
+                self._stopping = True
+                return
+            yield queued
+
+    def _commit(self, connection: sqlite3.Connection, batch: Iterable) -> list[Outcome]:
         outcomes: list[Outcome] = []
+        taken = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for operation, future in batch:
+                taken.append(future)
                 connection.execute("SAVEPOINT operation")
                 try:
                     result = operation(connection)
@@ -162,21 +188,27 @@ class Writer:
         except Exception as error:  # the commit itself failed: nothing of the batch is stored
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            outcomes = [(future, None, error) for _, future in batch]
+            outcomes = [(future, None, error) for future in taken]
         if self.on_commit is not None:
             self.on_commit()
         return outcomes
 
 
-def _idle_share(backlog: int, quiet: bool, last_batch: int, turn_due: bool) -> int:
-    """How many units of idle work to do now (see the module's docstring)."""
+def _idle_share(backlog: int, last_batch: int, turn_due: bool) -> int:
+    """How many units of idle work to do before the next batch (see the module's docstring)."""
     if not backlog:
         return 0
-    if quiet:
-        return QUIET_UNITS
     if backlog > MAX_BACKLOG:
         return last_batch
     return TURN_UNITS if turn_due else 0
+
+
+def _units_left(outcome: Outcome) -> int:
+    _, left, error = outcome
+    if error is not None:
+        logger.error("the writer's idle work failed", exc_info=error)
+        return 0  # tried again after the next commit
+    return left
 
 
 def _settle(outcomes: list[Outcome]) -> None:
