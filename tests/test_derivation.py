@@ -44,6 +44,7 @@ BINARY_ENVELOPE = ENVELOPES / "javascript-node__event-attachment-jpeg.envelope" 
 MIXED_ENVELOPE = ENVELOPES / "java-android__event-session-attachment.envelope"
 FAILED_NOTE = "the stub could not derive this envelope's rows: "
 WAIT_SECONDS = 10.0  # generous bound for idle work; only ever a ceiling, never a speed claim
+SDK_WORK = 0.003  # seconds an SDK spends on its next envelope: serializing it, compressing it
 
 
 # --- building envelopes and looking at the database -------------------------------------------
@@ -299,6 +300,7 @@ def test_an_sdk_sending_one_envelope_at_a_time_finds_its_rows_made_between_its_r
     last = 0
     for number in range(100):
         last = acknowledge(database, event_envelope(number))
+        time.sleep(SDK_WORK)
     assert last - (watermark(db_path) or 0) < 20  # no read has waited for anything
 
 
@@ -310,6 +312,33 @@ def flood(database: Database, operations: list) -> list:
     release.set()
     held.result()
     return [future.result() for future in futures]
+
+
+def test_a_commit_that_fails_answers_every_request_of_its_batch(barrier_database: Database):
+    """None of the batch is stored, and none of its callers is left waiting for an answer."""
+    writer_ = barrier_database.writer
+    running, release = threading.Event(), threading.Event()
+
+    def hold(connection: sqlite3.Connection) -> None:
+        running.set()
+        release.wait(WAIT_SECONDS)
+
+    def ends_the_transaction_early(connection: sqlite3.Connection) -> None:
+        connection.execute("COMMIT")  # the writer's own RELEASE and COMMIT then fail
+
+    held = writer_.submit(hold)
+    assert running.wait(WAIT_SECONDS)
+    # Queued while the writer is busy, so these four share a batch (held's own, when the writer
+    # takes a batch from its queue as it goes, in which case held fails with them).
+    broken = writer_.submit(ends_the_transaction_early)
+    after_it = [writer_.submit(lambda connection: 42) for _ in range(3)]
+    release.set()
+    with contextlib.suppress(sqlite3.OperationalError):
+        held.result(WAIT_SECONDS)
+    for future in [broken, *after_it]:
+        with pytest.raises(sqlite3.OperationalError):
+            future.result(WAIT_SECONDS)
+    assert writer_.run_sync(lambda connection: 7) == 7  # and the writer goes on
 
 
 def acknowledged_with_backlog(number: int, database: Database) -> Callable:

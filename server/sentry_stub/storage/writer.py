@@ -12,8 +12,11 @@ The thread also has ``idle`` work (the rows derived from acknowledged envelopes,
 
 - Whenever no request is queued, idle work fills the gap, one unit at a time (at most
   ``GAP_UNITS`` per transaction). The first request to queue up meanwhile waits for the unit in
-  progress, then joins the same commit: rows keep pace with a test's SDK, which leaves gaps
-  between its requests, so its assertions find nothing left to derive.
+  progress, then joins the same commit: rows keep pace with a test's SDK, which spends a
+  millisecond or more on each envelope it sends, so its assertions find nothing left to derive.
+  A gap cut short within its first unit means a client that sends again as soon as it has its
+  answer (a load generator, a flood): then the next gap is filled only once it has lasted
+  ``GAP_DELAY``, so that such a client is not slowed down one unit per request.
 - Traffic that never leaves the queue empty still gives idle work a turn of ``TURN_UNITS`` every
   ``IDLE_TURN`` seconds, so alerts fire while a flood goes on.
 - Past ``MAX_BACKLOG`` units, the writer does as much idle work as the last batch added before
@@ -43,6 +46,7 @@ Outcome = tuple["Future | asyncio.Future", Any, BaseException | None]
 MAX_BATCH = 512
 IDLE_TURN = 0.1  # seconds of busy writing after which idle work gets one turn anyway
 TURN_UNITS = 4  # units of idle work in such a turn: a short stall for the requests
+GAP_DELAY = 0.001  # seconds a gap must last after one was cut short, before it is filled
 GAP_UNITS = 16  # units of idle work in one transaction while no request waits
 MAX_BACKLOG = 5_000  # units of idle work left to pile up before requests pay for their own
 
@@ -104,17 +108,20 @@ class Writer:
         backlog = 1 if self.idle is not None else 0  # a start may find work left by the last run
         last_batch = 0
         idle_turn = time.monotonic() + IDLE_TURN
+        gap_delay = 0.0  # how long the queue must stay empty to count as a gap
         while not self._stopping:
-            if backlog and self._queue.empty():
-                backlog, requests = self._fill_gap(connection)
-                last_batch = requests or last_batch
-                idle_turn = time.monotonic() + IDLE_TURN
-                continue
             units = _idle_share(backlog, last_batch, time.monotonic() >= idle_turn)
             if units:
                 backlog = self._run_idle(connection, units)
                 idle_turn = time.monotonic() + IDLE_TURN
-            first = self._queue.get()  # waits only when there is nothing else to do
+            try:
+                first = self._queue.get(timeout=gap_delay if backlog else None)
+            except queue.Empty:  # a gap between requests: fill it
+                backlog, requests, cut_short = self._fill_gap(connection)
+                gap_delay = GAP_DELAY if cut_short else 0.0
+                last_batch = requests or last_batch
+                idle_turn = time.monotonic() + IDLE_TURN
+                continue
             if first is None:
                 break
             batch = [first, *self._queued()]
@@ -123,19 +130,24 @@ class Writer:
                 backlog, last_batch = backlog + len(batch), len(batch)
         connection.close()
 
-    def _fill_gap(self, connection: sqlite3.Connection) -> tuple[int, int]:
+    def _fill_gap(self, connection: sqlite3.Connection) -> tuple[int, int, bool]:
         """Idle work until a request queues up, which then joins the same commit.
 
-        Returns the units left and how many requests were committed.
+        Returns the units left, how many requests were committed, and whether one was already
+        waiting when the first unit was done (the gap was cut short).
         """
         idle = self.idle
         assert idle is not None
+        cut_short = False
 
         def until_a_request(connection: sqlite3.Connection) -> int:
+            nonlocal cut_short
             left = 1
-            for _ in range(GAP_UNITS):
+            for done in range(1, GAP_UNITS + 1):
                 left = idle(connection, 1)
-                if not left or not self._queue.empty():
+                waiting = not self._queue.empty()
+                cut_short = cut_short or (done == 1 and waiting)
+                if not left or waiting:
                     break
             return left
 
@@ -145,9 +157,10 @@ class Writer:
 
         outcomes = self._commit(connection, gap_then_queued())
         if not outcomes:  # the transaction did not even begin
-            return 0, 0
+            return 0, 0, False
         _settle(outcomes[1:])
-        return _units_left(outcomes[0]) + len(outcomes) - 1, len(outcomes) - 1
+        requests = len(outcomes) - 1
+        return _units_left(outcomes[0]) + requests, requests, cut_short
 
     def _run_idle(self, connection: sqlite3.Connection, units: int) -> int:
         """Run ``units`` of idle work in a transaction of its own; the units left after it."""
@@ -170,10 +183,11 @@ class Writer:
 
     def _commit(self, connection: sqlite3.Connection, batch: Iterable) -> list[Outcome]:
         outcomes: list[Outcome] = []
+        operations = iter(batch)  # a gap's batch is taken from the queue as it goes
         taken = []
         try:
             connection.execute("BEGIN IMMEDIATE")
-            for operation, future in batch:
+            for operation, future in operations:
                 taken.append(future)
                 connection.execute("SAVEPOINT operation")
                 try:
@@ -188,6 +202,7 @@ class Writer:
         except Exception as error:  # the commit itself failed: nothing of the batch is stored
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            taken.extend(future for _, future in operations)
             outcomes = [(future, None, error) for future in taken]
         if self.on_commit is not None:
             self.on_commit()
