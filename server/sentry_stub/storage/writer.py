@@ -146,7 +146,8 @@ class Writer:
             for done in range(1, GAP_UNITS + 1):
                 left = idle(connection, 1)
                 waiting = not self._queue.empty()
-                cut_short = cut_short or (done == 1 and waiting)
+                if done == 1:
+                    cut_short = waiting
                 if not left or waiting:
                     break
             return left
