@@ -9,6 +9,11 @@ of the two times is what the stub adds to such a test.
 The test runs a few times, alternating between the servers, and the medians are reported:
 on a shared machine one run can differ from the next by a fifth.
 
+Whether the assertion passes is partly chance: the 99% interval misses the true rate in about
+one run of a hundred by design. What must hold every time is the accounting: every transaction
+started either arrived or was counted as sampled out in a client report, and each one kept
+declared the configured rate. That is reported as ``unaccounted`` and ``declared_rates``.
+
 The SDK's transport queue is made large enough for every envelope: with its default of 100, a
 loop this tight overflows it against any server, the baseline included, and the client report
 that ``flush()`` queues is dropped with the rest (see the README's sampling check).
@@ -31,7 +36,6 @@ SPANS = 10
 def sample_rate_test(baseline_url: str, stub_url: str, transactions: int, repeats: int) -> dict:
     """The test ``repeats`` times on each server, alternating; medians, and every ratio."""
     runs = [_once(baseline_url, stub_url, transactions) for _ in range(repeats)]
-    failures = [run["assertion_failure"] for run in runs if run["assertion_failure"]]
     return {
         "transactions": transactions,
         "sample_rate": RATE,
@@ -41,7 +45,9 @@ def sample_rate_test(baseline_url: str, stub_url: str, transactions: int, repeat
         },
         "ratio": round(statistics.median(run["ratio"] for run in runs), 2),
         "ratios": [round(run["ratio"], 2) for run in runs],
-        "assertion_failure": failures[0] if failures else None,
+        "unaccounted": sum(transactions - run["trials"] for run in runs),
+        "declared_rates": sorted({rate for run in runs for rate in run["declared"]}),
+        "assertions_failed": sum(not run["passed"] for run in runs),
     }
 
 
@@ -53,16 +59,18 @@ def _once(baseline_url: str, stub_url: str, transactions: int) -> dict:
     started = time.perf_counter()
     try:
         view.assert_sample_rate(RATE)
-        failure = None
-    except AssertionError as error:
-        failure = str(error)
+    except AssertionError:
+        pass  # judged below from the report, which tells chance from a lost transaction
     assert_seconds = time.perf_counter() - started
+    report = view.client.check_sampling(RATE, category="transaction", after=view.cursor)
     return {
         "baseline_seconds": baseline_seconds,
         "stub_send_seconds": send_seconds,
         "stub_assert_seconds": assert_seconds,
         "ratio": (send_seconds + assert_seconds) / baseline_seconds,
-        "assertion_failure": failure,
+        "trials": report["trials"],
+        "declared": report["declared"],
+        "passed": report["passed"],
     }
 
 
