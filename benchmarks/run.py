@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sentry_stub.storage.packing import unpack
 
-from . import corpus, feel, queries, sampling_suite
+from . import compare, corpus, feel, queries, sampling_suite
 from .procfs import memory_kib
 from .servers import ROOT, ServerProcess, database_bytes
 
@@ -343,11 +343,18 @@ def main(argv: list[str] | None = None) -> None:
     size.add_argument("--quick", action="store_true", help="smoke-test sizes (about 2 minutes)")
     size.add_argument("--tiny", action="store_true", help="the smallest run (the test suite's)")
     parser.add_argument("--out", type=Path, help="write the results as JSON to this file")
+    parser.add_argument(
+        "--compare", type=Path, metavar="JSON", help="then compare the targets with this run's"
+    )
     args = parser.parse_args(argv)
+    earlier = json.loads(args.compare.read_text()) if args.compare else None
     profile = "tiny" if args.tiny else "quick" if args.quick else "full"
     with tempfile.TemporaryDirectory(prefix="sentry-stub-bench-") as workdir:
         results = run(profile, Path(workdir))
     print(table(results))
+    if earlier is not None:
+        rows = compare.compare(earlier, results)
+        print("\n" + compare.table(rows, args.compare.stem, "this run"))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
 
