@@ -435,32 +435,40 @@ def _transaction_spans(event: dict, columns: dict, reader: _Reader) -> list[dict
         if not isinstance(span, dict):
             reader.note(f"spans[{index}]: expected an object, got {_kind(span)}; skipped")
             continue
-        row = _span_row(span, reader.at(f"spans[{index}]"))
+        row = _span_columns(span, reader.at(f"spans[{index}]"))
         row["trace_id"] = row["trace_id"] or columns["trace_id"]
-        rows.append({**row, **shared, "is_segment": 0})
+        row.update(shared)
+        row["is_segment"] = 0
+        rows.append(row)
     return rows
 
 
 def _span_row(span: dict, reader: _Reader) -> dict:
-    """Columns of a span in the transaction-child / legacy standalone shape."""
+    """Columns of a legacy standalone span, which names its transaction in its data."""
+    row = _span_columns(span, reader)
+    row["is_segment"] = 1 if span.get("is_segment") is True else 0
+    data = span.get("data") if isinstance(span.get("data"), dict) else {}
+    row["transaction_name"] = _first_string(data, "transaction", "sentry.transaction")
+    row["environment"] = _first_string(data, "sentry.environment", "environment")
+    row["release"] = _first_string(data, "sentry.release", "release")
+    return row
+
+
+def _span_columns(span: dict, reader: _Reader) -> dict:
+    """The columns every span in the transaction-child / legacy standalone shape has."""
     start = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
     end = reader.timestamp(span.get("timestamp"), "timestamp")
-    data = span.get("data") if isinstance(span.get("data"), dict) else {}
     return {
         "trace_id": reader.hex_id(span.get("trace_id"), "trace_id", 32),
         "span_id": reader.hex_id(span.get("span_id"), "span_id", 16),
         "parent_span_id": reader.hex_id(span.get("parent_span_id"), "parent_span_id", 16),
         "segment_id": reader.hex_id(span.get("segment_id"), "segment_id", 16),
-        "is_segment": 1 if span.get("is_segment") is True else 0,
         "op": reader.string(span.get("op"), "op"),
         "description": reader.string(span.get("description"), "description"),
         "status": reader.string(span.get("status"), "status"),
         "start_timestamp": start,
         "timestamp": end,
         "duration": _duration_ms(start, end),
-        "transaction_name": _first_string(data, "transaction", "sentry.transaction"),
-        "environment": _first_string(data, "sentry.environment", "environment"),
-        "release": _first_string(data, "sentry.release", "release"),
         "data": _json_or_none(span.get("data")),
     }
 
