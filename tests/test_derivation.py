@@ -34,7 +34,7 @@ from sentry_stub.storage.packing import ZSTD, pack, unpack
 from sentry_stub.storage.projects import ProjectRegistry
 from sentry_stub.storage.reader import Scope, envelopes, item_content
 from sentry_stub.storage.records import Received, derive_rows, store_envelope
-from sentry_stub.storage.schema import DERIVED_THROUGH, connect, migrate
+from sentry_stub.storage.schema import DERIVED_THROUGH, UNUSED_INDEXES, connect, migrate
 from sentry_stub.view import StubView
 from tests.sending import post_event
 
@@ -571,3 +571,15 @@ def test_a_partly_rate_limited_envelope_is_stored_whole_and_derives_only_the_res
     assert [i.type for i in envelope.items] == ["session"]
     assert content == session.payload
     assert derived == {"items": 1, "events": 0, "sessions": 1}
+
+
+def test_an_older_database_loses_the_indexes_no_query_plan_uses(db_path: Path):
+    with contextlib.closing(connect(str(db_path))) as connection:
+        migrate(connection)
+        connection.execute("CREATE INDEX idx_tags_key_value ON tags (key, value)")
+        connection.execute("CREATE INDEX idx_events_timestamp ON events (timestamp)")
+    with opened(db_path):
+        pass
+    names = {name for (name,) in on_disk(db_path, "SELECT name FROM sqlite_master")}
+    assert not names & set(UNUSED_INDEXES)
+    assert {"idx_tags_item_id", "idx_events_trace_id", "idx_items_type_id"} <= names

@@ -1,7 +1,13 @@
 """The SQLite schema: one table per kind of thing a test asks about, created idempotently.
 
 Every table is declared once in ``TABLES``; ``migrate`` creates what is missing and adds columns
-that a newer version declares, so opening an old database upgrades it in place. Receive order is
+that a newer version declares, so opening an old database upgrades it in place.
+
+Indexes are the ones the query plans use. Each costs every derived envelope its upkeep, so those
+that no plan takes are not kept (``UNUSED_INDEXES``, dropped from older databases): the query
+engine reaches tags through ``item_id``, compares transaction names through ``coalesce``, and
+scopes reads by ``item_id`` ranges, which SQLite prefers over the project and timestamp indexes
+that once stood beside them. Receive order is
 the ``items.id`` sequence: a per-test view is "items with id greater than a cursor".
 """
 
@@ -70,13 +76,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "public_key": str,  # the sender's DSN key: the plugin's per-worker views filter on it
         },
         "id",
-        [
-            ("envelope_id",),
-            ("type", "id"),
-            ("project_id", "type", "id"),
-            ("event_id",),
-            ("public_key", "id"),
-        ],
+        [("envelope_id",), ("type", "id"), ("public_key", "id")],
     ),
     # Errors, default events, transactions, security reports, feedback: what Discover calls events.
     "events": (
@@ -128,12 +128,10 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             ("project_id", "item_id"),
             ("event_id",),
             ("type", "item_id"),
-            ("transaction_name",),
             ("trace_id",),
             ("release",),
             ("environment",),
             ("user_id",),
-            ("timestamp",),
             ("project_id", "fingerprint"),
         ],
     ),
@@ -141,7 +139,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
     "tags": (
         {"item_id": int, "key": str, "value": str},
         "",
-        [("item_id",), ("key", "value")],
+        [("item_id",)],
     ),
     # Spans: children of transactions, standalone (legacy) spans and span v2 containers.
     "spans": (
@@ -167,7 +165,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "data": str,  # JSON: span data / attributes
         },
         "id",
-        [("item_id",), ("trace_id",), ("op",), ("project_id", "id")],
+        [("item_id",), ("trace_id",), ("op",)],
     ),
     # Client reports, one row per counted outcome.
     "outcomes": (
@@ -210,7 +208,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "unhandled": int,
         },
         "id",
-        [("item_id",), ("project_id", "id")],
+        [("item_id",)],
     ),
     "check_ins": (
         {
@@ -410,6 +408,18 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
 }
 
 
+# Indexes of earlier versions that no query plan uses (see the module's docstring).
+UNUSED_INDEXES = (
+    "idx_items_project_id_type_id",
+    "idx_items_event_id",
+    "idx_events_transaction_name",
+    "idx_events_timestamp",
+    "idx_tags_key_value",
+    "idx_spans_project_id_id",
+    "idx_sessions_project_id_id",
+)
+
+
 def connect(path: str) -> sqlite3.Connection:
     """A connection with the pragmas every reader and the writer use."""
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -436,6 +446,8 @@ def migrate(connection: sqlite3.Connection) -> None:
             _add_missing_columns(table, columns)
         for index in indexes:
             table.create_index(index, if_not_exists=True)
+    for name in UNUSED_INDEXES:
+        connection.execute(f"DROP INDEX IF EXISTS {name}")
     db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
     # Databases written before derivation was deferred have every envelope's rows already.
     connection.execute(
