@@ -223,7 +223,7 @@ def targets(results: dict) -> list[dict]:
             )
         goal(f"{kind} identity/c16 p99 / baseline", ratio["identity/c16"]["p99"], 3.0)
         goal(f"{kind} peak RSS (MB)", server["peak_rss_mb"], 80)
-        goal(f"{kind} accepts connections after (s)", server["startup_seconds"], 1.0)
+        goal(f"{kind} answers its first request after (s)", server["startup_seconds"], 1.0)
         goal(
             f"{kind} storage / uncompressed JSON",
             server["storage"]["ratio_to_uncompressed_json"],

@@ -1,12 +1,13 @@
 """The servers under test, each a process of its own so it gets a core to itself.
 
 ``stub`` is ``sentry-stub serve`` as users run it; ``inprocess`` is the pytest plugin's
-``StubServer``; ``baseline`` is the no-op endpoint. Starting one records how long its port
-took to accept connections.
+``StubServer``; ``baseline`` is the no-op endpoint. Starting one records how long it took to
+answer its first HTTP request.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import sqlite3
@@ -74,15 +75,28 @@ class ServerProcess:
         while time.perf_counter() - started < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.kind} server exited with {self.process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
-            except OSError:
-                time.sleep(0.005)
-                continue
-            self.startup_seconds = time.perf_counter() - started
-            return self
+            if self._answers():
+                self.startup_seconds = time.perf_counter() - started
+                return self
+            time.sleep(0.005)
         self.stop()
-        raise RuntimeError(f"{self.kind} server did not accept connections in {timeout} s")
+        raise RuntimeError(f"{self.kind} server did not answer a request in {timeout} s")
+
+    def _answers(self) -> bool:
+        """Whether the server answers HTTP at all, whatever the status.
+
+        An open port is not enough: the listening socket exists before the app's start-up
+        (which creates the schema) has run, and connections wait in its backlog meanwhile.
+        """
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1.0)
+        try:
+            connection.request("GET", "/api/relay/healthcheck/ready/")
+            connection.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
 
     def stop(self) -> None:
         if self.process is not None:
