@@ -304,6 +304,32 @@ def test_an_sdk_sending_one_envelope_at_a_time_finds_its_rows_made_between_its_r
     assert last - (watermark(db_path) or 0) < 20  # no read has waited for anything
 
 
+def test_only_commits_that_acknowledge_wait_for_the_disk(db_path: Path):
+    """Idle work commits without an fsync (synchronous=NORMAL); requests always with one."""
+    FULL, NORMAL = 2, 1
+
+    def synchronous(connection: sqlite3.Connection) -> int:
+        return connection.execute("PRAGMA synchronous").fetchone()[0]
+
+    idle_levels: list[int] = []
+
+    def idle(connection: sqlite3.Connection, units: int) -> int:
+        idle_levels.append(synchronous(connection))
+        return 0
+
+    writer_ = writer.Writer(str(db_path), idle=idle)
+    writer_.start()
+    try:
+        request_levels = [writer_.run_sync(synchronous) for _ in range(3)]
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(idle_levels) < 2 and time.monotonic() < deadline:  # at start, after requests
+            time.sleep(0.01)
+    finally:
+        writer_.stop()
+    assert request_levels == [FULL] * 3
+    assert len(idle_levels) >= 2 and set(idle_levels) == {NORMAL}
+
+
 def flood(database: Database, operations: list) -> list:
     """Queue ``operations`` all at once, so the writer never finds its queue empty meanwhile."""
     release = threading.Event()

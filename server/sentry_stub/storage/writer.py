@@ -9,10 +9,13 @@ event loop, not one each.
 
 The thread also has ``idle`` work (the rows derived from acknowledged envelopes, see
 ``derivation.py``), counted in units (envelopes); each operation committed adds at most one.
+Idle work commits in transactions of its own, without the fsync that acknowledging needs
+(``synchronous=NORMAL``): its rows can be derived again from the envelopes after a power loss,
+and the next acknowledging commit syncs the log they sit in anyway.
 
 - Whenever no request is queued, idle work fills the gap, one unit at a time (at most
   ``GAP_UNITS`` per transaction). The first request to queue up meanwhile waits for the unit in
-  progress, then joins the same commit: rows keep pace with a test's SDK, which spends a
+  progress, then gets the next commit: rows keep pace with a test's SDK, which spends a
   millisecond or more on each envelope it sends, so its assertions find nothing left to derive.
   A gap cut short within its first unit means a client that sends again as soon as it has its
   answer (a load generator, a flood): then the next gap is filled only once it has lasted
@@ -32,7 +35,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -67,6 +70,7 @@ class Writer:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._stopping = False
+        self._durable = True  # whether the connection's commits fsync (synchronous=FULL)
 
     def start(self) -> None:
         self._stopping = False
@@ -99,6 +103,7 @@ class Writer:
     def _run(self) -> None:
         try:
             connection = connect(self.path)
+            self._durable = True  # connect() sets synchronous=FULL
             migrate(connection)
         except BaseException as error:  # reported to start()
             self._startup_error = error
@@ -117,9 +122,8 @@ class Writer:
             try:
                 first = self._queue.get(timeout=gap_delay if backlog else None)
             except queue.Empty:  # a gap between requests: fill it
-                backlog, requests, cut_short = self._fill_gap(connection)
+                backlog, cut_short = self._fill_gap(connection)
                 gap_delay = GAP_DELAY if cut_short else 0.0
-                last_batch = requests or last_batch
                 idle_turn = time.monotonic() + IDLE_TURN
                 continue
             if first is None:
@@ -130,11 +134,11 @@ class Writer:
                 backlog, last_batch = backlog + len(batch), len(batch)
         connection.close()
 
-    def _fill_gap(self, connection: sqlite3.Connection) -> tuple[int, int, bool]:
-        """Idle work until a request queues up, which then joins the same commit.
+    def _fill_gap(self, connection: sqlite3.Connection) -> tuple[int, bool]:
+        """Idle work until a request queues up or none is left.
 
-        Returns the units left, how many requests were committed, and whether one was already
-        waiting when the first unit was done (the gap was cut short).
+        Returns the units left, and whether a request was already waiting when the first unit
+        was done (the gap was cut short).
         """
         idle = self.idle
         assert idle is not None
@@ -152,22 +156,19 @@ class Writer:
                     break
             return left
 
-        def gap_then_queued() -> Iterator[tuple[Operation, Future]]:
-            yield until_a_request, Future()
-            yield from self._queued()
-
-        outcomes = self._commit(connection, gap_then_queued())
-        if not outcomes:  # the transaction did not even begin
-            return 0, 0, False
-        _settle(outcomes[1:])
-        requests = len(outcomes) - 1
-        return _units_left(outcomes[0]) + requests, requests, cut_short
+        return self._run_idle_operation(connection, until_a_request), cut_short
 
     def _run_idle(self, connection: sqlite3.Connection, units: int) -> int:
         """Run ``units`` of idle work in a transaction of its own; the units left after it."""
         idle = self.idle
         assert idle is not None
-        [outcome] = self._commit(connection, [(lambda c: idle(c, units), Future())])
+        return self._run_idle_operation(connection, lambda c: idle(c, units))
+
+    def _run_idle_operation(
+        self, connection: sqlite3.Connection, operation: Callable[[sqlite3.Connection], int]
+    ) -> int:
+        """Commit idle work without an fsync; the units left after it."""
+        [outcome] = self._commit(connection, [(operation, Future())], durable=False)
         return _units_left(outcome)
 
     def _queued(self) -> Iterator[tuple[Operation, Future | asyncio.Future]]:
@@ -182,14 +183,17 @@ class Writer:
                 return
             yield queued
 
-    def _commit(self, connection: sqlite3.Connection, batch: Iterable) -> list[Outcome]:
+    def _commit(
+        self, connection: sqlite3.Connection, batch: list, *, durable: bool = True
+    ) -> list[Outcome]:
+        """Run ``batch`` in one transaction, each operation in a savepoint; fsync if ``durable``."""
         outcomes: list[Outcome] = []
-        operations = iter(batch)  # a gap's batch is taken from the queue as it goes
-        taken = []
         try:
+            if durable != self._durable:  # SQLite refuses the change inside a transaction
+                connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             connection.execute("BEGIN IMMEDIATE")
-            for operation, future in operations:
-                taken.append(future)
+            for operation, future in batch:
                 connection.execute("SAVEPOINT operation")
                 try:
                     result = operation(connection)
@@ -203,8 +207,7 @@ class Writer:
         except Exception as error:  # the commit itself failed: nothing of the batch is stored
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            taken.extend(future for _, future in operations)
-            outcomes = [(future, None, error) for future in taken]
+            outcomes = [(future, None, error) for _, future in batch]
         if self.on_commit is not None:
             self.on_commit()
         return outcomes
