@@ -6,6 +6,10 @@ test (nothing can be asserted there); against the stub the test then calls
 ``assert_sample_rate(0.5)``, which reads only once every envelope's rows are derived. The ratio
 of the two times is what the stub adds to such a test.
 
+The stub runs twice over: as a process of its own (``stub``, as in CI's docker service) and in
+this very process (``inprocess``, the pytest plugin's ``StubServer``), where it shares the
+interpreter, and so the CPU time of one thread at a time, with the SDK and the code under test.
+
 The test runs a few times, alternating between the servers, and the medians are reported:
 on a shared machine one run can differ from the next by a fifth.
 
@@ -34,15 +38,34 @@ RATE = 0.5
 SPANS = 10
 
 
-def sample_rate_test(baseline_url: str, stub_url: str, transactions: int, repeats: int) -> dict:
-    """The test ``repeats`` times on each server, alternating; medians, and every ratio."""
-    runs = [_once(baseline_url, stub_url, transactions) for _ in range(repeats)]
+def sample_rate_test(
+    baseline_url: str, stub_urls: dict[str, str], transactions: int, repeats: int
+) -> dict:
+    """The test ``repeats`` times on the baseline and each stub, alternating; medians and ratios.
+
+    ``stub_urls`` maps a name (``stub``, ``inprocess``) to the URL of a stub to test.
+    """
+    baseline_runs, runs = [], []
+    for _ in range(repeats):
+        baseline_seconds = _send(baseline_url, transactions)
+        baseline_runs.append(baseline_seconds)
+        runs.append(
+            {name: _once(url, transactions, baseline_seconds) for name, url in stub_urls.items()}
+        )
+    servers = {name: _summary([run[name] for run in runs], transactions) for name in stub_urls}
     return {
         "transactions": transactions,
         "sample_rate": RATE,
+        "baseline_seconds": round(statistics.median(baseline_runs), 3),
+        "servers": servers,
+    }
+
+
+def _summary(runs: list[dict], transactions: int) -> dict:
+    return {
         **{
             name: round(statistics.median(run[name] for run in runs), 3)
-            for name in ("baseline_seconds", "stub_send_seconds", "stub_assert_seconds")
+            for name in ("send_seconds", "assert_seconds")
         },
         "ratio": round(statistics.median(run["ratio"] for run in runs), 2),
         "ratios": [round(run["ratio"], 2) for run in runs],
@@ -52,8 +75,7 @@ def sample_rate_test(baseline_url: str, stub_url: str, transactions: int, repeat
     }
 
 
-def _once(baseline_url: str, stub_url: str, transactions: int) -> dict:
-    baseline_seconds = _send(baseline_url, transactions)
+def _once(stub_url: str, transactions: int, baseline_seconds: float) -> dict:
     view = StubView(StubClient(stub_url))
     view.cursor = view.client.cursor()
     send_seconds = _send(stub_url, transactions)
@@ -63,9 +85,8 @@ def _once(baseline_url: str, stub_url: str, transactions: int) -> dict:
     report = view.client.check_sampling(RATE, category="transaction", after=view.cursor)
     assert_seconds = time.perf_counter() - started
     return {
-        "baseline_seconds": baseline_seconds,
-        "stub_send_seconds": send_seconds,
-        "stub_assert_seconds": assert_seconds,
+        "send_seconds": send_seconds,
+        "assert_seconds": assert_seconds,
         "ratio": (send_seconds + assert_seconds) / baseline_seconds,
         "trials": report["trials"],
         "declared": report["declared"],

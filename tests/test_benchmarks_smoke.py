@@ -102,16 +102,19 @@ def test_queries_and_felt_latency_are_measured(results):
     assert {"event", "transaction", "session"} <= set(results["corpus"]["items"])
 
 
-def test_the_sample_rate_test_runs_on_both_servers_and_accounts_for_every_transaction(results):
-    sampled = results["sample_rate_test"]
-    assert sampled["transactions"] == run.PROFILES["tiny"].sampled_transactions
-    assert sampled["unaccounted"] == 0
-    assert sampled["declared_rates"] == ["0.5"]
-    assert 0 <= sampled["assertions_failed"] <= len(sampled["ratios"])
-    seconds = ("baseline_seconds", "stub_send_seconds", "stub_assert_seconds")
-    assert all(_number(sampled[name]) and sampled[name] > 0 for name in seconds), sampled
-    assert len(sampled["ratios"]) == run.PROFILES["tiny"].sampled_repeats
-    assert _number(sampled["ratio"]) and sampled["ratio"] in sampled["ratios"]
+def test_the_sample_rate_test_runs_on_every_stub_and_accounts_for_every_transaction(results):
+    test = results["sample_rate_test"]
+    assert test["transactions"] == run.PROFILES["tiny"].sampled_transactions
+    assert _number(test["baseline_seconds"]) and test["baseline_seconds"] > 0
+    assert set(test["servers"]) == {"stub", "inprocess"}
+    for sampled in test["servers"].values():
+        assert sampled["unaccounted"] == 0
+        assert sampled["declared_rates"] == ["0.5"]
+        assert 0 <= sampled["assertions_failed"] <= len(sampled["ratios"])
+        seconds = ("send_seconds", "assert_seconds")
+        assert all(_number(sampled[name]) and sampled[name] > 0 for name in seconds), sampled
+        assert len(sampled["ratios"]) == run.PROFILES["tiny"].sampled_repeats
+        assert _number(sampled["ratio"]) and sampled["ratio"] in sampled["ratios"]
 
 
 def test_the_table_names_every_server(results):
