@@ -604,6 +604,7 @@ def test_an_older_database_loses_the_indexes_no_query_plan_uses(db_path: Path):
         migrate(connection)
         connection.execute("CREATE INDEX idx_tags_key_value ON tags (key, value)")
         connection.execute("CREATE INDEX idx_events_timestamp ON events (timestamp)")
+        connection.execute("CREATE INDEX idx_spans_trace_id ON spans (trace_id)")
     with opened(db_path):
         pass
     names = {name for (name,) in on_disk(db_path, "SELECT name FROM sqlite_master")}

@@ -5,10 +5,10 @@ that a newer version declares, so opening an old database upgrades it in place.
 
 Indexes are the ones the query plans use. Each costs every derived envelope its upkeep, so those
 that no plan takes are not kept (``UNUSED_INDEXES``, dropped from older databases): the query
-engine reaches tags through ``item_id``, compares transaction names through ``coalesce``, and
-scopes reads by ``item_id`` ranges, which SQLite prefers over the project and timestamp indexes
-that once stood beside them. Receive order is
-the ``items.id`` sequence: a per-test view is "items with id greater than a cursor".
+engine reaches tags through ``item_id``, compares transaction names and span trace ids through
+``coalesce``, and scopes reads by ``item_id`` ranges, which SQLite prefers over the project and
+timestamp indexes that once stood beside them. Receive order is the ``items.id`` sequence: a
+per-test view is "items with id greater than a cursor".
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "data": str,  # JSON: span data / attributes
         },
         "id",
-        [("item_id",), ("trace_id",), ("op",)],
+        [("item_id",), ("op",)],
     ),
     # Client reports, one row per counted outcome.
     "outcomes": (
@@ -417,6 +417,7 @@ UNUSED_INDEXES = (
     "idx_tags_key_value",
     "idx_spans_project_id_id",
     "idx_sessions_project_id_id",
+    "idx_spans_trace_id",
 )
 
 
