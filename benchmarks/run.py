@@ -1,8 +1,9 @@
 """The benchmark harness: ``python -m benchmarks.run [--quick | --tiny] [--out results.json]``.
 
 In one run on one machine it captures a corpus from the real sentry-sdk, drives the no-op
-baseline, ``sentry-stub serve`` and the plugin's in-process server with the same load, times the
-reads a test makes over growing stores, and prints a table (plus JSON for comparing runs).
+baseline, the two reference servers of ``floors.py``, ``sentry-stub serve`` and the plugin's
+in-process server with the same load, times the reads a test makes over growing stores, and
+prints a table (plus JSON for comparing runs).
 Targets are reported next to the figures; nothing here fails on a slow machine.
 """
 
@@ -27,9 +28,9 @@ from sentry_stub.storage.packing import unpack
 
 from . import compare, corpus, feel, queries, sampling_suite
 from .procfs import memory_kib
-from .servers import ROOT, ServerProcess, database_bytes
+from .servers import ROOT, STORING, ServerProcess, database_bytes
 
-SERVERS = ("baseline", "stub", "inprocess")
+SERVERS = ("baseline", "http", "checks", *STORING)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def ingest(kind: str, profile: Profile, workdir: Path, bodies: dict[str, Path]) 
         for encoding, concurrency in profile.runs:
             before = server.committed_envelopes()
             result = _load(server, bodies[encoding], encoding, concurrency, profile, workdir)
-            if kind != "baseline":
+            if kind in STORING:
                 result["committed"] = server.committed_envelopes() - before
             runs[f"{encoding}/c{concurrency}"] = result
         peak = memory_kib(server.pid)["peak"]
@@ -97,7 +98,7 @@ def ingest(kind: str, profile: Profile, workdir: Path, bodies: dict[str, Path]) 
         "peak_rss_mb": round(peak / 1024, 1),
         "runs": runs,
     }
-    if kind != "baseline":
+    if kind in STORING:
         report["storage"] = _storage(db)
     return report
 
@@ -121,8 +122,8 @@ def _load(
                 "concurrency": concurrency,
                 "warmup": profile.warmup,
                 "duration": profile.duration,
-                # the stub's database, for the catch-up read after the load (none: the baseline)
-                "db": str(server.db) if server.kind != "baseline" else None,
+                # the stub's database, for the catch-up read after the load (none: the references)
+                "db": str(server.db) if server.kind in STORING else None,
             }
         )
     )
@@ -158,7 +159,7 @@ def ratios(servers: dict) -> dict:
     """Each server's figures over the baseline's in the same run: what the targets are about."""
     base = servers["baseline"]["runs"]
     out = {}
-    for kind in ("stub", "inprocess"):
+    for kind in SERVERS[1:]:
         out[kind] = {}
         for name, run in servers[kind]["runs"].items():
             reference = base[name]
@@ -197,7 +198,7 @@ def targets(results: dict) -> list[dict]:
             }
         )
 
-    for kind in ("stub", "inprocess"):
+    for kind in STORING:
         server, ratio = results["servers"][kind], results["ratios"][kind]
         for name, run in server["runs"].items():
             encoding, concurrency = name.split("/")
@@ -274,6 +275,10 @@ def table(results: dict) -> str:
                 f"{run['burst_eps']:>8} {run['sustained_eps']:>8} "
                 f"{run['total_cpu_ms_per_envelope']!s:>13}"
             )
+    lines.append(
+        "(references: http = HTTP alone, no framework; checks = the stub's own checks, "
+        "acknowledged without storing: the most any storage design could reach)"
+    )
     lines.append("")
     for kind, server in results["servers"].items():
         lines.append(

@@ -1,8 +1,8 @@
 """The servers under test, each a process of its own so it gets a core to itself.
 
 ``stub`` is ``sentry-stub serve`` as users run it; ``inprocess`` is the pytest plugin's
-``StubServer``; ``baseline`` is the no-op endpoint. Starting one records how long it took to
-answer its first HTTP request.
+``StubServer``; ``baseline`` is the no-op endpoint; ``http`` and ``checks`` are the reference
+servers of ``floors.py``. Starting one records how long it took to answer its first HTTP request.
 """
 
 from __future__ import annotations
@@ -38,7 +38,17 @@ COMMANDS = {
         str(db),
     ],
     "baseline": lambda port, db: [sys.executable, "-m", "benchmarks.baseline", str(port)],
+    "http": lambda port, db: [sys.executable, "-m", "benchmarks.floors", "http", str(port)],
+    "checks": lambda port, db: [
+        sys.executable,
+        "-m",
+        "benchmarks.floors",
+        "checks",
+        str(port),
+        str(db),
+    ],
 }
+STORING = ("stub", "inprocess")  # the servers that keep what they acknowledge
 
 
 def free_port() -> int:
@@ -109,8 +119,8 @@ class ServerProcess:
             self.process = None
 
     def committed_envelopes(self) -> int:
-        """Envelope rows on disk, read through a connection of our own (0 for the baseline)."""
-        if self.kind == "baseline" or not self.db.exists():
+        """Envelope rows on disk, read through a connection of our own (0 for the references)."""
+        if self.kind not in STORING or not self.db.exists():
             return 0
         with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as connection:
             return connection.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0]
