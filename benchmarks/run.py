@@ -354,7 +354,7 @@ def run(profile_name: str, workdir: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="smoke-test sizes (about 2 minutes)")
+    size.add_argument("--quick", action="store_true", help="smoke-test sizes (about 2-3 minutes)")
     size.add_argument("--tiny", action="store_true", help="the smallest run (the test suite's)")
     parser.add_argument("--out", type=Path, help="write the results as JSON to this file")
     parser.add_argument(
