@@ -21,7 +21,10 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 
 # Inside the container the server listens on every interface, so that port publishing and
 # other containers (by the service name) can reach it; publish it on 127.0.0.1 on the host.
+# The web UI and query API answer only to localhost, 127.0.0.1 and the names allowed here: the
+# service name that compose and CI `services:` give the stub (ingest answers every name).
 ENV SENTRY_STUB_HOST=0.0.0.0 \
+    SENTRY_STUB_ALLOWED_HOSTS=sentry-stub \
     SENTRY_STUB_PORT=8990 \
     SENTRY_STUB_DB=/data/sentry-stub.sqlite3 \
     PYTHONUNBUFFERED=1

@@ -31,10 +31,18 @@ def free_port() -> int:
 class ServerProcess:
     """``sentry-stub serve`` configured through SENTRY_STUB_* variables, as in the container."""
 
-    def __init__(self, db: Path, *, config: Path | None = None, port: int | None = None):
+    def __init__(
+        self,
+        db: Path,
+        *,
+        config: Path | None = None,
+        port: int | None = None,
+        arguments: tuple[str, ...] = (),
+    ):
         self.db = db
         self.config = config
         self.port = port or free_port()
+        self.arguments = arguments  # after ``serve``, e.g. ``("--allowed-host", "ci-runner")``
         self.process: subprocess.Popen | None = None
         self.log = db.with_suffix(".log")
 
@@ -46,6 +54,7 @@ class ServerProcess:
         """The SENTRY_STUB_* variables the server gets; the container sets the same names."""
         env = {
             "SENTRY_STUB_HOST": "127.0.0.1",
+            "SENTRY_STUB_ALLOWED_HOSTS": "sentry-stub",  # the service name, as in the container
             "SENTRY_STUB_PORT": str(self.port),
             "SENTRY_STUB_DB": str(self.db),
         }
@@ -56,11 +65,13 @@ class ServerProcess:
     def command(self) -> list[str]:
         """``SERVE_COMMAND`` with the console script of this interpreter's environment."""
         script = Path(sys.executable).parent / SERVE_COMMAND[0]
-        return [str(script), *SERVE_COMMAND[1:]]
+        return [str(script), *SERVE_COMMAND[1:], *self.arguments]
 
-    def start(self) -> ServerProcess:
+    def start(self, **environment: str) -> ServerProcess:
+        """Start and wait until ready; ``environment`` overrides the SENTRY_STUB_* variables."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_STUB_")}
         env.update(self.settings_environment())
+        env.update(environment)
         self.process = subprocess.Popen(
             self.command(),
             env=env,
@@ -143,12 +154,14 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.contextmanager
-def debian_chromium() -> Iterator[Browser]:
+def debian_chromium(*extra_args: str) -> Iterator[Browser]:
     """Debian's Chromium driven by Playwright (never a browser Playwright downloads)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-frontend.sh to install Chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+        )
         try:
             yield browser
         finally:

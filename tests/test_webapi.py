@@ -20,14 +20,15 @@ import httpx
 import pytest
 
 from sentry_stub import StubServer
+from sentry_stub.ingest.guard import HostAllowList
 from sentry_stub.ingest.multipart import Part
 from sentry_stub.webapi.artifact_bundles import ArtifactBundleError, parse_artifact_bundle
 from sentry_stub.webapi.auth import (
     TokenError,
+    TokenPolicy,
     bearer_token,
     mint_org_token,
     parse_org_token,
-    token_org,
 )
 from sentry_stub.webapi.chunks import CHUNK_SIZE, chunks_from_parts, parse_assemble
 from sentry_stub.webapi.values import BodyError
@@ -35,6 +36,9 @@ from sentry_stub.webapi.values import BodyError
 ORG = "acme"
 HEADERS = {"Authorization": "Bearer test-token"}
 STRICT_CONFIG = """
+[server]
+auth_tokens = ["test-token"]
+
 [[projects]]
 slug = "agentsflowai-frontend"
 id = 12
@@ -71,9 +75,32 @@ def test_parse_org_token_reads_the_payload() -> None:
         "http://stub:9000",
         5.0,
     )
-    assert token_org(mint_org_token("http://stub", "team-b")) == "team-b"
-    assert token_org("sntryu_" + "a" * 64) is None
-    assert token_org("a" * 64) is None
+
+
+def policy(*, strict: bool, configured: tuple[str, ...] = ()) -> TokenPolicy:
+    return TokenPolicy(strict, frozenset(configured), HostAllowList.for_server("127.0.0.1"))
+
+
+def test_open_mode_takes_any_token_and_reads_the_org_of_org_tokens() -> None:
+    open_mode = policy(strict=False)
+    assert open_mode.organization("Bearer " + mint_org_token("http://stub", "team-b")) == "team-b"
+    assert open_mode.organization("Bearer " + mint_org_token("https://sentry.io", "b")) == "b"
+    assert open_mode.organization("Bearer sntryu_" + "a" * 64) is None
+    assert open_mode.organization("Bearer " + "a" * 64) is None
+    with pytest.raises(TokenError, match="not provided"):
+        open_mode.organization(None)
+
+
+def test_strict_mode_takes_configured_tokens_and_org_tokens_made_for_this_server() -> None:
+    strict = policy(strict=True, configured=("ci-secret",))
+    assert strict.organization("Bearer ci-secret") is None
+    made_here = mint_org_token("http://localhost:8990", "acme")
+    assert strict.organization(f"Bearer {made_here}") == "acme"
+    with pytest.raises(TokenError, match=r"Invalid token: in strict mode .* auth_tokens"):
+        strict.organization("Bearer any-value")
+    elsewhere = mint_org_token("https://sentry.io", "acme")
+    with pytest.raises(TokenError, match=r"made for 'https://sentry\.io', not for this server"):
+        strict.organization(f"Bearer {elsewhere}")
 
 
 @pytest.mark.parametrize(
@@ -550,3 +577,33 @@ def test_strict_mode_knows_only_configured_projects(tmp_path) -> None:
             {"slug": "agentsflowai-frontend", "name": "agentsflowai-frontend"}
         ]
         assert http.get("/api/0/projects/acme/nope/releases/").status_code == 404
+
+
+def test_strict_mode_refuses_tokens_it_does_not_know_with_401(tmp_path) -> None:
+    config = tmp_path / "sentry-stub.toml"
+    config.write_text(STRICT_CONFIG)
+    release = {"version": "1", "projects": ["agentsflowai-frontend"]}
+    with StubServer(config=config) as server, httpx.Client(base_url=server.url) as http:
+        for token in ("any-value", mint_org_token("https://sentry.io", ORG)):
+            headers = {"Authorization": f"Bearer {token}"}
+            refused = http.post(f"{api()}/releases/", json=release, headers=headers)
+            assert refused.status_code == 401
+            assert refused.json()["detail"].startswith("Invalid token")
+            assert http.get("/api/0/", headers=headers).status_code == 401
+        assert http.get("/stub/api/releases").json()["data"] == []
+        minted = {"Authorization": f"Bearer {mint_org_token(server.url, ORG)}"}
+        assert http.post(f"{api()}/releases/", json=release, headers=minted).status_code == 201
+        assert http.get("/api/0/", headers=minted).json()["user"] is not None
+
+
+def test_every_web_api_write_needs_a_token() -> None:
+    """What keeps web pages from writing here: no page can send Authorization cross-origin
+    without a preflight, and multipart uploads cannot be asked to be JSON (ingest/guard.py)."""
+    with StubServer() as server, httpx.Client(base_url=server.url) as http:
+        routes = [r for r in server.app.starlette.routes if r.path.startswith("/api/0/")]
+        writes = [(r, m) for r in routes for m in r.methods - {"GET", "HEAD"}]
+        assert {m for _, m in writes} == {"POST", "PUT", "DELETE"}
+        for route, method in writes:
+            path = route.path_format.format(org=ORG, project="p", version="1", file_id=1)
+            answer = http.request(method, path, content=b"{}")
+            assert answer.status_code == 401, (method, path, answer.text)

@@ -25,10 +25,12 @@ from .ingest.endpoints import Ingest, error_response
 from .ingest.errors import IngestError
 from .ingest.fault_responses import FaultResponses
 from .ingest.faults import FaultRules
+from .ingest.guard import RequestGuard
 from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry
 from .ui import web_ui
+from .webapi.auth import TokenPolicy
 from .webapi.routes import WebApi
 
 logger = logging.getLogger("sentry_stub")
@@ -53,7 +55,9 @@ class StubApp:
         api = QueryApi(settings, self.projects, self.database)
         checks = ChecksApi(settings, self.projects, self.database)
         rules = RulesApi(settings, self.projects, self.database)
-        webapi = WebApi(self.projects, self.database)  # what sentry-cli calls
+        hosts = settings.host_allow_list
+        tokens = TokenPolicy(settings.strict, frozenset(settings.auth_tokens), hosts)
+        webapi = WebApi(self.projects, self.database, tokens)  # what sentry-cli calls
         # Alert actions are carried out after each commit, off the ingest path.
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
         if settings.rules.any_alerts:  # only alert rules make firings to deliver
@@ -75,7 +79,8 @@ class StubApp:
                 *rules.routes(),
                 *webapi.routes(),
             ],
-            middleware=[Middleware(CORSMiddleware)],
+            # Outside ingest, only allowed hosts and no cross-site writes (ingest/guard.py).
+            middleware=[Middleware(RequestGuard, hosts=hosts), Middleware(CORSMiddleware)],
             exception_handlers={
                 IngestError: _error_response,
                 ApiError: _error_response,

@@ -57,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
         "--db", help="SQLite file (default ./sentry-stub.sqlite3; env SENTRY_STUB_DB)"
     )
     serve.add_argument("--config", help="TOML config file (env SENTRY_STUB_CONFIG)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the web UI and APIs answer to besides localhost and the bound address, "
+        "any port (repeatable; env SENTRY_STUB_ALLOWED_HOSTS, comma-separated; '*' turns the "
+        "check off). Ingest answers every host.",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 
@@ -165,7 +174,13 @@ def _add_url(parser: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    settings = load_settings(host=args.host, port=args.port, db=args.db, config=args.config)
+    settings = load_settings(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        config=args.config,
+        allowed_hosts=args.allowed_host,
+    )
     serve(settings, log_level=args.log_level, on_ready=_announce)
     return 0
 
@@ -177,7 +192,17 @@ def _announce(settings: Settings, app: Any) -> None:
     for project in app.projects.all():
         print(f"  {project.slug:<28} SENTRY_DSN={project.dsn(settings.base_url)}")
     print(f"web UI:    {settings.base_url}/")
-    print(f"query API: {settings.base_url}/stub/api/openapi.json", flush=True)
+    print(f"query API: {settings.base_url}/stub/api/openapi.json")
+    hosts = settings.host_allow_list
+    if hosts.any_host:
+        print(
+            "WARNING: --allowed-host '*' turns the Host check off: any web page whose name "
+            "resolves to this machine can read the stub (DNS rebinding)"
+        )
+    else:
+        names = ", ".join(sorted(hosts.names))
+        print(f"allowed hosts (web UI and APIs; ingest answers any): {names}")
+    sys.stdout.flush()
 
 
 def _dsn(args: argparse.Namespace) -> int:

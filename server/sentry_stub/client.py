@@ -245,7 +245,9 @@ class StubClient:
         query = _encode(params or {})
         target = f"{path}?{query}" if query else path
         payload = orjson.dumps(body) if body is not None else None
-        headers = {"content-type": "application/json"} if payload is not None else {}
+        # Every write says JSON, with or without a body: the server refuses other POSTs as ones
+        # a web page could have sent cross-site (ingest/guard.py).
+        headers = {"content-type": "application/json"} if method != "GET" else {}
         status, data = self._send(method, target, payload, headers)
         parsed = orjson.loads(data) if data else None
         if status >= 400:

@@ -12,11 +12,13 @@ import os
 import re
 import secrets
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .ingest.faults import FaultRule, FaultRuleError, faults_from_config
+from .ingest.guard import ANY_HOST, HostAllowList, HostNameError, allowed_host_name
 from .ingest.limits import Limits
 from .ingest.normalize import Scrubbing
 from .rules.config import RULES_KEYS, ProjectRules, RulesConfig, RulesConfigError, parse_rules
@@ -62,10 +64,18 @@ class Settings:
     faults: tuple[FaultRule, ...] = ()
     # Alert and ownership rules of every project (open-mode projects pick theirs by slug).
     rules: RulesConfig = field(default_factory=RulesConfig)
+    # Host names the web UI and APIs answer to besides loopback and the bound address; ``*``: any.
+    allowed_hosts: tuple[str, ...] = ()
+    # Bearer tokens the web API takes in strict mode, besides org tokens made for this server.
+    auth_tokens: tuple[str, ...] = ()
 
     @property
     def strict(self) -> bool:
         return bool(self.projects)
+
+    @property
+    def host_allow_list(self) -> HostAllowList:
+        return HostAllowList.for_server(self.host, self.allowed_hosts)
 
     @property
     def base_url(self) -> str:
@@ -88,9 +98,13 @@ def load_settings(
     port: int | None = None,
     db: str | None = None,
     config: str | None = None,
+    allowed_hosts: Sequence[str] = (),
     environ: dict[str, str] | None = None,
 ) -> Settings:
-    """Settings from arguments, else ``SENTRY_STUB_*`` variables, else the TOML file."""
+    """Settings from arguments, else ``SENTRY_STUB_*`` variables, else the TOML file.
+
+    Lists add up instead: allowed hosts and tokens from the file, the variable and the flags.
+    """
     env = os.environ if environ is None else environ
     config = config or env.get("SENTRY_STUB_CONFIG") or None
     settings = load_config_file(config) if config else Settings()
@@ -102,7 +116,15 @@ def load_settings(
     ):
         if value not in (None, ""):
             overrides[name] = convert(value)
-    return replace(settings, **overrides)
+    hosts = (
+        *settings.allowed_hosts,
+        *_host_names(
+            _comma_list(env.get("SENTRY_STUB_ALLOWED_HOSTS")), "SENTRY_STUB_ALLOWED_HOSTS"
+        ),
+        *_host_names(allowed_hosts, "--allowed-host"),
+    )
+    tokens = (*settings.auth_tokens, *_comma_list(env.get("SENTRY_STUB_AUTH_TOKENS")))
+    return replace(settings, **overrides, allowed_hosts=hosts, auth_tokens=tokens)
 
 
 def load_config_file(path: str) -> Settings:
@@ -119,7 +141,12 @@ def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
     """Validate a parsed TOML document; unknown keys are errors that name the key."""
     _check_keys(data, {"server", "limits", "scrubbing", "projects", "faults", *RULES_KEYS}, "")
     server = data.get("server", {})
-    _check_keys(server, {"host", "port", "db"}, "server.")
+    _check_keys(server, {"host", "port", "db", "allowed_hosts", "auth_tokens"}, "server.")
+    if "allowed_hosts" in server:
+        hosts = _strings(server["allowed_hosts"], "server.allowed_hosts")
+        server = {**server, "allowed_hosts": _host_names(hosts, "server.allowed_hosts")}
+    if "auth_tokens" in server:
+        server = {**server, "auth_tokens": _strings(server["auth_tokens"], "server.auth_tokens")}
     limits = _dataclass_from(Limits, data.get("limits", {}), "limits.")
     default_scrubbing = _scrubbing(data.get("scrubbing", {}), "scrubbing.", Scrubbing())
     projects = tuple(
@@ -180,11 +207,7 @@ def _scrubbing(data: Any, where: str, base: Scrubbing) -> Scrubbing:
     values = _fields_from(Scrubbing, data, where)
     for name in ("sensitive_fields", "exclude_fields"):
         if name in values:
-            if not isinstance(values[name], list) or not all(
-                isinstance(v, str) for v in values[name]
-            ):
-                raise ConfigError(f"{where}{name} must be a list of strings")
-            values[name] = tuple(values[name])
+            values[name] = _strings(values[name], f"{where}{name}")
     for name in ("scrub_data", "scrub_defaults", "scrub_ip_addresses"):
         if name in values and not isinstance(values[name], bool):
             raise ConfigError(f"{where}{name} must be true or false")
@@ -229,6 +252,24 @@ def _check_unique(projects: tuple[Project, ...]) -> None:
             seen_keys.add(key)
         seen_ids.add(project.id)
         seen_slugs.add(project.slug)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _comma_list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _host_names(names: Sequence[str], where: str) -> tuple[str, ...]:
+    """Allowed host names, each checked (``*`` stays as it is: it turns the check off)."""
+    try:
+        return tuple(name if name == ANY_HOST else allowed_host_name(name) for name in names)
+    except HostNameError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def _port(value: Any) -> int:

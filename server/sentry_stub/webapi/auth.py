@@ -1,7 +1,11 @@
 """Who may call the web API: bearer tokens, and org auth tokens (``sntrys_``) in particular.
 
 sentry-cli sends ``Authorization: Bearer <token>`` on every web-API call. A local server has no
-users, so any token is accepted, but org auth tokens are read the way Sentry reads them. Their
+users: in open mode any token is accepted; in strict mode (the config lists projects) only the
+configured ones and org auth tokens made for this server, as Sentry answers 401 to tokens it did
+not issue. Either way a token must be sent, and that header is what keeps web pages from writing
+here: no page can send it to another origin without a CORS preflight, which the web API never
+grants. Org auth tokens are read the way Sentry reads them. Their
 payload names an organization and a URL, and sentry-cli obeys both over ``SENTRY_ORG`` and
 ``SENTRY_URL``: a CI secret minted by sentry.io would send the CLI to sentry.io. ``mint_org_token``
 makes one whose payload points at the stub instead (``sentry-stub token``).
@@ -18,6 +22,8 @@ import time
 from dataclasses import dataclass
 
 import orjson
+
+from ..ingest.guard import HostAllowList
 
 ORG_TOKEN_PREFIX = "sntrys_"
 SECRET_BYTES = 32
@@ -77,6 +83,37 @@ def parse_org_token(token: str) -> OrgToken:
     )
 
 
+@dataclass(frozen=True)
+class TokenPolicy:
+    """Which bearer tokens the web API takes (see the module's docstring)."""
+
+    strict: bool
+    configured: frozenset[str]
+    hosts: HostAllowList  # the names of this server, which a token made for it points at
+
+    def organization(self, authorization: str | None) -> str | None:
+        """The organization the accepted token is bound to (``None``: any); else ``TokenError``."""
+        token = bearer_token(authorization)
+        org_token = parse_org_token(token) if token.startswith(ORG_TOKEN_PREFIX) else None
+        if self.strict and token not in self.configured:
+            if org_token is None:
+                raise TokenError(f"Invalid token: {STRICT_TOKENS}")
+            url = org_token.url or org_token.region_url
+            if not self.hosts.allows_url(url):
+                raise TokenError(
+                    f"Invalid token: this org auth token was made for {url!r}, not for this "
+                    f"server; {STRICT_TOKENS}"
+                )
+        return org_token.org if org_token is not None else None
+
+
+STRICT_TOKENS = (
+    "in strict mode the web API takes the tokens of [server] auth_tokens in the config (env "
+    "SENTRY_STUB_AUTH_TOKENS) and org auth tokens made for this server "
+    "(`sentry-stub token --url URL-OF-THIS-SERVER`)"
+)
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an ``Authorization: Bearer <token>`` header."""
     if not authorization:
@@ -88,13 +125,6 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenError(f"expected 'Authorization: Bearer <token>', got a {scheme!r} header")
     return token.strip()
-
-
-def token_org(token: str) -> str | None:
-    """The organization an org auth token is bound to; ``None`` for any other kind of token."""
-    if not token.startswith(ORG_TOKEN_PREFIX):
-        return None
-    return parse_org_token(token).org
 
 
 def _secret_length(secret: str) -> int:

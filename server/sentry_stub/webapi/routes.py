@@ -1,8 +1,9 @@
 """The web API routes sentry-cli calls (``/api/0/...``), and ``/stub/api/releases`` for tests.
 
-Every ``/api/0/`` route but the auth probe wants a bearer token (any value; an org auth token
-must name the organization in the path). Answers are JSON with ``Content-Type:
-application/json``, errors included, because sentry-cli parses nothing else. Releases, deploys
+Every ``/api/0/`` route but the auth probe and Discover wants a bearer token (any value in open
+mode, see ``auth.TokenPolicy``; an org auth token must name the organization in the path).
+Answers are JSON with ``Content-Type: application/json``, errors included, because sentry-cli
+parses nothing else. Releases, deploys
 and files live per organization; any organization slug is accepted.
 """
 
@@ -24,7 +25,7 @@ from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from . import chunks, deploys, files, releases
 from .artifact_bundles import ArtifactBundleError, parse_artifact_bundle
-from .auth import TokenError, bearer_token, token_org
+from .auth import TokenError, TokenPolicy
 from .values import BodyError, json_column
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -33,9 +34,10 @@ MAX_FILE_UPLOAD_SIZE = chunks.MAX_REQUEST_SIZE
 
 
 class WebApi:
-    def __init__(self, projects: ProjectRegistry, database: Database):
+    def __init__(self, projects: ProjectRegistry, database: Database, tokens: TokenPolicy):
         self.projects = projects
         self.database = database
+        self.tokens = tokens
 
     def routes(self) -> list[Route]:
         org = "/api/0/organizations/{org}"
@@ -82,7 +84,7 @@ class WebApi:
         if "authorization" not in request.headers:
             return JSONResponse({"version": "0", "auth": None, "user": None})
         try:
-            bearer_token(request.headers["authorization"])
+            self.tokens.organization(request.headers["authorization"])
         except TokenError as error:
             raise ApiError(401, str(error)) from None
         user = {"id": "1", "name": "sentry-stub", "email": "sentry-stub@localhost"}
@@ -93,7 +95,7 @@ class WebApi:
 
         async def endpoint(request: Request) -> Response:
             try:
-                bound_org = token_org(bearer_token(request.headers.get("authorization")))
+                bound_org = self.tokens.organization(request.headers.get("authorization"))
             except TokenError as error:
                 raise ApiError(401, str(error)) from None
             org = request.path_params.get("org")

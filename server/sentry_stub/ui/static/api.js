@@ -13,12 +13,13 @@ export async function getJSON(path, params = {}, { signal } = {}) {
   return answer(await fetch(withQuery(path, params), { signal }));
 }
 
+/**
+ * POST to a JSON endpoint. The content type goes with every POST, bodiless ones too: the
+ * server refuses any other as a write another site's page could have sent.
+ */
 export async function postJSON(path, body = undefined) {
-  const init = { method: "POST" };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { "content-type": "application/json" };
-  }
+  const init = { method: "POST", headers: { "content-type": "application/json" } };
+  if (body !== undefined) init.body = JSON.stringify(body);
   return answer(await fetch(path, init));
 }
 

@@ -1,0 +1,180 @@
+"""What guards everything but ingest: a Host allow-list, and no writes a web page could forge.
+
+A developer's browser reaches 127.0.0.1 too, so any page it opens is a client of the stub:
+
+- DNS rebinding: a page whose own name is made to resolve to 127.0.0.1 reads the stub as its
+  own origin, and its requests carry that name in ``Host``. Only names on the allow-list get
+  the web UI, the query API (``/stub/api/*``), Discover and the web API. Refused hosts get
+  421 Misdirected Request (RFC 9110 15.5.20: this server does not answer for that authority),
+  which also tells them apart from the 403 of a refused write.
+- Cross-site writes: a form or a ``text/plain`` fetch is a "simple" request, sent without a CORS
+  preflight. A write must come from an allowed origin, not be ``Sec-Fetch-Site: cross-site``,
+  and a POST must say ``Content-Type: application/json``: a page can send that only after a
+  preflight, which these routes never grant (no CORS headers outside ingest). POST is the only
+  writing method the Fetch standard lets through without a preflight. The web API
+  (``/api/0/``, which sentry-cli posts multipart to) instead needs ``Authorization: Bearer``,
+  another header that requires a preflight: ``webapi/routes.py`` asks for it on every route.
+
+Ingest and Relay's health checks stay open to any Host and any Origin, as Relay's are: browser
+SDKs post from every origin, and containers reach the stub by whatever name their network uses.
+The envelope route does not come through here at all (``app.py``'s fast lane).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .cors import is_ingest_path
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+ANY_HOST = "*"
+ALLOW_OPTION = "--allowed-host NAME (env SENTRY_STUB_ALLOWED_HOSTS)"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+HEALTH_PATHS = ("/api/relay/healthcheck/", "/api/0/relays/live/")
+WEB_API = "/api/0/"
+MISDIRECTED = 421
+JSON_TYPE = "application/json"
+
+
+class HostNameError(ValueError):
+    """An allow-list entry that is not a bare host name; the message names it."""
+
+
+def allowed_host_name(value: str) -> str:
+    """``value`` as the allow-list keeps it: lowercase, an IPv6 address without brackets."""
+    name = value.strip().lower().removesuffix(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not name or any(c in name for c in "/@?# \t,") or (":" in name and not _is_ipv6(name)):
+        raise HostNameError(
+            f"allowed host {value!r} must be a host name or address without a port "
+            "(every port of an allowed host is allowed)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class HostAllowList:
+    """The names the stub answers to outside ingest, any port; ``any_host`` turns the check off."""
+
+    names: frozenset[str]
+    any_host: bool = False
+
+    @classmethod
+    def for_server(cls, bound_host: str, extra: Iterable[str] = ()) -> HostAllowList:
+        """Loopback, the address the server is bound to, and ``extra`` (``*``: every name)."""
+        extra = tuple(extra)
+        named = (allowed_host_name(name) for name in extra if name != ANY_HOST)
+        names = {*LOOPBACK_NAMES, allowed_host_name(bound_host), *named}
+        return cls(frozenset(names), any_host=ANY_HOST in extra)
+
+    def allows(self, name: str | None) -> bool:
+        return self.any_host or name in self.names
+
+    def allows_url(self, url: str) -> bool:
+        """Whether ``url`` (an ``Origin``, the URL in an org auth token) names this server."""
+        try:
+            name = urlsplit(url).hostname
+        except ValueError:
+            return self.any_host
+        return self.allows(name.removesuffix(".") if name else None)
+
+
+def host_name(authority: str) -> str:
+    """The name in a ``Host`` header, without its port: ``[::1]:8990`` -> ``::1``."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority[1:].partition("]")[0]
+    return authority.partition(":")[0].removesuffix(".")
+
+
+def is_open_path(path: str) -> bool:
+    """Ingest and Relay's health checks: open to every Host and Origin, as Relay's are."""
+    return is_ingest_path(path) or path.startswith(HEALTH_PATHS)
+
+
+class RequestGuard:
+    """Refuses requests outside ingest from hosts off the allow-list, and cross-site writes."""
+
+    def __init__(self, app: ASGIApp, hosts: HostAllowList):
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = None
+        if scope["type"] == "http" and not is_open_path(scope["path"]):
+            refusal = self.refusal(scope["method"], scope["path"], _headers(scope))
+        if refusal is None:
+            await self.app(scope, receive, send)
+        else:
+            await refusal(scope, receive, send)
+
+    def refusal(self, method: str, path: str, headers: dict[str, str]) -> JSONResponse | None:
+        """The answer that refuses this request, or ``None`` to let it through."""
+        host = headers.get("host")
+        # No browser leaves Host out (HTTP/1.1 requires it): a request without one is no page's.
+        if host is not None and not self.hosts.allows(host_name(host)):
+            name = host_name(host)
+            detail = (
+                f"Host {name!r} is not allowed: outside ingest the stub answers only to "
+                f"localhost, its own address and the names allowed with {ALLOW_OPTION}, so no "
+                "web page can read it through DNS rebinding"
+            )
+            return JSONResponse(
+                {"detail": detail, "host": name, "allow_with": f"--allowed-host {name}"},
+                status_code=MISDIRECTED,
+            )
+        if method in READ_METHODS:
+            return None
+        reason = self._write_refusal(method, path, headers)
+        if reason is None:
+            return None
+        detail = f"cross-site write refused: {reason}"
+        return JSONResponse({"detail": detail}, status_code=403)
+
+    def _write_refusal(self, method: str, path: str, headers: dict[str, str]) -> str | None:
+        origin = headers.get("origin")
+        if origin is not None and not self.hosts.allows_url(origin):
+            return (
+                f"Origin {origin!r} is not one of the allowed hosts (localhost, the server's "
+                f"address, {ALLOW_OPTION})"
+            )
+        if headers.get("sec-fetch-site") == "cross-site":
+            return "the browser says this request comes from another site (Sec-Fetch-Site)"
+        content_type = headers.get("content-type", "")
+        if (
+            method == "POST"
+            and not path.startswith(WEB_API)
+            and content_type.partition(";")[0].strip().lower() != JSON_TYPE
+        ):
+            sent = repr(content_type) if content_type else "none"
+            return (
+                f"a POST here needs 'Content-Type: {JSON_TYPE}' (sent: {sent}), which no web "
+                "page of another origin can send without a CORS preflight"
+            )
+        return None
+
+
+GUARDED_HEADERS = frozenset({b"host", b"origin", b"sec-fetch-site", b"content-type"})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The headers the guard reads, decoded (the first of each)."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in GUARDED_HEADERS:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
+def _is_ipv6(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).version == 6
+    except ValueError:
+        return False
