@@ -3,8 +3,8 @@
 Every ``/api/0/`` route but the auth probe and Discover wants a bearer token (any value in open
 mode, see ``auth.TokenPolicy``; an org auth token must name the organization in the path).
 Answers are JSON with ``Content-Type: application/json``, errors included, because sentry-cli
-parses nothing else. Releases, deploys
-and files live per organization; any organization slug is accepted.
+parses nothing else. Releases, deploys and files live per organization; any organization slug
+is accepted.
 """
 
 from __future__ import annotations
