@@ -69,7 +69,15 @@ def openapi_schema() -> dict:
     a = "/stub/api"
     return {
         "openapi": "3.1.0",
-        "info": {"title": "sentry-stub query API", "version": __version__},
+        "info": {
+            "title": "sentry-stub query API",
+            "version": __version__,
+            "description": (
+                "Answers only requests whose Host is an allowed host (421 otherwise). Every "
+                "POST needs `Content-Type: application/json`, bodiless ones too, and no write "
+                "may come from another site's page (403): see the README's Security section."
+            ),
+        },
         "paths": {
             f"{a}/openapi.json": _get("This document.", [], {"200": {"description": "OpenAPI"}}),
             f"{a}/wait": _get(
