@@ -218,6 +218,16 @@ def test_example_backend_reports_to_the_stub_service_by_its_dsn() -> None:
     assert f"./{EXAMPLE_CONFIG.relative_to(ROOT)}:{config_target}:ro" in stub["volumes"]
 
 
+def test_image_and_compose_allow_the_name_the_network_gives_the_stub() -> None:
+    """Outside ingest the stub answers only allowed hosts: the service name must be one."""
+    services = compose()["services"]
+    name = urlsplit(services["example-backend"]["environment"]["SENTRY_DSN"]).hostname
+    image = environment(final_stage(DOCKERFILE))["SENTRY_STUB_ALLOWED_HOSTS"]
+    service = services["sentry-stub"]["environment"]["SENTRY_STUB_ALLOWED_HOSTS"]
+    assert name in image.split(",")
+    assert name in service.split(",")
+
+
 def test_example_config_holds_the_two_mission_projects() -> None:
     projects = {p["slug"]: p for p in example_config()["projects"]}
     assert {slug: p["id"] for slug, p in projects.items()} == {

@@ -7,6 +7,7 @@ that succeeds. Ingest stays open to any Host and Origin, as Relay's is.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from client_tests.support import ServerProcess
+from sentry_stub.config import ConfigError, load_settings
 
 KEY = "0123456789abcdef0123456789abcdef"
 EVIL = "http://evil.example"
@@ -228,3 +230,35 @@ def test_an_allowed_host_with_a_port_or_scheme_is_refused_at_start(
     assert done.returncode == 2
     assert message in done.stderr
     assert "must be a host name or address without a port" in done.stderr
+
+
+def test_allowed_hosts_and_tokens_from_file_variable_and_flag_add_up(tmp_path: Path) -> None:
+    config = tmp_path / "sentry-stub.toml"
+    config.write_text(
+        '[server]\nallowed_hosts = ["From-Toml.", "[::2]"]\nauth_tokens = ["from-file"]\n'
+    )
+    settings = load_settings(
+        config=str(config),
+        allowed_hosts=["flag.test"],
+        environ={"SENTRY_STUB_ALLOWED_HOSTS": "env.test", "SENTRY_STUB_AUTH_TOKENS": "a, b"},
+    )
+    assert settings.allowed_hosts == ("from-toml", "::2", "env.test", "flag.test")
+    assert settings.auth_tokens == ("from-file", "a", "b")
+    hosts = settings.host_allow_list
+    assert hosts.names == {"localhost", "127.0.0.1", "::1", *settings.allowed_hosts}
+    assert not hosts.any_host
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ('allowed_hosts = "a"', "server.allowed_hosts must be a list of strings"),
+        ('allowed_hosts = ["a b"]', "server.allowed_hosts: allowed host 'a b' must be a host"),
+        ("auth_tokens = [1]", "server.auth_tokens must be a list of strings"),
+    ],
+)
+def test_bad_server_lists_in_the_file_are_named(tmp_path: Path, server: str, message: str) -> None:
+    config = tmp_path / "sentry-stub.toml"
+    config.write_text(f"[server]\n{server}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(config=str(config), environ={})
