@@ -38,11 +38,13 @@ class ServerProcess:
         config: Path | None = None,
         port: int | None = None,
         arguments: tuple[str, ...] = (),
+        environment: dict[str, str] | None = None,
     ):
         self.db = db
         self.config = config
         self.port = port or free_port()
         self.arguments = arguments  # after ``serve``, e.g. ``("--allowed-host", "ci-runner")``
+        self.environment = environment or {}  # overrides of the SENTRY_STUB_* variables
         self.process: subprocess.Popen | None = None
         self.log = db.with_suffix(".log")
 
@@ -67,11 +69,10 @@ class ServerProcess:
         script = Path(sys.executable).parent / SERVE_COMMAND[0]
         return [str(script), *SERVE_COMMAND[1:], *self.arguments]
 
-    def start(self, **environment: str) -> ServerProcess:
-        """Start and wait until ready; ``environment`` overrides the SENTRY_STUB_* variables."""
+    def start(self) -> ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_STUB_")}
         env.update(self.settings_environment())
-        env.update(environment)
+        env.update(self.environment)
         self.process = subprocess.Popen(
             self.command(),
             env=env,
@@ -100,6 +101,12 @@ class ServerProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
             self.process = None
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.process is not None:

@@ -26,9 +26,8 @@ TOKEN = {"Authorization": "Bearer ci-token"}
 
 @pytest.fixture(scope="module")
 def stub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path_factory.mktemp("guard") / "guard.sqlite3").start()
-    yield server
-    server.stop()
+    with ServerProcess(tmp_path_factory.mktemp("guard") / "guard.sqlite3") as server:
+        yield server
 
 
 @pytest.fixture
@@ -172,19 +171,19 @@ def test_query_api_grants_no_cross_origin_reads(http: httpx.Client) -> None:
 
 
 def test_allowed_host_flag_and_variable_add_names(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "db.sqlite3", arguments=("--allowed-host", "Stub.Test"))
-    server.start(SENTRY_STUB_ALLOWED_HOSTS="ci-runner, other.test")
-    try:
-        with httpx.Client(base_url=server.url) as http:
-            for host in ("stub.test", "ci-runner", "other.test", "localhost"):
-                answer = http.get("/stub/api/events", headers={"Host": f"{host}:{server.port}"})
-                assert answer.status_code == 200, (host, answer.text)
-            # The variable replaced the process's default list, which named the service.
-            assert_misdirected(http.get("/", headers={"Host": "sentry-stub"}), "sentry-stub")
-            origin = {"Origin": "http://stub.test:3000"}
-            assert http.post("/stub/api/reset", json={}, headers=origin).status_code == 200
-    finally:
-        server.stop()
+    server = ServerProcess(
+        tmp_path / "db.sqlite3",
+        arguments=("--allowed-host", "Stub.Test"),
+        environment={"SENTRY_STUB_ALLOWED_HOSTS": "ci-runner, other.test"},
+    )
+    with server, httpx.Client(base_url=server.url) as http:
+        for host in ("stub.test", "ci-runner", "other.test", "localhost"):
+            answer = http.get("/stub/api/events", headers={"Host": f"{host}:{server.port}"})
+            assert answer.status_code == 200, (host, answer.text)
+        # The variable replaced the process's default list, which named the service.
+        assert_misdirected(http.get("/", headers={"Host": "sentry-stub"}), "sentry-stub")
+        origin = {"Origin": "http://stub.test:3000"}
+        assert http.post("/stub/api/reset", json={}, headers=origin).status_code == 200
     banner = server.log.read_text()
     assert "allowed hosts (web UI and APIs; ingest answers any): " in banner
     assert "127.0.0.1, ::1, ci-runner, localhost, other.test, stub.test" in banner
@@ -192,19 +191,16 @@ def test_allowed_host_flag_and_variable_add_names(tmp_path: Path) -> None:
 
 
 def test_star_turns_the_host_check_off_with_a_warning(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "db.sqlite3", arguments=("--allowed-host", "*")).start()
-    try:
-        with httpx.Client(base_url=server.url) as http:
-            assert http.get("/stub/api/events", headers={"Host": "evil.example"}).is_success
-            origin = {"Host": "evil.example", "Origin": EVIL}
-            assert http.post("/stub/api/reset", json={}, headers=origin).is_success
-            # Writes still need what a web page cannot send without a preflight.
-            text = http.post("/stub/api/reset", content=b"x", headers={"Origin": EVIL})
-            assert text.status_code == 403
-            cross = {"Sec-Fetch-Site": "cross-site"}
-            assert http.post("/stub/api/reset", json={}, headers=cross).status_code == 403
-    finally:
-        server.stop()
+    server = ServerProcess(tmp_path / "db.sqlite3", arguments=("--allowed-host", "*"))
+    with server, httpx.Client(base_url=server.url) as http:
+        assert http.get("/stub/api/events", headers={"Host": "evil.example"}).is_success
+        origin = {"Host": "evil.example", "Origin": EVIL}
+        assert http.post("/stub/api/reset", json={}, headers=origin).is_success
+        # Writes still need what a web page cannot send without a preflight.
+        text = http.post("/stub/api/reset", content=b"x", headers={"Origin": EVIL})
+        assert text.status_code == 403
+        cross = {"Sec-Fetch-Site": "cross-site"}
+        assert http.post("/stub/api/reset", json={}, headers=cross).status_code == 403
     assert "WARNING: --allowed-host '*' turns the Host check off" in server.log.read_text()
 
 

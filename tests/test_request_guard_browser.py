@@ -15,7 +15,6 @@ defences are what the tests see.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -75,9 +74,8 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def stub(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "stub.sqlite3").start()
-    yield server
-    server.stop()
+    with ServerProcess(tmp_path / "stub.sqlite3") as server:
+        yield server
 
 
 def state(url: str) -> tuple[list[str], list]:
@@ -205,15 +203,9 @@ def test_a_rebound_page_reads_nothing(page: Page, stub: ServerProcess) -> None:
 
 def test_a_rebound_page_reads_everything_when_the_check_is_off(page: Page, tmp_path: Path) -> None:
     """The same page against ``--allowed-host '*'``: the browser does reach the stub."""
-    server = ServerProcess(tmp_path / "open.sqlite3", arguments=("--allowed-host", "*")).start()
-    try:
+    with ServerProcess(tmp_path / "open.sqlite3", arguments=("--allowed-host", "*")) as server:
         httpx.post(f"{server.url}/api/1/store/?sentry_key={KEY}", json={"message": "private"})
-        deadline = time.monotonic() + 5
-        while not state(server.url)[0] and time.monotonic() < deadline:
-            time.sleep(0.05)
         reads = rebound_reads(page, server)
-    finally:
-        server.stop()
     assert reads["events"]["status"] == 200
     assert [e["data"]["message"] for e in reads["events"]["body"]["data"]] == ["private"]
     assert reads["discover"]["body"]["data"][0]["message"] == "private"
