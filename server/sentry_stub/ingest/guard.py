@@ -40,6 +40,7 @@ HEALTH_PATHS = ("/api/relay/healthcheck/", "/api/0/relays/live/")
 WEB_API = "/api/0/"
 MISDIRECTED = 421
 JSON_TYPE = "application/json"
+GUARDED_HEADERS = frozenset({b"host", b"origin", b"sec-fetch-site", b"content-type"})
 
 
 class HostNameError(ValueError):
@@ -117,10 +118,9 @@ class RequestGuard:
 
     def refusal(self, method: str, path: str, headers: dict[str, str]) -> JSONResponse | None:
         """The answer that refuses this request, or ``None`` to let it through."""
-        host = headers.get("host")
         # No browser leaves Host out (HTTP/1.1 requires it): a request without one is no page's.
-        if host is not None and not self.hosts.allows(host_name(host)):
-            name = host_name(host)
+        name = host_name(headers["host"]) if "host" in headers else None
+        if name is not None and not self.hosts.allows(name):
             detail = (
                 f"Host {name!r} is not allowed: outside ingest the stub answers only to "
                 f"localhost, its own address and the names allowed with {ALLOW_OPTION}, so no "
@@ -159,9 +159,6 @@ class RequestGuard:
                 "page of another origin can send without a CORS preflight"
             )
         return None
-
-
-GUARDED_HEADERS = frozenset({b"host", b"origin", b"sec-fetch-site", b"content-type"})
 
 
 def _headers(scope: Scope) -> dict[str, str]:
