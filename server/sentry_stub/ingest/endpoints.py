@@ -23,6 +23,7 @@ from ..config import DEFAULT_PROJECT_ID, Project
 from ..storage.database import Database
 from ..storage.projects import KEY_LENGTH, ProjectRegistry
 from ..storage.records import Received, store_envelope
+from ..storage.schema import INT64_MAX, stored_integer
 from .auth import (
     PROTOCOL_VERSION,
     Auth,
@@ -367,9 +368,15 @@ def _url_project(value: str | None) -> int | None:
     """The project id in the URL path (None on routes without one)."""
     if value is None:
         return None
-    if not value.isdigit():
+    project_id = stored_integer(value)
+    if project_id is None and value.isascii() and value.isdigit():
+        # Relay's ProjectId is a u64; the stub stores ids in SQLite, whose integers end at 2^63-1.
+        raise IngestError(
+            400, "bad project path parameter", [f"project id {value[:40]} is past {INT64_MAX}"]
+        )
+    if project_id is None:
         raise IngestError(400, "bad project path parameter")
-    return int(value)
+    return project_id
 
 
 class _JSONResponse(JSONResponse):
