@@ -131,7 +131,6 @@ class StubApp:
             response = await _error_response(request, error)
         await response(scope, receive, send)
 
-
     async def _ready(self, request: Request) -> Response:
         """Relay's readiness check: not ready (503, naming the cause) while commits fail."""
         fault = await self.database.ready()

@@ -19,6 +19,7 @@ import uvicorn
 
 from .app import StubApp
 from .config import Settings, load_settings
+from .storage.preflight import check_database
 
 # Loggers whose records sentry-sdk's logging integration must never turn into events.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sentry_stub")
@@ -48,7 +49,8 @@ def uvicorn_config(app: StubApp, *, log_level: str = "warning") -> uvicorn.Confi
 
 
 def serve(settings: Settings, *, log_level: str = "info", on_ready=None) -> None:
-    """Serve in the foreground until interrupted."""
+    """Serve in the foreground until interrupted; ``UnusableDatabase`` before anything else."""
+    check_database(settings.db)
     sock = bind_socket(settings.host, settings.port)
     settings = replace(settings, port=sock.getsockname()[1])
     app = StubApp(settings)
@@ -107,6 +109,7 @@ class StubServer:
 
     def start(self) -> StubServer:
         _keep_sentry_sdk_away()
+        check_database(self.settings.db)
         sock = bind_socket(self.settings.host, self.settings.port)
         self.settings = replace(self.settings, port=sock.getsockname()[1])
         self.app = StubApp(self.settings)

@@ -309,6 +309,7 @@ def _cursor_offset(cursor: str) -> int:
     if offset is not None:
         return offset
     raise ApiError(
-        400, f"parameter 'cursor' {cursor!r} is invalid; expected 0:<offset>:0, offset at most "
-        f"{INT64_MAX}"
+        400,
+        f"parameter 'cursor' {cursor!r} is invalid; expected 0:<offset>:0, offset at most "
+        f"{INT64_MAX}",
     )

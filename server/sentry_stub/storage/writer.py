@@ -229,7 +229,6 @@ class Writer:
             self.on_commit()
         return outcomes
 
-
     def _fault(self, fault: StorageUnavailable) -> None:
         if self.health.failed(fault):  # once per fault, not once per request refused
             logger.error("commits fail, requests get 503 until they succeed: %s", fault)
