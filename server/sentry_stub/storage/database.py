@@ -17,7 +17,7 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from .derivation import Deriver, catch_up_target
-from .health import StorageUnavailable, probe, storage_fault
+from .health import StorageUnavailable, clear_probe, probe, storage_fault
 from .projects import ProjectRegistry
 from .schema import connect
 from .writer import Writer
@@ -90,6 +90,7 @@ class Database:
             return None
         try:
             await self.writer.run(probe)
+            await self.writer.run(clear_probe)
         except StorageUnavailable as fault:
             return fault
         return None

@@ -14,6 +14,7 @@ import sqlite3
 from ..ingest.errors import IngestError
 
 RETRY_AFTER_SECONDS = 5
+PROBE_BYTES = 1024 * 1024
 
 # SQLite's primary result codes (the low byte of an extended code) that mean "not now".
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
@@ -75,7 +76,16 @@ class Health:
 
 
 def probe(connection: sqlite3.Connection) -> None:
-    """A small write that fails as an envelope's would: what the readiness check commits."""
+    """What the readiness check commits after a fault: as many bytes as a large envelope.
+
+    A commit of a few bytes can fit in the last free pages of a full disk (or of the log SQLite
+    reuses) while every envelope fails; this one needs the room an envelope would.
+    """
     connection.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_probe', strftime('%s','now'))"
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_probe', zeroblob(?))",
+        (PROBE_BYTES,),
     )
+
+
+def clear_probe(connection: sqlite3.Connection) -> None:
+    connection.execute("DELETE FROM meta WHERE key = 'writer_probe'")
