@@ -19,6 +19,7 @@ import uvicorn
 
 from .app import StubApp
 from .config import Settings, load_settings
+from .header_deadline import with_header_timeout
 from .storage.preflight import check_database
 
 # Loggers whose records sentry-sdk's logging integration must never turn into events.
@@ -36,8 +37,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(app: StubApp, *, log_level: str = "warning") -> uvicorn.Config:
+    header_timeout = app.settings.limits.header_timeout
     return uvicorn.Config(
         app,
+        http=with_header_timeout(header_timeout) if header_timeout else "auto",
         lifespan="on",
         log_level=log_level,
         access_log=False,
