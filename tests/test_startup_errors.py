@@ -91,22 +91,16 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
         yield folder
 
 
-def test_a_read_only_database(read_only_folder: Path) -> None:
-    db = read_only_folder / "stub.sqlite3"
-    assert_one_line(
-        serve("--db", str(db)),
-        f"sentry-stub: database {db}: is read-only "
-        "(file not writable: attempt to write a readonly database)",
-    )
-
-
-def test_a_new_database_in_a_read_only_folder(read_only_folder: Path) -> None:
-    db = read_only_folder / "new.sqlite3"
-    assert_one_line(
-        serve("--db", str(db)),
-        f"sentry-stub: database {db}: is read-only "
-        "(folder not writable: unable to open database file)",
-    )
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [
+        ("stub.sqlite3", "file not writable: attempt to write a readonly database"),
+        ("new.sqlite3", "folder not writable: unable to open database file"),
+    ],
+)
+def test_a_read_only_database_or_folder(read_only_folder: Path, name: str, cause: str) -> None:
+    db = read_only_folder / name
+    assert_one_line(serve("--db", str(db)), f"sentry-stub: database {db}: is read-only ({cause})")
 
 
 def test_a_config_file_that_is_not_utf8(tmp_path: Path) -> None:
