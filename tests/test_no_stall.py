@@ -147,7 +147,7 @@ def test_slow_headers_and_slow_bodies_are_cut_off_while_others_are_served(
     served = 0
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
-            while time.monotonic() - started < 1.5:
+            for _ in range(10):  # while the slow ones hold their connections, or are cut off
                 for sock in slow_headers:  # a header byte at a time, until cut off
                     trickle(sock)
                 assert http.post(ENVELOPE_PATH, content=envelope()).status_code == 200
@@ -159,8 +159,8 @@ def test_slow_headers_and_slow_bodies_are_cut_off_while_others_are_served(
         body_answer = answer_of(slow_body)
         assert body_answer.startswith(b"HTTP/1.1 408"), body_answer
         assert b"request body not received within 2 seconds" in body_answer
-        assert time.monotonic() - started < 10  # the deadlines are 1 s and 2 s
-        assert served >= 5
+        assert time.monotonic() - started < 20  # the deadlines are 1 s and 2 s
+        assert served == 10
     finally:
         for sock in [*slow_headers, *silent, slow_body]:
             sock.close()

@@ -126,7 +126,7 @@ def _item_ids(params: Params) -> list[int]:
             item_id = stored_integer(part.strip())
             if item_id is None:
                 raise ApiError(
-                    400, f"parameter 'item' must list item ids from 0 to {INT64_MAX}, got {part!r}"
+                    400, f"parameter 'item' must list item ids, got {part!r} (0 to {INT64_MAX})"
                 )
             ids.append(item_id)
     return ids
