@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client_tests.support import ServerProcess
+from client_tests.support import ServerProcess, running_server
 
 KEY = "b" * 32
 HUGE = "99999999999999999999"  # past 2^63-1, SQLite's largest integer
@@ -21,9 +21,7 @@ HUGE = "99999999999999999999"  # past 2^63-1, SQLite's largest integer
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("bad-input") / "stub.sqlite3").start()
-    yield process
-    process.stop()
+    yield from running_server(tmp_path_factory.mktemp("bad-input"))
 
 
 @pytest.fixture

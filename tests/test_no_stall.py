@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client_tests.support import ServerProcess
+from client_tests.support import ServerProcess, running_server
 
 KEY = "c" * 32
 ENVELOPE_PATH = f"/api/1/envelope/?sentry_key={KEY}"
@@ -40,9 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     config.write_text(
         "[limits]\nheader_timeout = 1\nbody_timeout = 2\nmax_in_flight_size = 1048576\n"
     )
-    process = ServerProcess(folder / "stub.sqlite3", config=config).start()
-    yield process
-    process.stop()
+    yield from running_server(folder, config)
 
 
 def open_request(server: ServerProcess, head: bytes) -> socket.socket:
