@@ -118,6 +118,13 @@ class ServerProcess:
             self.process = None
 
 
+def running_server(folder: Path, config: Path | None = None) -> Iterator[ServerProcess]:
+    """A server on ``folder/stub.sqlite3`` for a fixture to ``yield from``; stopped after."""
+    server = ServerProcess(folder / "stub.sqlite3", config=config).start()
+    yield server
+    server.stop()
+
+
 def fresh_scopes() -> None:
     """Forget tags, users and breadcrumbs a previous test left on sentry-sdk's scopes."""
     for scope in (

@@ -191,10 +191,37 @@ def test_headers_may_span_lines_as_relays_json_stream_allows() -> None:
     assert (envelope.event_id, parts(body)) == (EVENT_ID, [("event", b"{}")])
 
 
-@pytest.mark.parametrize("length", ['"2"', "-1", "2.0", "true"])
-def test_a_length_that_is_not_an_unsigned_integer_counts_as_absent(length: str) -> None:
+@pytest.mark.parametrize(
+    ("length", "found"),
+    [
+        ("-1", "invalid value: integer `-1`"),
+        ("4294967296", "invalid value: integer `4294967296`"),
+        ('"2"', 'invalid type: string "2"'),
+        ("2.0", "invalid type: floating point `2.0`"),
+        ("true", "invalid type: boolean `true`"),
+    ],
+)
+def test_a_length_that_is_not_a_u32_fails_the_item_header_as_in_relay(
+    length: str, found: str
+) -> None:
+    # Relay's ItemHeaders declares `length: Option<u32>`: serde refuses these values, and
+    # Item::parse answers EnvelopeError::InvalidItemHeader for the whole envelope.
     body = b'{}\n{"type":"attachment","length":' + length.encode() + b"}\nabc\n"
-    assert parts(body) == [("attachment", b"abc")]
+    with pytest.raises(EnvelopeError) as raised:
+        parse_envelope(body)
+    assert raised.value.describe() == (
+        f"invalid item header: {found}, expected u32 (length) (item 0, byte {len(body) - 4})"
+    )
+
+
+def test_a_null_length_counts_as_absent() -> None:
+    assert parts(b'{}\n{"type":"attachment","length":null}\nabc\n') == [("attachment", b"abc")]
+
+
+def test_a_length_past_the_end_is_an_unexpected_end_of_file() -> None:
+    with pytest.raises(EnvelopeError) as raised:
+        parse_envelope(b'{}\n{"type":"attachment","length":99}\nabc\n')
+    assert raised.value.reason.startswith("unexpected end of file")
 
 
 def test_unknown_header_keys_are_kept() -> None:

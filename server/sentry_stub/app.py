@@ -63,7 +63,7 @@ class StubApp:
         if settings.rules.any_alerts:  # only alert rules make firings to deliver
             self.database.commit_listeners.append(self.dispatcher.wake)
         health = [
-            Route("/api/relay/healthcheck/ready/", _healthy),
+            Route("/api/relay/healthcheck/ready/", self._ready),
             Route("/api/relay/healthcheck/live/", _healthy),
             Route("/api/0/relays/live/", _healthy),
         ]
@@ -135,6 +135,15 @@ class StubApp:
         except Exception as error:
             response = await _error_response(request, error)
         await response(scope, receive, send)
+
+    async def _ready(self, request: Request) -> Response:
+        """Relay's readiness check: not ready (503, naming the cause) while commits fail."""
+        fault = await self.database.ready()
+        if fault is None:
+            return JSONResponse({"is_healthy": True})
+        return JSONResponse(
+            {"is_healthy": False, **fault.body()}, status_code=503, headers=fault.headers
+        )
 
 
 def create_app(settings: Settings) -> StubApp:

@@ -15,6 +15,7 @@ from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text
 from .client import StubApiError, StubClient
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
+from .storage.preflight import UnusableDatabase
 from .webapi.auth import mint_org_token
 
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
@@ -30,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except ConfigError as error:
         print(f"sentry-stub: config error: {error}", file=sys.stderr)
+        return 2
+    except UnusableDatabase as error:
+        print(f"sentry-stub: {error}", file=sys.stderr)
         return 2
     except StubApiError as error:
         print(f"sentry-stub: {error.detail}", file=sys.stderr)

@@ -132,6 +132,13 @@ def load_config_file(path: str) -> Settings:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path!r} does not exist") from None
+    except UnicodeDecodeError as error:  # TOML is UTF-8 by definition
+        raise ConfigError(
+            f"config file {path!r} is not UTF-8: byte 0x{error.object[error.start]:02x} "
+            f"at offset {error.start}"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"config file {path!r} cannot be read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path!r} is not valid TOML: {error}") from None
     return parse_config(data, path=path)

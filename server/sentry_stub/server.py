@@ -16,9 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from .app import StubApp
 from .config import Settings, load_settings
+from .header_deadline import with_header_timeout
+from .ingest.limits import Limits
+from .storage.preflight import check_database
 
 # Loggers whose records sentry-sdk's logging integration must never turn into events.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sentry_stub")
@@ -34,9 +38,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: StubApp, *, log_level: str = "warning") -> uvicorn.Config:
+def uvicorn_config(
+    app: ASGIApp,
+    *,
+    log_level: str = "warning",
+    header_timeout: int = Limits.header_timeout,
+) -> uvicorn.Config:
+    """uvicorn's settings for the stub (and the benchmarks' reference servers)."""
     return uvicorn.Config(
         app,
+        http=with_header_timeout(header_timeout) if header_timeout else "auto",
         lifespan="on",
         log_level=log_level,
         access_log=False,
@@ -48,13 +59,15 @@ def uvicorn_config(app: StubApp, *, log_level: str = "warning") -> uvicorn.Confi
 
 
 def serve(settings: Settings, *, log_level: str = "info", on_ready=None) -> None:
-    """Serve in the foreground until interrupted."""
+    """Serve in the foreground until interrupted; ``UnusableDatabase`` before anything else."""
+    check_database(settings.db)
     sock = bind_socket(settings.host, settings.port)
     settings = replace(settings, port=sock.getsockname()[1])
     app = StubApp(settings)
     if on_ready is not None:
         on_ready(settings, app)
-    uvicorn.Server(uvicorn_config(app, log_level=log_level)).run(sockets=[sock])
+    config = uvicorn_config(app, log_level=log_level, header_timeout=settings.limits.header_timeout)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class StubServer:
@@ -107,10 +120,13 @@ class StubServer:
 
     def start(self) -> StubServer:
         _keep_sentry_sdk_away()
+        check_database(self.settings.db)
         sock = bind_socket(self.settings.host, self.settings.port)
         self.settings = replace(self.settings, port=sock.getsockname()[1])
         self.app = StubApp(self.settings)
-        self._server = uvicorn.Server(uvicorn_config(self.app))
+        self._server = uvicorn.Server(
+            uvicorn_config(self.app, header_timeout=self.settings.limits.header_timeout)
+        )
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="sentry-stub", daemon=True

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..ingest.normalize import Scrubbing
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
+from ..storage.schema import INT64_MAX, stored_integer
 from .params import ApiError, Params, scope_of
 
 
@@ -122,7 +123,10 @@ def _item_ids(params: Params) -> list[int]:
     ids = []
     for value in params.list("item"):
         for part in value.split(","):
-            if not part.strip().isdigit():
-                raise ApiError(400, f"parameter 'item' must list item ids, got {part!r}")
-            ids.append(int(part))
+            item_id = stored_integer(part.strip())
+            if item_id is None:
+                raise ApiError(
+                    400, f"parameter 'item' must list item ids, got {part!r} (0 to {INT64_MAX})"
+                )
+            ids.append(item_id)
     return ids

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..ingest.faults import FaultRuleError, FaultRules, parse_fault_rule
 from ..storage.projects import ProjectRegistry
-from .params import ApiError
+from .params import ApiError, project_id_of
 
 
 class FaultsApi:
@@ -59,6 +59,7 @@ class FaultsApi:
         return Response(status_code=204)
 
     def _known(self, project: str) -> bool:
-        if project.isdigit():
-            return self.projects.get(int(project)) is not None
+        project_id = project_id_of(project, "project")
+        if project_id is not None:
+            return self.projects.get(project_id) is not None
         return self.projects.by_slug(project) is not None

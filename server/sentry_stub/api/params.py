@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import orjson
 from starlette.requests import Request
 
 from ..storage import reader
 from ..storage.projects import ProjectRegistry
+from ..storage.schema import INT64_MAX, stored_integer
 
 
 class ApiError(Exception):
@@ -41,12 +44,13 @@ class Params:
         value = self.query.get(name)
         if value in (None, ""):
             return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ApiError(400, f"parameter {name!r} must be an integer, got {value!r}") from None
-        if number < 0:
+        if value.startswith("-") and stored_integer(value[1:]) is not None:
             raise ApiError(400, f"parameter {name!r} must not be negative")
+        number = stored_integer(value)
+        if number is None:
+            raise ApiError(
+                400, f"parameter {name!r} must be an integer from 0 to {INT64_MAX}, got {value!r}"
+            )
         if maximum is not None and number > maximum:
             raise ApiError(400, f"parameter {name!r} must be at most {maximum}")
         return number
@@ -61,6 +65,8 @@ class Params:
             raise ApiError(400, f"parameter {name!r} must be a number, got {value!r}") from None
         if not number >= 0:
             raise ApiError(400, f"parameter {name!r} must not be negative")
+        if not math.isfinite(number):
+            raise ApiError(400, f"parameter {name!r} must be a finite number, got {value!r}")
         return number
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
@@ -74,15 +80,29 @@ def project_ids_of(params: Params, projects: ProjectRegistry) -> list[int]:
     """The ``project`` parameters (slugs or ids; Sentry's ``-1`` means all) as project ids."""
     ids = []
     for value in params.list("project"):
-        if value.lstrip("-").isdigit():
-            if int(value) != -1:
-                ids.append(int(value))
+        if value == "-1":
+            continue
+        project_id = project_id_of(value, "project")
+        if project_id is not None:
+            ids.append(project_id)
             continue
         project = projects.by_slug(value)
         if project is None:
             raise ApiError(404, f"no project with slug {value!r}")
         ids.append(project.id)
     return ids
+
+
+def project_id_of(value: str, parameter: str) -> int | None:
+    """A numeric project id in ``parameter`` (None: a slug); 400 when out of SQLite's range."""
+    if not value.lstrip("-").isdigit():
+        return None
+    project_id = stored_integer(value)
+    if project_id is None:
+        raise ApiError(
+            400, f"parameter {parameter!r}: project id {value!r} is not from 0 to {INT64_MAX}"
+        )
+    return project_id
 
 
 def scope_of(params: Params, projects: ProjectRegistry) -> reader.Scope:

@@ -22,6 +22,7 @@ from ..query.pipe import parse_pipe
 from ..storage import reader, stored
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
+from ..storage.schema import INT64_MAX, stored_integer
 from .openapi import openapi_schema
 from .params import ApiError, Params, json_body, project_ids_of, scope_of
 
@@ -304,6 +305,11 @@ def _cursor_offset(cursor: str) -> int:
     if not cursor:
         return 0
     parts = cursor.split(":")
-    if len(parts) == 3 and parts[1].isdigit():
-        return int(parts[1])
-    raise ApiError(400, f"invalid cursor {cursor!r}; expected the form 0:<offset>:0")
+    offset = stored_integer(parts[1]) if len(parts) == 3 else None
+    if offset is not None:
+        return offset
+    raise ApiError(
+        400,
+        f"parameter 'cursor' {cursor!r} is invalid; expected 0:<offset>:0, offset at most "
+        f"{INT64_MAX}",
+    )

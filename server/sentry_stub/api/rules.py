@@ -25,7 +25,7 @@ from ..rules.processing import evaluate_metric_alert, resolve_issue
 from ..storage import reader
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
-from .params import ApiError, Params, json_body
+from .params import ApiError, Params, json_body, project_id_of
 
 
 class RulesApi:
@@ -137,8 +137,11 @@ class RulesApi:
     def _project_ids(self, params: Params) -> list[int]:
         ids = []
         for value in params.list("project"):
+            project_id = project_id_of(value, "project")
             project = (
-                self.projects.get(int(value)) if value.isdigit() else self.projects.by_slug(value)
+                self.projects.get(project_id)
+                if project_id is not None
+                else self.projects.by_slug(value)
             )
             if project is None:
                 raise ApiError(404, f"no project {value!r}")

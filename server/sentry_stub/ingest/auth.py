@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import orjson
 
+from ..storage.schema import INT64_MAX, stored_integer
 from .errors import IngestError
 
 PROTOCOL_VERSION = 7
@@ -99,8 +100,10 @@ def parse_dsn(dsn: Any) -> tuple[str, str]:
     if not parts.username:
         raise ValueError(f"dsn {dsn!r} has no public key")
     project_id = parts.path.rstrip("/").rpartition("/")[2]
-    if not project_id.isdigit():
+    if not (project_id.isascii() and project_id.isdigit()):
         raise ValueError(f"dsn {dsn!r} does not end in a numeric project id")
+    if stored_integer(project_id) is None:
+        raise ValueError(f"dsn {dsn!r}: project id is past {INT64_MAX}")
     return parts.username, project_id
 
 

@@ -19,6 +19,7 @@ import orjson
 
 WHITESPACE = b" \t\r\n"
 NEWLINE = 0x0A
+U32_MAX = 2**32 - 1  # Relay's item header ``length`` is a u32
 # Strings (which JSON keeps on one line), a lone quote opening an unterminated one, and brackets.
 JSON_TOKENS = re.compile(rb'"(?:[^"\\\n]|\\.)*"|"|[{}\[\]]')
 _HEX = "[0-9a-fA-F]"
@@ -280,8 +281,8 @@ def _no_nan(name: str) -> Any:
 
 
 def _read_payload(body: bytes, pos: int, headers: dict, index: int) -> tuple[bytes, int, int]:
-    length = headers.get("length")
-    if _is_int(length) and length >= 0:
+    length = _item_length(headers.get("length"), index, pos)
+    if length is not None:
         end = pos + length
         if end > len(body):
             raise EnvelopeError(
@@ -297,6 +298,33 @@ def _read_payload(body: bytes, pos: int, headers: dict, index: int) -> tuple[byt
     newline = body.find(b"\n", pos)
     end = len(body) if newline < 0 else newline
     return body[pos:end], pos, (end + 1 if newline >= 0 else end)
+
+
+def _item_length(value: Any, index: int, pos: int) -> int | None:
+    """The item header's ``length``: Relay's ``Option<u32>``, so null is absent and anything but
+    0 to 2^32-1 fails the item header (``EnvelopeError::InvalidItemHeader``, serde's words)."""
+    if value is None:
+        return None
+    if _is_int(value) and 0 <= value <= U32_MAX:
+        return value
+    if _is_int(value):
+        found = f"invalid value: integer `{value}`"
+    else:
+        found = f"invalid type: {_serde_kind(value)}"
+    raise EnvelopeError(
+        f"invalid item header: {found}, expected u32 (length)", item_index=index, offset=pos
+    )
+
+
+def _serde_kind(value: Any) -> str:
+    """How serde names an unexpected JSON value in its errors."""
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, float):
+        return f"floating point `{value!r}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value)[:60]}"
+    return "sequence" if isinstance(value, list) else "map"
 
 
 def _check_envelope_header(headers: dict) -> None:

@@ -39,6 +39,10 @@ class Limits:
     max_container_size: int = 12 * MIB
     max_statsd_size: int = 1 * MIB
     max_api_payload_size: int = 20 * MIB
+    # The stub's own, so that no client can stall the others (not Relay settings):
+    max_in_flight_size: int = 256 * MIB  # request bodies held at once, all requests (budget.py)
+    body_timeout: int = 60  # seconds for a whole ingest request body to arrive (else 408)
+    header_timeout: int = 10  # seconds from a request's first byte to its last header
 
 
 def exceeded(item_type: str) -> IngestError:

@@ -17,6 +17,7 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from .derivation import Deriver, catch_up_target
+from .health import StorageUnavailable, clear_probe, probe, storage_fault
 from .projects import ProjectRegistry
 from .schema import connect
 from .writer import Writer
@@ -70,12 +71,29 @@ class Database:
 
     def read_sync(self, query: Callable[[sqlite3.Connection], T]) -> T:
         connection = self.reader()
-        target = catch_up_target(connection)
-        if target is not None:
-            derive = partial(self.deriver.derive_next, until=target)
-            while self.writer.run_sync(derive):
-                pass
-        return query(connection)
+        try:
+            target = catch_up_target(connection)
+            if target is not None:
+                derive = partial(self.deriver.derive_next, until=target)
+                while self.writer.run_sync(derive):
+                    pass
+            return query(connection)
+        except sqlite3.Error as error:  # a locked or failing database: 503, not 500
+            fault = storage_fault(error)
+            if fault is None:
+                raise
+            raise fault from error
+
+    async def ready(self) -> StorageUnavailable | None:
+        """None when the writer can commit; after a failed commit, a probe commit decides."""
+        if self.writer.health.fault is None:
+            return None
+        try:
+            await self.writer.run(probe)
+            await self.writer.run(clear_probe)
+        except StorageUnavailable as fault:
+            return fault
+        return None
 
     async def write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         return await self.writer.run(operation)

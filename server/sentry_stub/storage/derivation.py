@@ -20,6 +20,7 @@ import sqlite3
 import orjson
 
 from ..ingest.envelope import Envelope, parse_envelope
+from .health import storage_fault
 from .packing import unpack
 from .projects import ProjectRegistry
 from .records import Received, derive_rows
@@ -64,6 +65,8 @@ class Deriver:
             derive_rows(connection, self._received(row), row["id"])
         except Exception as error:  # never let one envelope stop the queue
             connection.execute("ROLLBACK TO derive")
+            if storage_fault(error) is not None:
+                raise  # the disk's fault, not the envelope's: derived again once it has room
             logger.exception("deriving rows of envelope %s failed", row["id"])
             notes = [*_notes(row), f"the stub could not derive this envelope's rows: {error!r}"]
             connection.execute(

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
 from dataclasses import replace
 
 from ..config import DEFAULT_PROJECT_ID, DEFAULT_PROJECT_SLUG, Project, Settings, generated_key
+from ..ingest.errors import IngestError
 
 KEY_LENGTH = 32
+# Sentry's MIXED_SLUG_PATTERN (sentry/slug/patterns.py): lowercase letters, digits, "_" and "-",
+# not all digits; at most 50 characters, the project slug field's length.
+SLUG = re.compile(r"(?![0-9]+\Z)[a-z0-9_\-]{1,50}\Z")
+
+
+class InvalidSlug(IngestError):
+    """A project slug Sentry would refuse: 400, naming the slug."""
+
+    def __init__(self, slug: str):
+        super().__init__(
+            400,
+            f"invalid project slug {slug[:80]!r}",
+            [
+                "a slug has 1 to 50 lowercase letters, digits, underscores or hyphens and is not "
+                "entirely numeric (as Sentry validates slugs)"
+            ],
+        )
 
 
 class ProjectRegistry:
@@ -58,6 +77,8 @@ class ProjectRegistry:
 
     def create(self, slug: str) -> Project:
         """A new open-mode project named ``slug`` (or the existing one of that name)."""
+        if not SLUG.match(slug):
+            raise InvalidSlug(slug)
         with self._lock:
             existing = next((p for p in self._by_id.values() if p.slug == slug), None)
             if existing is not None:

@@ -20,6 +20,7 @@ import sqlite_utils
 from . import packing
 
 SCHEMA_VERSION = 1
+INT64_MAX = 2**63 - 1  # the largest INTEGER SQLite stores: ids and counts past it are refused
 DERIVED_THROUGH = "derived_through"  # meta key: the last envelope whose rows exist (derivation.py)
 
 # table -> (columns in order, primary key, indexes). Types are SQLite affinities.
@@ -419,6 +420,14 @@ UNUSED_INDEXES = (
     "idx_sessions_project_id_id",
     "idx_spans_trace_id",
 )
+
+
+def stored_integer(text: str) -> int | None:
+    """``text`` as a whole number from 0 to ``INT64_MAX`` (ASCII digits only), else None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= INT64_MAX else None
 
 
 def connect(path: str) -> sqlite3.Connection:

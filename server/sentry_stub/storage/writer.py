@@ -13,6 +13,10 @@ Idle work commits in transactions of its own, without the fsync that acknowledgi
 (``synchronous=NORMAL``): its rows can be derived again from the envelopes after a power loss,
 and the next acknowledging commit syncs the log they sit in anyway.
 
+A commit that fails for want of disk space or of the database lock (``health.py``) fails as a
+whole: each of its requests gets 503, idle work is retried after the next commit, and the first
+commit that succeeds ends the fault.
+
 - Whenever no request is queued, idle work fills the gap, one unit at a time (at most
   ``GAP_UNITS`` per transaction). The first request to queue up meanwhile waits for the unit in
   progress, then gets the next commit: rows keep pace with a test's SDK, which spends a
@@ -39,6 +43,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from .health import Health, StorageUnavailable, storage_fault
 from .schema import connect, migrate
 
 logger = logging.getLogger("sentry_stub")
@@ -52,6 +57,9 @@ TURN_UNITS = 4  # units of idle work in such a turn: a short stall for the reque
 GAP_DELAY = 0.001  # seconds a gap must last after one was cut short, before it is filled
 GAP_UNITS = 16  # units of idle work in one transaction while no request waits
 MAX_BACKLOG = 5_000  # units of idle work left to pile up before requests pay for their own
+# How long a commit waits for a lock another process holds before its requests get 503: SDKs
+# time out after a few seconds, and every request queued behind the commit waits as long.
+LOCK_WAIT_MS = 2_000
 
 
 class Writer:
@@ -71,6 +79,7 @@ class Writer:
         self._startup_error: BaseException | None = None
         self._stopping = False
         self._durable = True  # whether the connection's commits fsync (synchronous=FULL)
+        self.health = Health()  # the last storage fault, until a commit succeeds (health.py)
 
     def start(self) -> None:
         self._stopping = False
@@ -103,6 +112,7 @@ class Writer:
     def _run(self) -> None:
         try:
             connection = connect(self.path)
+            connection.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
             self._durable = True  # connect() sets synchronous=FULL
             migrate(connection)
         except BaseException as error:  # reported to start()
@@ -198,6 +208,8 @@ class Writer:
                 try:
                     result = operation(connection)
                 except Exception as error:
+                    if storage_fault(error) is not None:
+                        raise  # the disk, not the request: the whole commit fails below
                     connection.execute("ROLLBACK TO operation")
                     outcomes.append((future, None, error))
                 else:
@@ -205,12 +217,30 @@ class Writer:
                 connection.execute("RELEASE operation")
             connection.execute("COMMIT")
         except Exception as error:  # the commit itself failed: nothing of the batch is stored
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            outcomes = [(future, None, error) for _, future in batch]
+            _roll_back(connection)
+            fault = storage_fault(error)
+            if fault is not None and durable:  # idle work waits for the next commit instead
+                self._fault(fault)
+            outcomes = [(future, None, fault or error) for _, future in batch]
+        else:
+            if durable and self.health.committed():
+                logger.warning("storage is writable again: commits succeed")
         if self.on_commit is not None:
             self.on_commit()
         return outcomes
+
+    def _fault(self, fault: StorageUnavailable) -> None:
+        if self.health.failed(fault):  # once per fault, not once per request refused
+            logger.error("commits fail, requests get 503 until they succeed: %s", fault)
+
+
+def _roll_back(connection: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not undone it already (it may, on SQLITE_FULL)."""
+    if connection.in_transaction:
+        try:
+            connection.execute("ROLLBACK")
+        except sqlite3.Error:  # the transaction is gone either way; the writer must go on
+            logger.warning("rolling back a failed commit failed", exc_info=True)
 
 
 def _idle_share(backlog: int, last_batch: int, turn_due: bool) -> int:
@@ -225,7 +255,8 @@ def _idle_share(backlog: int, last_batch: int, turn_due: bool) -> int:
 def _units_left(outcome: Outcome) -> int:
     _, left, error = outcome
     if error is not None:
-        logger.error("the writer's idle work failed", exc_info=error)
+        if not isinstance(error, StorageUnavailable):  # it fails the next request's commit too
+            logger.error("the writer's idle work failed", exc_info=error)
         return 0  # tried again after the next commit
     return left
 

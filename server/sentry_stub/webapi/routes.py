@@ -364,7 +364,7 @@ class WebApi:
         """
         slugs = []
         for value in values:
-            if isinstance(value, int) or value.isdigit():
+            if isinstance(value, int) or (value.isascii() and value.isdigit()):
                 project = self.projects.get(int(value))
                 if project is None:
                     raise BodyError(f"Invalid project ids or slugs: no project with id {value}")

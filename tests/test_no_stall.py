@@ -1,0 +1,164 @@
+"""No client can stall the others: decompression bombs, the body budget, slow clients.
+
+Real ``sentry-stub serve`` processes over HTTP and raw sockets. A gzip bomb being decompressed
+must not hold up a small envelope sent while it is in flight; request bodies beyond the shared
+budget get 503 with ``Retry-After``; a client that sends its headers or its body a byte at a time
+is answered 408 and cut off while other clients go on being served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from client_tests.support import ServerProcess, running_server
+
+KEY = "c" * 32
+ENVELOPE_PATH = f"/api/1/envelope/?sentry_key={KEY}"
+
+
+def envelope() -> bytes:
+    event = json.dumps({"message": "small and valid"}).encode()
+    header = json.dumps({"event_id": uuid.uuid4().hex}).encode()
+    return header + b'\n{"type":"event","length":%d}\n' % len(event) + event + b"\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("no-stall")
+    config = folder / "stub.toml"
+    config.write_text(
+        "[limits]\nheader_timeout = 1\nbody_timeout = 2\nmax_in_flight_size = 1048576\n"
+    )
+    yield from running_server(folder, config)
+
+
+def open_request(server: ServerProcess, head: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.settimeout(30)
+    sock.sendall(head)
+    return sock
+
+
+def answer_of(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.timeout(120)
+def test_a_gzip_bomb_in_flight_does_not_hold_up_a_small_envelope(tmp_path: Path) -> None:
+    # A default server: the bomb expands past the 200 MiB envelope limit before its 413.
+    server = ServerProcess(tmp_path / "bomb.sqlite3").start()
+    try:
+        bomb = gzip.compress(b"\0" * (256 * 1024 * 1024), compresslevel=9)
+        bomb_times: list[float] = []
+
+        def send_bomb() -> None:
+            with httpx.Client(base_url=server.url, timeout=60) as http:
+                bomb_times.append(time.monotonic())
+                response = http.post(
+                    ENVELOPE_PATH, content=bomb, headers={"Content-Encoding": "gzip"}
+                )
+                bomb_times.append(time.monotonic())
+            assert response.status_code == 413
+
+        small: list[tuple[float, float]] = []  # (sent, answered) of each small envelope
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            http.post(ENVELOPE_PATH, content=envelope())  # connection warmed up
+            sender = threading.Thread(target=send_bomb)
+            sender.start()
+            while len(bomb_times) < 2 and len(small) < 1000:
+                sent = time.monotonic()
+                assert http.post(ENVELOPE_PATH, content=envelope()).status_code == 200
+                small.append((sent, time.monotonic()))
+            sender.join()
+        bomb_started, bomb_answered = bomb_times
+        during = [(s, a) for s, a in small if bomb_started <= s and a <= bomb_answered]
+        # Served throughout the bomb's decompression: no small envelope waited for it (on the
+        # event loop one would wait for nearly all of it).
+        assert len(during) >= 3, (len(during), bomb_answered - bomb_started)
+        longest = max(a - s for s, a in during)
+        assert longest < (bomb_answered - bomb_started) / 3, (longest, bomb_times)
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(60)
+def test_bodies_past_the_shared_budget_get_503_with_retry_after(server: ServerProcess) -> None:
+    body = envelope()
+    padding = b" " * (700 * 1024 - len(body))  # leading whitespace is allowed before the header
+    first = open_request(
+        server,
+        b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+        % (ENVELOPE_PATH.encode(), len(padding) + len(body)),
+    )
+    try:
+        first.sendall(padding)  # 700 KiB held of the 1 MiB budget, the rest not yet sent
+        time.sleep(0.3)
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            refused = http.post(ENVELOPE_PATH, content=b" " * (500 * 1024) + envelope())
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"].isdigit()
+            assert "limits.max_in_flight_size" in refused.json()["detail"]
+            assert http.post(ENVELOPE_PATH, content=envelope()).status_code == 200  # small fits
+            first.sendall(body)
+            assert answer_of_first(first).startswith(b"HTTP/1.1 200")
+            retried = http.post(ENVELOPE_PATH, content=b" " * (500 * 1024) + envelope())
+            assert retried.status_code == 200  # the budget was given back
+    finally:
+        first.close()
+
+
+def trickle(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the server may have closed it already
+        sock.sendall(b"X")
+
+
+def answer_of_first(sock: socket.socket) -> bytes:
+    return sock.recv(65536)
+
+
+@pytest.mark.timeout(60)
+def test_slow_headers_and_slow_bodies_are_cut_off_while_others_are_served(
+    server: ServerProcess,
+) -> None:
+    slow_headers = [open_request(server, b"POST /api/1/envelope/ HTTP/1.1\r\n") for _ in range(50)]
+    silent = [open_request(server, b"") for _ in range(50)]
+    slow_body = open_request(
+        server,
+        b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{" % ENVELOPE_PATH.encode(),
+    )
+    started = time.monotonic()
+    served = 0
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for _ in range(10):  # while the slow ones hold their connections, or are cut off
+                for sock in slow_headers:  # a header byte at a time, until cut off
+                    trickle(sock)
+                assert http.post(ENVELOPE_PATH, content=envelope()).status_code == 200
+                served += 1
+                time.sleep(0.1)
+        for sock in [*slow_headers, *silent]:
+            answer = answer_of(sock)
+            assert answer.startswith(b"HTTP/1.1 408 Request Timeout"), answer
+        body_answer = answer_of(slow_body)
+        assert body_answer.startswith(b"HTTP/1.1 408"), body_answer
+        assert b"request body not received within 2 seconds" in body_answer
+        assert time.monotonic() - started < 20  # the deadlines are 1 s and 2 s
+        assert served == 10
+    finally:
+        for sock in [*slow_headers, *silent, slow_body]:
+            sock.close()
