@@ -54,11 +54,13 @@ SESSION_STATUSES = frozenset({"ok", "exited", "crashed", "abnormal", "errored", 
 SESSION_COUNTS = ("exited", "errored", "abnormal", "crashed", "unhandled")
 CHECK_IN_STATUSES = frozenset({"in_progress", "ok", "error"})
 
-# Printf-style placeholders (``%s``, ``%5.2f``, ``%(name)s``, ``%%``) and ``{0}``, as Relay formats
-# ``logentry.message`` with ``params``.
-LOGENTRY_PLACEHOLDER = re.compile(
-    r"%%|%(?:\((?P<name>\w+)\))?[-#0 +]*\d*(?:\.\d+)?[hlL]?[diouxXeEfFgGcrsa]|\{(?P<index>\d+)\}"
+# How Relay formats ``logentry.message`` with ``params`` (relay-event-normalization logentry.rs):
+# a template with a ``%`` takes printf-style placeholders (``%s``, ``%5.2f``, ``%(name)s``,
+# ``%%``) only; otherwise one with a ``{`` takes ``{}`` (the next param) and ``{0}`` only.
+PRINTF_PLACEHOLDER = re.compile(
+    r"%%|%(?:\((?P<name>\w+)\))?[-#0 +]*\d*(?:\.\d+)?[hlL]?[diouxXeEfFgGcrsa]"
 )
+CURLY_PLACEHOLDER = re.compile(r"\{(?P<index>\d*)\}")
 
 
 @dataclass
@@ -167,7 +169,7 @@ def _extract_feedback(rows: Rows, payload: Any, headers: dict) -> None:
 
 def _infer_event_type(event: dict) -> str:
     """Relay's rule: `error` when there is an exception, a security type, else `default`."""
-    if _exception_values(event.get("exception")):
+    if exception_values(event.get("exception")):
         return "error"
     for security_type in ("csp", "hpkp", "expectct", "expectstaple", "nel"):
         if isinstance(event.get(security_type), dict):
@@ -233,11 +235,15 @@ def _event_columns(event: dict, reader: _Reader, event_type: str) -> dict:
     }
 
 
-def _exception_values(container: Any) -> list[dict]:
-    """Exceptions from `{"values": [...]}`, a bare list, or one exception object."""
+def exception_values(container: Any) -> list[dict]:
+    """Exceptions as Relay's `Values` reads the container, oldest first.
+
+    `{"values": [...]}`, a bare list, or one exception object (a list of one); an empty object
+    is no exception at all.
+    """
     values = container
     if isinstance(container, dict):
-        values = container.get("values", [container])
+        values = container.get("values", [container] if container else [])
     if not isinstance(values, list):
         return []
     return [value for value in values if isinstance(value, dict)]
@@ -248,7 +254,7 @@ def _main_exception(event: dict, reader: _Reader) -> dict:
     container = event.get("exception")
     if container is not None and not isinstance(container, dict | list):
         reader.note(f"exception: expected an object or a list, got {_kind(container)}")
-    values = _exception_values(container)
+    values = exception_values(container)
     return values[-1] if values else {}
 
 
@@ -256,7 +262,7 @@ def _handled(event: dict) -> int | None:
     """0 when any exception's mechanism says unhandled (Sentry's `error.unhandled`), else 1/None."""
     flags = [
         mechanism.get("handled")
-        for value in _exception_values(event.get("exception"))
+        for value in exception_values(event.get("exception"))
         if isinstance(mechanism := value.get("mechanism"), dict)
         and isinstance(mechanism.get("handled"), bool)
     ]
@@ -293,7 +299,7 @@ def _formatted_logentry(entry: dict, reader: _Reader, where: str) -> str | None:
 
 
 def _format_params(template: str, params: Any) -> str:
-    """Fill ``%s``-style or ``{0}`` placeholders; the template unchanged when params run short."""
+    """Fill the placeholders; the template unchanged when params run short, as Relay leaves it."""
     positional = iter(params) if isinstance(params, list) else iter(())
     named = params if isinstance(params, dict) else {}
     indexed = params if isinstance(params, list) else []
@@ -301,14 +307,16 @@ def _format_params(template: str, params: Any) -> str:
     def replace(match: re.Match) -> str:
         if match.group(0) == "%%":
             return "%"
-        if match.group("index") is not None:
-            return _param_text(indexed[int(match.group("index"))])
-        if match.group("name") is not None:
+        index = match.groupdict().get("index")
+        if index:
+            return _param_text(indexed[int(index)])
+        if match.groupdict().get("name") is not None:
             return _param_text(named[match.group("name")])
         return _param_text(next(positional))
 
+    placeholder = PRINTF_PLACEHOLDER if "%" in template else CURLY_PLACEHOLDER
     try:
-        return LOGENTRY_PLACEHOLDER.sub(replace, template)
+        return placeholder.sub(replace, template)
     except (StopIteration, KeyError, IndexError):
         return template
 
