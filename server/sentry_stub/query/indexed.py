@@ -49,7 +49,7 @@ def add_indexed(connection: sqlite3.Connection, records: Sequence[dict[str, Any]
 def indexed_fields(
     connection: sqlite3.Connection, item_ids: Sequence[int]
 ) -> dict[int, dict[str, Any]]:
-    """``{item_id: {field: value}}`` for the events of ``item_ids`` (tags are added by the caller)."""
+    """``{item_id: {field: value}}`` for the events of ``item_ids`` (tags: see ``add_indexed``)."""
     if not item_ids:
         return {}
     sqlite_functions.register(connection)
