@@ -222,3 +222,13 @@ def test_user_and_platform_are_the_indexed_fields(stub, view):
     assert event.platform == "other"  # not a platform Relay knows
     assert event["user"] == user
     assert view.events("user.id:7 platform:other") == [event]
+
+
+def test_openapi_names_every_indexed_field(stub, view):
+    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "documented"})
+    (event,) = view.wait_for()
+    schema = httpx.get(f"{stub.url}/stub/api/openapi.json").json()["components"]["schemas"]
+    described = schema["Event"]["properties"]["indexed"]["description"]
+    assert event.indexed, "the event record has no indexed fields"
+    missing = [key for key in event.indexed if f"`{key}`" not in described]
+    assert not missing, f"openapi.py does not describe indexed fields {missing}"
