@@ -574,6 +574,9 @@ def _log_row(log: dict, reader: _Reader) -> dict:
     if timestamp is None or trace_id is None:
         reader.note("timestamp and trace_id are required; Relay drops this log")
     severity = log.get("severity_number")
+    if severity is None:
+        # sentry-python sends it only as this attribute, where Sentry keeps it for every log.
+        severity = attributes.get("sentry.severity_number")
     return {
         "timestamp": timestamp,
         "trace_id": trace_id,
@@ -585,6 +588,20 @@ def _log_row(log: dict, reader: _Reader) -> dict:
         "release": _first_string(attributes, "sentry.release"),
         "attributes": _json_or_none(log.get("attributes")),
     }
+
+
+def _extract_otel_log(rows: Rows, payload: Any, headers: dict) -> None:
+    """Early sentry-python logs (2.27 among them) were sent as OpenTelemetry log records.
+
+    Relay converted those into logs until it removed the item type (getsentry/relay#5082,
+    August 2025); today it reads `otel_log` as an unknown item type, which processing Relays
+    drop: such logs never reach Sentry. So no log rows here either, and a note that says why.
+    """
+    rows.notes.append(
+        "otel_log: an OpenTelemetry log record, which current Relay does not know and drops "
+        "(it converted them into logs until 2025); these logs never reach Sentry and have no "
+        "log rows here; upgrade the SDK to one that sends `log` items"
+    )
 
 
 # --- client reports, sessions, check-ins --------------------------------------------------------
@@ -941,6 +958,7 @@ _EXTRACTORS = {
     "security": partial(_extract_event, item_type="security"),
     "span": _extract_span,
     "log": _extract_logs,
+    "otel_log": _extract_otel_log,
     "client_report": _extract_client_report,
     "session": _extract_session,
     "sessions": _extract_sessions,

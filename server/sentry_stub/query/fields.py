@@ -22,6 +22,9 @@ names a span field: ``span.op``, ``span.description``, ``span.duration``, ``span
   warning saying so, since the mission's guide uses ``op`` for spans).
 - every event field (``event.type``, ``transaction.duration``, ``user.email``, tags...) is the
   enclosing transaction's, so ``event.type:transaction`` keeps all spans of transactions.
+- ``is_transaction`` (boolean), ``segment.name`` (as ``transaction``), ``segment.id`` and
+  ``transaction.span_id`` are Sentry's segment fields: they also select the spans an SDK
+  streamed (span v2 items) instead of sending a transaction, which have no enclosing event.
 - ``db.table`` is the span data ``db.table`` (or ``db.sql.table``/``db.collection.name``), else
   the first table named in a ``db*`` span's SQL description (``FROM``/``INTO``/``UPDATE``/
   ``JOIN``), the way Sentry derives a span's domain. Other unknown keys read span data, then
@@ -165,6 +168,7 @@ _EVENT_FIELDS: dict[str, _Spec] = {
     "error.unhandled": _Spec("1 - e.handled", BOOLEAN),
 }
 
+_SEGMENT_NAME = _Spec("coalesce(s.transaction_name, e.transaction_name, '')", nullable=False)
 _SPAN_FIELDS: dict[str, _Spec] = {
     "op": _Spec("s.op"),
     "span.op": _Spec("s.op"),
@@ -178,8 +182,14 @@ _SPAN_FIELDS: dict[str, _Spec] = {
         nullable=False,
         params=("db.table", "db.sql.table", "db.collection.name"),
     ),
+    # Sentry's segment fields: a segment is the span that was (or, streamed, stands for) a
+    # transaction; `transaction` on spans is its segment's name.
+    "is_transaction": _Spec("s.is_segment", BOOLEAN),
+    "segment.name": _SEGMENT_NAME,
+    "segment.id": _Spec("s.segment_id"),
+    "transaction.span_id": _Spec("s.segment_id"),
     # Standalone spans carry these themselves; spans inside a transaction inherit them.
-    "transaction": _Spec("coalesce(s.transaction_name, e.transaction_name, '')", nullable=False),
+    "transaction": _SEGMENT_NAME,
     "environment": _Spec("coalesce(s.environment, e.environment)"),
     "release": _Spec("coalesce(s.release, e.release)"),
     "trace": _Spec("coalesce(s.trace_id, e.trace_id)"),
@@ -189,6 +199,7 @@ _SPAN_FIELDS: dict[str, _Spec] = {
 EVENT_FIELD_NAMES = tuple(_EVENT_FIELDS)
 
 _SPAN_PREFIXES = ("span.", "db.")
+_SEGMENT_FIELDS = frozenset({"is_transaction", "segment.name", "segment.id", "transaction.span_id"})
 _OP_ON_EVENTS = (
     "`op` is read as `transaction.op` on events; name a span field (span.op, span.duration, "
     "db.table...) to query the spans inside transactions, where `op` is the span's op"
@@ -197,7 +208,7 @@ _OP_ON_EVENTS = (
 
 def needs_spans(names: Iterable[str]) -> bool:
     """Whether any of these field names only makes sense per span (see the module docstring)."""
-    return any(name.startswith(_SPAN_PREFIXES) for name in names)
+    return any(name.startswith(_SPAN_PREFIXES) or name in _SEGMENT_FIELDS for name in names)
 
 
 def explicit_tag(name: str) -> tuple[str, str] | None:
