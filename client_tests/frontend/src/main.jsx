@@ -16,7 +16,11 @@ Sentry.init({
     ? Number(env.VITE_SENTRY_TRACES_SAMPLE_RATE)
     : undefined,
   tunnel: env.VITE_SENTRY_TUNNEL || undefined,
-  integrations: [Sentry.browserTracingIntegration()],
+  // "stream": spans go out as they end (span v2 items), and no transaction is sent.
+  integrations: [
+    Sentry.browserTracingIntegration(),
+    ...(env.VITE_SENTRY_TRACE_LIFECYCLE === "stream" ? [Sentry.spanStreamingIntegration()] : []),
+  ],
   // The API lives on another origin, so it only gets sentry-trace and baggage when listed here.
   tracePropagationTargets: apiUrl ? [apiUrl] : [],
 });
