@@ -24,7 +24,6 @@ VITE_VARIABLES = (
     "VITE_SENTRY_RELEASE",
     "VITE_SENTRY_TRACES_SAMPLE_RATE",
     "VITE_SENTRY_TUNNEL",
-    "VITE_SENTRY_TRACE_LIFECYCLE",
     "VITE_API_URL",
 )
 SOURCES = ("package-lock.json", "index.html", "vite.config.js", "src")

@@ -1,6 +1,7 @@
 """@sentry/browser 11.17 (through @sentry/react) streaming spans in headless Chromium.
 
-With ``spanStreamingIntegration`` the SDK sends no transaction: the pageload and its children
+From version 11 the browser SDK streams spans by default (its client sets ``traceLifecycle`` to
+``"stream"`` unless told ``"static"``): it sends no transaction, the pageload and its children
 arrive as span v2 items. The span rows answer Sentry's segment fields, and a ``wait_for`` on a
 transaction that will never come says so and shows the span query that finds them.
 """
@@ -9,15 +10,13 @@ import pytest
 
 from client_tests.frontend.test_frontend_sentry import eventually, leave_page, staging_env
 
-STREAMING = {"VITE_SENTRY_TRACE_LIFECYCLE": "stream"}
-
 
 def streamed_segments(sentry_stub):
     return [span for span in sentry_stub.spans() if span.get("is_transaction")]
 
 
 def test_streamed_pageload_is_a_segment_span_and_no_transaction(sentry_stub, serve_frontend, page):
-    page.goto(serve_frontend(staging_env(sentry_stub, **STREAMING)))
+    page.goto(serve_frontend(staging_env(sentry_stub)))
     leave_page(page)
 
     [segment] = eventually(lambda: streamed_segments(sentry_stub), timeout=10)
@@ -44,7 +43,7 @@ def test_streamed_pageload_is_a_segment_span_and_no_transaction(sentry_stub, ser
 
 
 def test_waiting_for_a_transaction_says_the_spans_were_streamed(sentry_stub, serve_frontend, page):
-    page.goto(serve_frontend(staging_env(sentry_stub, **STREAMING)))
+    page.goto(serve_frontend(staging_env(sentry_stub)))
     leave_page(page)
     [segment] = eventually(lambda: streamed_segments(sentry_stub), timeout=10)
 

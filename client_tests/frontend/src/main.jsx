@@ -16,11 +16,7 @@ Sentry.init({
     ? Number(env.VITE_SENTRY_TRACES_SAMPLE_RATE)
     : undefined,
   tunnel: env.VITE_SENTRY_TUNNEL || undefined,
-  // "stream": spans go out as they end (span v2 items), and no transaction is sent.
-  integrations: [
-    Sentry.browserTracingIntegration(),
-    ...(env.VITE_SENTRY_TRACE_LIFECYCLE === "stream" ? [Sentry.spanStreamingIntegration()] : []),
-  ],
+  integrations: [Sentry.browserTracingIntegration()],
   // The API lives on another origin, so it only gets sentry-trace and baggage when listed here.
   tracePropagationTargets: apiUrl ? [apiUrl] : [],
 });
