@@ -18,6 +18,7 @@ import pytest
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.records import Event
+from sentry_stub.rules.grouping import fingerprint
 from sentry_stub.view import StubView
 from tests.sending import post_event
 
@@ -154,6 +155,13 @@ def test_a_single_exception_object_is_a_list_of_one_and_titles_the_event(stub, v
     assert event.title == "ValueError: msg"
     assert event.type == "error"
     assert event["exception"] == {"type": "ValueError", "value": "msg"}  # as sent
+
+
+def test_a_single_exception_object_groups_as_its_values_form():
+    exception = {"type": "ValueError", "value": "a", "stacktrace": {"frames": [{"function": "f"}]}}
+    single = fingerprint({"exception": exception})
+    assert single == fingerprint({"exception": {"values": [exception]}})
+    assert single != fingerprint({"exception": {"values": [{**exception, "type": "KeyError"}]}})
 
 
 def test_an_empty_exception_object_is_no_exception_as_relay_reads_it(stub, view):
