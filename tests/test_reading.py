@@ -240,3 +240,12 @@ def test_openapi_names_every_indexed_field(stub, view):
     assert event.indexed, "the event record has no indexed fields"
     missing = [key for key in event.indexed if f"`{key}`" not in described]
     assert not missing, f"openapi.py does not describe indexed fields {missing}"
+
+
+def test_the_timeout_report_titles_a_miss_as_event_title_does(stub, view):
+    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": {"type": "Boom"}})
+    (event,) = view.wait_for("error.type:Boom")
+    assert event.title == "Boom"
+    with pytest.raises(AssertionError) as failure:
+        view.wait_for("level:info", timeout=0.2)
+    assert f"error {event.event_id} 'Boom' (project default)" in str(failure.value)
