@@ -94,11 +94,10 @@ def attribute_searches(event: Event) -> list[tuple[str, str, str]]:
     ]
     if event.title != "<no title>":
         pairs.append(("title", "title", event.title))
-    if event.exception:
-        main = event.exception[-1]  # the exception Sentry titles the issue with
+    for index, exception in enumerate(event.exception):
         pairs += [
-            ("exception[-1].type", "error.type", main.get("type")),
-            ("exception[-1].value", "error.value", main.get("value")),
+            (f"exception[{index}]['type']", "error.type", exception.get("type")),
+            (f"exception[{index}]['value']", "error.value", exception.get("value")),
         ]
     user_fields = {"id": "user.id", "email": "user.email", "ip_address": "user.ip"}
     user_fields["username"] = "user.username"
@@ -177,6 +176,10 @@ def test_a_bare_exception_list_is_read_as_the_values(stub, view):
     (event,) = view.wait_for("error.type:LookupError")
     assert event.exception == values
     assert event.title == "LookupError: wrapped"
+    # error.type and error.value are arrays in Sentry: any exception of the chain matches.
+    assert view.events("error.type:KeyError error.value:\"'a'\"") == [event]
+    assert view.events("!error.type:KeyError") == []
+    assert event.indexed["error.type"] == ["KeyError", "LookupError"]
 
 
 @pytest.mark.parametrize(

@@ -224,6 +224,7 @@ def _event_columns(event: dict, reader: _Reader, event_type: str) -> dict:
         "message": _message(event, reader),
         "exception_type": reader.string(exception.get("type"), "exception type"),
         "exception_value": reader.lenient_string(exception.get("value"), "exception value"),
+        **_exception_arrays(event),
         "handled": _handled(event),
         "http_status_code": _http_status_code(event, reader),
         "http_method": reader.string(request.get("method"), "request.method"),
@@ -247,6 +248,18 @@ def exception_values(container: Any) -> list[dict]:
     if not isinstance(values, list):
         return []
     return [value for value in values if isinstance(value, dict)]
+
+
+def _exception_arrays(event: dict) -> dict[str, str | None]:
+    """Sentry's `error.type` and `error.value` arrays: every exception's, oldest first."""
+    values = exception_values(event.get("exception"))
+    types = [value["type"] for value in values if isinstance(value.get("type"), str)]
+    texts = [_lenient_text(value.get("value")) for value in values]
+    texts = [text for text in texts if text is not None]
+    return {
+        "exception_types": _json_text(types) if types else None,
+        "exception_values": _json_text(texts) if texts else None,
+    }
 
 
 def _main_exception(event: dict, reader: _Reader) -> dict:
@@ -766,9 +779,8 @@ class _Reader:
 
     def lenient_string(self, value: Any, name: str) -> str | None:
         """A string, or a number written as text (Relay's `LenientString`)."""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return _json_text(value)
-        return self.string(value, name)
+        text = _lenient_text(value)
+        return text if text is not None else self.string(value, name)
 
     def event_id(self, value: Any) -> str | None:
         if value is None:
@@ -827,6 +839,13 @@ class _Reader:
             self.note(f"{name} {value!r} {hint}; Relay would drop it (timestamp out of range)")
             return None
         return round(seconds, 6)
+
+
+def _lenient_text(value: Any) -> str | None:
+    """`_Reader.lenient_string` without the note: what cannot be read is None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _json_text(value)
+    return value if isinstance(value, str) else None
 
 
 HEX = re.compile(r"[0-9a-f]+")
@@ -947,7 +966,8 @@ _EVENT_COLUMNS = (
     *("transaction_op", "transaction_source", "platform", "logger", "server_name", "timestamp"),
     *("start_timestamp", "duration", "trace_id", "span_id", "parent_span_id", "trace_status"),
     *("user_id", "user_email", "user_ip", "user_username", "sdk_name", "sdk_version", "message"),
-    *("exception_type", "exception_value", "handled", "http_status_code", "http_method", "url"),
+    *("exception_type", "exception_value", "exception_types", "exception_values", "handled"),
+    *("http_status_code", "http_method", "url"),
     *("browser_name", "os_name"),
 )
 

@@ -52,7 +52,9 @@ NUMBER = "number"
 DURATION = "duration"
 DATE = "date"
 BOOLEAN = "boolean"
-ARRAY = "array"  # Sentry's array columns (error.type, error.value); matched as text
+ARRAY = (
+    "array"  # Sentry's array columns (error.type, error.value): a JSON array, any element matches
+)
 PERCENTAGE = "percentage"  # only aggregates produce it
 
 NUMERIC_TYPES = (INTEGER, NUMBER, DURATION, PERCENTAGE)
@@ -118,6 +120,13 @@ def _from_context(column: str, tag: str) -> _Spec:
     return _Spec(f"coalesce(nullif({column}, ''), {{tag}}, '')", nullable=False, params=(tag,))
 
 
+def _array(column: str, main: str) -> _Spec:
+    """A JSON array column; rows stored before it existed have only the main exception's."""
+    return _Spec(
+        f"coalesce({column}, CASE WHEN {main} IS NOT NULL THEN json_array({main}) END)", ARRAY
+    )
+
+
 def _text(column: str) -> _Spec:
     """A non-nullable text column: missing reads as ''."""
     return _Spec(f"coalesce({column}, '')", nullable=False)
@@ -162,8 +171,8 @@ _EVENT_FIELDS: dict[str, _Spec] = {
     "project.name": _Spec(_PROJECT_SLUG, nullable=False),
     "project.id": _Spec("{project}", INTEGER),
     "project_id": _Spec("{project}", INTEGER),
-    "error.type": _Spec("e.exception_type", ARRAY),
-    "error.value": _Spec("e.exception_value", ARRAY),
+    "error.type": _array("e.exception_types", "e.exception_type"),
+    "error.value": _array("e.exception_values", "e.exception_value"),
     "error.handled": _Spec("e.handled", BOOLEAN),
     "error.unhandled": _Spec("1 - e.handled", BOOLEAN),
 }

@@ -7,13 +7,14 @@ compares, never a second reading of the raw JSON. Keys are the search's field na
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from sentry_stub.ingest.extract import exception_values
 from sentry_stub.query import sqlite_functions
-from sentry_stub.query.fields import EVENTS, resolve_field
+from sentry_stub.query.fields import ARRAY, BOOLEAN, EVENTS, resolve_field
 
 # The fields an event record carries; ``message`` is the event's own (formatted) message, which
 # ``message:`` and free text search together with the title (see ``sqlite_functions``).
@@ -62,10 +63,14 @@ def indexed_fields(
         (*params, *item_ids),
     ).fetchall()
     names = ("message", *INDEXED_FIELDS)
+    kinds = dict(zip(INDEXED_FIELDS, (field.type for field in fields), strict=True))
     result = {}
     for item_id, *values in rows:
         indexed = dict(zip(names, values, strict=True))
-        handled = indexed["error.handled"]
-        indexed["error.handled"] = None if handled is None else bool(handled)
+        for name, kind in kinds.items():
+            if kind == ARRAY:
+                indexed[name] = json.loads(indexed[name]) if indexed[name] else []
+            elif kind == BOOLEAN and indexed[name] is not None:
+                indexed[name] = bool(indexed[name])
         result[item_id] = indexed
     return result
