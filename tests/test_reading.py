@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from sentry_stub import StubServer
+from sentry_stub.cli import main
 from sentry_stub.client import StubClient
 from sentry_stub.records import Event
 from sentry_stub.rules.grouping import fingerprint
@@ -252,3 +253,13 @@ def test_the_timeout_report_titles_a_miss_as_event_title_does(stub, view):
     with pytest.raises(AssertionError) as failure:
         view.wait_for("level:info", timeout=0.2)
     assert f"error {event.event_id} 'Boom' (project default)" in str(failure.value)
+
+
+def test_the_events_command_reads_as_the_search_does(stub, view, capsys):
+    exception = {"type": "ValueError", "value": "from the cli"}
+    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": exception, "level": "critical"})
+    view.wait_for('error.value:"from the cli"')
+    assert main(["events", 'error.value:"from the cli"', "--url", stub.url]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if "from the cli" in line]
+    assert " fatal " in row
+    assert row.rstrip().endswith("ValueError: from the cli")
