@@ -46,12 +46,16 @@ def send_fixture(stub: StubServer, path: Path) -> int | None:
     kind = path.relative_to(FIXTURES).parts[0]
     body = path.read_bytes()
     if kind == "envelopes":
-        return httpx.post(f"{stub.url}/api/1/envelope/", content=body, headers=auth).status_code
+        # An envelope whose header names its DSN goes where the DSN says, authenticated by it.
+        project = dsn_project(body)
+        url = f"{stub.url}/api/{project or 1}/envelope/"
+        return httpx.post(url, content=body, headers={} if project else auth).status_code
     if kind == "events":
         payload = json.loads(body)
         if "check-in" in path.name:
-            header = {"type": "check_in"}
-            lines = [b"{}", json.dumps(header).encode(), body.strip()]
+            payload_bytes = body.strip()
+            header = {"type": "check_in", "length": len(payload_bytes)}
+            lines = [b"{}", json.dumps(header).encode(), payload_bytes]
             url = f"{stub.url}/api/1/envelope/"
             return httpx.post(url, content=b"\n".join(lines), headers=auth).status_code
         payload.setdefault("event_id", uuid.uuid4().hex)
@@ -72,6 +76,17 @@ def send_fixture(stub: StubServer, path: Path) -> int | None:
     if kind == "unreal":
         return httpx.post(f"{stub.url}/api/1/unreal/{key}/", content=body).status_code
     return None  # PROVENANCE.md
+
+
+def dsn_project(envelope: bytes) -> str | None:
+    """The project id of the DSN in an envelope's header: the project it must be posted to."""
+    try:
+        header = json.loads(envelope.split(b"\n", 1)[0])
+    except ValueError:
+        return None
+    dsn = header.get("dsn") if isinstance(header, dict) else None
+    project = dsn.rstrip("/").rsplit("/", 1)[-1] if isinstance(dsn, str) else ""
+    return project if project.isdigit() else None
 
 
 def quoted(value: str) -> str:
@@ -140,7 +155,7 @@ def test_the_walk_reads_events_of_every_kind(stub):
     for event in view.events():
         checked[event.type] = checked.get(event.type, 0) + len(attribute_searches(event))
     assert {"error", "default", "transaction"} <= checked.keys()
-    assert sum(checked.values()) >= 200, checked
+    assert sum(checked.values()) >= 250, checked
 
 
 # --- the cases where the raw JSON and Sentry's reading differ ------------------------------------
