@@ -217,6 +217,7 @@ def test_a_logentry_with_params_reads_as_relay_formats_it(stub, view, logentry, 
     assert event.message == formatted
     assert event.title == formatted
     assert event["logentry"] == logentry  # as sent
+    assert event.stored["logentry"]["formatted"] == formatted  # Relay's own normalization
     assert view.events(f"message:{quoted(formatted)}") == [event]
 
 
@@ -229,6 +230,7 @@ def test_the_level_is_the_one_relay_stores(stub, view, sent, stored):
     assert event.level == stored
     assert view.events(f"level:{stored}") == [event]
     assert event["level"] == sent
+    assert event.stored["level"] == stored  # Relay's own normalization
 
 
 def test_tags_read_as_the_search_reads_them(stub, view):
