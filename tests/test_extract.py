@@ -537,3 +537,26 @@ def test_dsc_notes(trace, fragment):
     (note,) = dsc_notes(trace)
     assert fragment in note
     assert note.startswith("trace header: ")
+
+
+def test_log_severity_number_from_the_attribute_when_not_top_level():
+    log = {
+        "timestamp": 1700000000.0,
+        "trace_id": "a" * 32,
+        "level": "warn",
+        "body": "payment failed",
+        "attributes": {"sentry.severity_number": {"type": "integer", "value": 13}},
+    }
+    rows = extract_rows("log", {"items": [log]}, {"type": "log", "item_count": 1})
+    assert rows.logs[0]["severity_number"] == 13
+    top_level = {**log, "severity_number": 17}
+    rows = extract_rows("log", {"items": [top_level]}, {"type": "log", "item_count": 1})
+    assert rows.logs[0]["severity_number"] == 17
+
+
+def test_otel_log_item_gives_no_log_rows_and_a_note_on_what_relay_does():
+    record = {"severityText": "info", "severityNumber": 9, "body": {"stringValue": "hi"}}
+    rows = extract_rows("otel_log", record, {"type": "otel_log"})
+    assert rows.logs == []
+    (note,) = rows.notes
+    assert note.startswith("otel_log: an OpenTelemetry log record, which current Relay")

@@ -294,3 +294,25 @@ def test_reset_deletes_everything_only_after_confirmation(
     ui.page.get_by_role("button", name="Reset").click()
     expect(ui.page.get_by_text("No events yet")).to_be_visible()
     assert api.events() == []
+
+
+def test_the_ui_reads_an_event_as_the_search_does(
+    ui: UI, stub: StubServer, api: StubClient
+) -> None:
+    """Sent as one exception object with level critical: Sentry's title, level fatal."""
+    key = stub.dsn.split("//")[1].split("@")[0]
+    event = {"event_id": "f" * 32, "level": "critical", "platform": "python"}
+    event["exception"] = {"type": "ValueError", "value": "one object"}
+    lines = [json.dumps({"event_id": "f" * 32}), json.dumps({"type": "event"}), json.dumps(event)]
+    httpx.post(
+        f"{stub.url}/api/1/envelope/",
+        content="\n".join(lines),
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
+    ).raise_for_status()
+
+    ui.open("/events")
+    [row] = table_rows(ui.page, "table.events")
+    assert row[1:4] == ["ValueError: one object", "error", "fatal"]
+    ui.page.get_by_role("link", name="ValueError: one object").click()
+    expect(ui.page.locator(".exception h3")).to_have_text("ValueError: one object")
+    expect(ui.page.locator(".facts")).to_contain_text("fatal")

@@ -172,6 +172,8 @@ def test_logs(view: StubView, encoding: str) -> None:
     [log] = view.logs()
     assert log["body"] == "payment A-17 failed"
     assert log["level"] == "warn"
+    # sentry-python sends it only as the attribute sentry.severity_number; the row reads it there.
+    assert log["severity_number"] == 13
     assert log["environment"] == "staging"
     assert log["attributes"]["sentry.message.template"]["value"] == "payment {order} failed"
 

@@ -15,6 +15,7 @@ from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text
 from .client import StubApiError, StubClient
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
+from .records import Event
 from .storage.preflight import UnusableDatabase
 from .webapi.auth import mint_org_token
 
@@ -238,15 +239,16 @@ def _events(args: argparse.Namespace) -> int:
         return 0
     columns = ["received", "project", "type", "level", "event_id", "title"]
     rows = [
+        # Event reads the fields as the server indexed them: what the search matched.
         [
-            _time(event["received_at"]),
-            event["project"],
-            event["type"],
-            (event["data"] or {}).get("level", ""),
-            event["event_id"],
-            _title(event["data"] or {}),
+            _time(event.received_at),
+            event.project,
+            event.type,
+            event.level,
+            event.event_id,
+            event.title,
         ]
-        for event in events
+        for event in map(Event, events)
     ]
     print(format_table(columns, rows))
     return 0
@@ -334,15 +336,3 @@ def _cell(value: Any) -> str:
 
 def _time(timestamp: float) -> str:
     return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%H:%M:%S")
-
-
-def _title(event: dict) -> str:
-    exception = event.get("exception")
-    values = exception.get("values") if isinstance(exception, dict) else exception
-    if isinstance(values, list) and values and isinstance(values[-1], dict):
-        last = values[-1]
-        return f"{last.get('type', '')}: {last.get('value', '')}"
-    message = event.get("message") or (event.get("logentry") or {}).get("formatted")
-    if isinstance(message, dict):
-        message = message.get("formatted") or message.get("message")
-    return str(message or event.get("transaction") or "")

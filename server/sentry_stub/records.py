@@ -12,11 +12,15 @@ from typing import Any
 
 
 class Event(Mapping[str, Any]):
-    """An event as the SDK sent it (a read-only mapping), plus where and when it arrived."""
+    """An event: ``event["..."]`` is the JSON as the SDK sent it (a read-only mapping); the
+    attributes are the fields as the server indexed them, i.e. what a search on them matches
+    (``event.level`` is what ``level:`` compares); ``.stored`` is the event as Sentry stores it.
+    """
 
     def __init__(self, record: dict):
         self._record = record
         self._data: dict = record.get("data") or {}
+        self._indexed: dict = record.get("indexed") or {}
 
     # Mapping over the event JSON as sent.
     def __getitem__(self, key: str) -> Any:
@@ -33,7 +37,19 @@ class Event(Mapping[str, Any]):
 
     @property
     def data(self) -> dict:
+        """The event JSON as sent."""
         return self._data
+
+    @property
+    def indexed(self) -> dict[str, Any]:
+        """Every field as searches read it, keyed by search field name (``level``, ``error.type``,
+        ``user.email``, ``tags``...): ``field:value`` matches this event where ``value`` is here."""
+        return self._indexed
+
+    def _field(self, name: str) -> Any:
+        """An indexed text field; empty (how the search reads a missing value) is None."""
+        value = self._indexed.get(name)
+        return None if value == "" else value
 
     @property
     def event_id(self) -> str:
@@ -41,76 +57,79 @@ class Event(Mapping[str, Any]):
 
     @property
     def type(self) -> str:
+        """``event.type``: error, default, transaction, csp, feedback..."""
         return self._record["type"]
 
     @property
     def level(self) -> str | None:
-        return self._data.get("level")
+        """The level Relay stores: aliases resolved (critical is fatal), the default filled in."""
+        return self._field("level")
 
     @property
     def release(self) -> str | None:
-        return self._data.get("release")
+        return self._field("release")
 
     @property
     def environment(self) -> str | None:
-        return self._data.get("environment")
+        """The environment, also when the SDK sent it only as an ``environment`` tag."""
+        return self._field("environment")
 
     @property
     def transaction(self) -> str | None:
-        return self._data.get("transaction")
+        return self._field("transaction")
 
     @property
     def platform(self) -> str | None:
-        return self._data.get("platform")
+        """The platform Relay stores: ``other`` for a missing or unknown one."""
+        return self._field("platform")
 
     @property
     def message(self) -> str | None:
-        logentry = self._data.get("logentry")
-        if isinstance(logentry, dict) and (logentry.get("formatted") or logentry.get("message")):
-            return logentry.get("formatted") or logentry.get("message")
-        message = self._data.get("message")
-        if isinstance(message, dict):
-            return message.get("formatted") or message.get("message")
-        return message if isinstance(message, str) else None
+        """``logentry`` (or ``message``) formatted with its params, as Relay formats it."""
+        return self._field("message")
 
     @property
     def tags(self) -> dict[str, str | None]:
-        """Tags as a dict, whichever form (object or list of pairs) the SDK sent."""
-        return dict(self._record.get("tags") or [])
+        """Tags as the search reads them, whichever form (object or pairs) the SDK sent: keys
+        cleaned as Relay cleans them, the first value of a repeated key, the tags Relay moves
+        into fields (release, environment, user...) left out."""
+        return dict(self._indexed.get("tags") or {})
 
     @property
-    def user(self) -> dict:
-        return self._data.get("user") or {}
+    def user(self) -> dict[str, str]:
+        """The indexed user fields (``id``, ``email``, ``ip_address``, ``username``) it has;
+        ``event["user"]`` has the rest as sent."""
+        fields = {"id": "user.id", "email": "user.email", "ip_address": "user.ip"}
+        fields["username"] = "user.username"
+        return {key: value for key, name in fields.items() if (value := self._field(name))}
 
     @property
     def contexts(self) -> dict:
+        """The contexts as sent (searches index only trace, browser and os of them)."""
         return self._data.get("contexts") or {}
 
     @property
     def exception(self) -> list[dict]:
-        """The exception values (oldest first), whichever container form the SDK used."""
-        exception = self._data.get("exception")
-        values = exception.get("values") if isinstance(exception, dict) else exception
-        if isinstance(values, dict):
-            values = [values]
-        return [v for v in values or [] if isinstance(v, dict)]
+        """The exception values (oldest first) in Relay's reading of the container: from
+        ``{"values": [...]}``, a bare list, or one exception object."""
+        return list(self._indexed.get("exception") or [])
 
     @property
     def breadcrumbs(self) -> list[dict]:
+        """The breadcrumbs as sent (searches do not index them)."""
         crumbs = self._data.get("breadcrumbs")
         values = crumbs.get("values") if isinstance(crumbs, dict) else crumbs
         return [c for c in values or [] if isinstance(c, dict)]
 
     @property
     def title(self) -> str:
-        if self.exception:
-            last = self.exception[-1]
-            return f"{last.get('type', '')}: {last.get('value', '')}".strip(": ")
-        return self.message or self.transaction or "<no title>"
+        """Sentry's title: ``Type: value`` of an error, a transaction's name, else the message."""
+        return self._field("title") or "<no title>"
 
     @property
     def trace_id(self) -> str | None:
-        return (self.contexts.get("trace") or {}).get("trace_id")
+        """``trace``: the trace id of ``contexts.trace``, 32 lower-case hex characters."""
+        return self._field("trace")
 
     @property
     def project(self) -> str | None:

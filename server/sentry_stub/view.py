@@ -447,10 +447,27 @@ class StubView:
                     f"  {miss['type']} {miss['event_id']} {miss['title']!r} "
                     f"(project {miss['project']}): excluded by {miss['excluded_by']}"
                 )
+        if summary["items"].get("span") and not summary["events"].get("transaction"):
+            lines += self._streamed_spans_hint(project)
         if summary["notes"]:
             lines.append("Protocol notes:")
             lines += [f"  {note}" for note in summary["notes"][:10]]
         return "\n".join(lines)
+
+    def _streamed_spans_hint(self, project: str | int | None) -> list[str]:
+        """Spans but no transaction: the SDK streams spans (span v2) instead of transactions."""
+        spans = self.spans(project=project)
+        segments = [span.get("segment_name") for span in spans if span.get("is_transaction")]
+        named = ", ".join(repr(name) for name in segments[:3]) + (", ..." if segments[3:] else "")
+        return [
+            f"Streamed spans arrived ({len(spans)} span(s), {len(segments)} segment(s)"
+            + (f": {named}" if named else "")
+            + ") but no transaction: this SDK streams spans instead of sending transactions,",
+            "  so no `event.type:transaction` event will come. Query the spans instead:",
+            "    sentry_stub.spans()  # every span, with is_transaction and segment_name",
+            '    sentry_stub.query(["transaction", "span.op", "span.duration"], '
+            '"is_transaction:true")',
+        ]
 
 
 def _counts(counts: dict) -> str:

@@ -57,6 +57,61 @@ _REPORT = {
 }
 
 
+_EVENT_LIST = {
+    "200": {
+        "description": "The matching events, each an `Event` record.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
+                    },
+                }
+            }
+        },
+    }
+}
+_EVENT = {
+    "type": "object",
+    "description": "One event, read three ways: `data` as sent, `indexed` as searches read it, "
+    "`stored` as Sentry stores it.",
+    "properties": {
+        "item_id": {"type": "integer", "description": "Receive order."},
+        "event_id": {"type": "string"},
+        "type": {"type": "string", "description": "`event.type`."},
+        "project": {"type": "string"},
+        "project_id": {"type": "integer"},
+        "received_at": {"type": "number"},
+        "data": {"type": "object", "description": "The event JSON exactly as the SDK sent it."},
+        "indexed": {
+            "type": "object",
+            "description": "The fields the server derived from the event and searches match, "
+            "keyed by search field name: `event.type`, `level` (Relay's level: `critical` is "
+            "`fatal`), `message` (the logentry formatted with its params), `title`, `error.type` "
+            "and `error.value` (arrays: every exception's, oldest first), `error.handled`, "
+            "`environment`, `release`, `dist`, `transaction`, `transaction.op`, "
+            "`transaction.status`, `transaction.duration`, `platform`, `logger`, `server_name`, "
+            "`trace`, `trace.span`, "
+            "`trace.parent_span`, `user.id`, `user.email`, `user.ip`, `user.username`, "
+            "`sdk.name`, `sdk.version`, `http.method`, `http.url`, `http.status_code`, "
+            "`browser.name`, `os.name`, `timestamp`; `tags` (the flat object `tags[KEY]` "
+            "searches) and `exception` (the exception values in Relay's reading of the "
+            'container, oldest first). A missing text value is `""` or null, as the search '
+            "reads it; `field:value` matches the event exactly where `value` is here.",
+            "additionalProperties": True,
+        },
+        "stored": {
+            "type": ["object", "null"],
+            "description": "As Sentry would store it (Relay's normalization and scrubbing).",
+        },
+        "stored_error": {"type": ["string", "null"]},
+        "tags": {"type": "array", "description": "`[key, value]` pairs as stored, in order."},
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
 def _path(name: str, kind: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
@@ -127,10 +182,10 @@ def openapi_schema() -> dict:
                     _CURSOR,
                     _LIMIT,
                 ],
-                {**_DATA, **_ERROR},
+                {**_EVENT_LIST, **_ERROR},
             ),
             f"{a}/events/{{event_id}}": _get(
-                "One event by id, with `data` (as sent) and `stored` (as Sentry stores it).",
+                "One event by id: `data` (as sent), `indexed` (as searched), `stored` (as stored).",
                 [
                     {
                         "name": "event_id",
@@ -139,7 +194,15 @@ def openapi_schema() -> dict:
                         "schema": {"type": "string"},
                     }
                 ],
-                {"200": {"description": "The event"}, "404": {"description": "Unknown id"}},
+                {
+                    "200": {
+                        "description": "The event",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Event"}}
+                        },
+                    },
+                    "404": {"description": "Unknown id"},
+                },
             ),
             f"{a}/envelopes": _get(
                 "Envelopes with their raw bytes (base64) and items.", [_PROJECT, _CURSOR, _LIMIT]
@@ -323,11 +386,12 @@ def openapi_schema() -> dict:
         },
         "components": {
             "schemas": {
+                "Event": _EVENT,
                 "Error": {
                     "type": "object",
                     "properties": {"detail": {"type": "string"}, "column": {"type": "integer"}},
                     "required": ["detail"],
-                }
+                },
             }
         },
     }

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..query.discover import run_discover, search_events
 from ..query.errors import InvalidQueryError
 from ..query.explain import explain_misses
+from ..query.indexed import add_indexed
 from ..query.pipe import parse_pipe
 from ..storage import reader, stored
 from ..storage.database import Database
@@ -123,7 +124,7 @@ class QueryApi:
                 order=order,
                 public_keys=params.list("key"),
             )
-            return self._with_stored(connection, reader.events_by_item_ids(connection, ids))
+            return self._complete(connection, reader.events_by_item_ids(connection, ids))
 
         return JSONResponse({"data": await self._read_query(read)})
 
@@ -132,7 +133,7 @@ class QueryApi:
 
         def read(connection):
             record = reader.event_by_id(connection, event_id)
-            return self._with_stored(connection, [record])[0] if record else None
+            return self._complete(connection, [record])[0] if record else None
 
         record = await self.database.read(read)
         if record is None:
@@ -260,8 +261,10 @@ class QueryApi:
         del result["data"][per_page:]
         return result
 
-    def _with_stored(self, connection, records: list[dict]) -> list[dict]:
-        """Records with their stored view made where still pending, and cached for next time."""
+    def _complete(self, connection, records: list[dict]) -> list[dict]:
+        """Event records with their ``indexed`` fields (what searches match) and their stored
+        view, made where still pending and cached for next time."""
+        add_indexed(connection, records)
         updates = stored.complete(connection, records, self.projects)
         if updates:
             self.database.writer.submit(partial(stored.cache, updates=updates))

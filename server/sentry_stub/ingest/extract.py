@@ -54,11 +54,13 @@ SESSION_STATUSES = frozenset({"ok", "exited", "crashed", "abnormal", "errored", 
 SESSION_COUNTS = ("exited", "errored", "abnormal", "crashed", "unhandled")
 CHECK_IN_STATUSES = frozenset({"in_progress", "ok", "error"})
 
-# Printf-style placeholders (``%s``, ``%5.2f``, ``%(name)s``, ``%%``) and ``{0}``, as Relay formats
-# ``logentry.message`` with ``params``.
-LOGENTRY_PLACEHOLDER = re.compile(
-    r"%%|%(?:\((?P<name>\w+)\))?[-#0 +]*\d*(?:\.\d+)?[hlL]?[diouxXeEfFgGcrsa]|\{(?P<index>\d+)\}"
+# How Relay formats ``logentry.message`` with ``params`` (relay-event-normalization logentry.rs):
+# a template with a ``%`` takes printf-style placeholders (``%s``, ``%5.2f``, ``%(name)s``,
+# ``%%``) only; otherwise one with a ``{`` takes ``{}`` (the next param) and ``{0}`` only.
+PRINTF_PLACEHOLDER = re.compile(
+    r"%%|%(?:\((?P<name>\w+)\))?[-#0 +]*\d*(?:\.\d+)?[hlL]?[diouxXeEfFgGcrsa]"
 )
+CURLY_PLACEHOLDER = re.compile(r"\{(?P<index>\d*)\}")
 
 
 @dataclass
@@ -167,7 +169,7 @@ def _extract_feedback(rows: Rows, payload: Any, headers: dict) -> None:
 
 def _infer_event_type(event: dict) -> str:
     """Relay's rule: `error` when there is an exception, a security type, else `default`."""
-    if _exception_values(event.get("exception")):
+    if exception_values(event.get("exception")):
         return "error"
     for security_type in ("csp", "hpkp", "expectct", "expectstaple", "nel"):
         if isinstance(event.get(security_type), dict):
@@ -222,6 +224,7 @@ def _event_columns(event: dict, reader: _Reader, event_type: str) -> dict:
         "message": _message(event, reader),
         "exception_type": reader.string(exception.get("type"), "exception type"),
         "exception_value": reader.lenient_string(exception.get("value"), "exception value"),
+        **_exception_arrays(event),
         "handled": _handled(event),
         "http_status_code": _http_status_code(event, reader),
         "http_method": reader.string(request.get("method"), "request.method"),
@@ -233,14 +236,30 @@ def _event_columns(event: dict, reader: _Reader, event_type: str) -> dict:
     }
 
 
-def _exception_values(container: Any) -> list[dict]:
-    """Exceptions from `{"values": [...]}`, a bare list, or one exception object."""
+def exception_values(container: Any) -> list[dict]:
+    """Exceptions as Relay's `Values` reads the container, oldest first.
+
+    `{"values": [...]}`, a bare list, or one exception object (a list of one); an empty object
+    is no exception at all.
+    """
     values = container
     if isinstance(container, dict):
-        values = container.get("values", [container])
+        values = container.get("values", [container] if container else [])
     if not isinstance(values, list):
         return []
     return [value for value in values if isinstance(value, dict)]
+
+
+def _exception_arrays(event: dict) -> dict[str, str | None]:
+    """Sentry's `error.type` and `error.value` arrays: every exception's, oldest first."""
+    values = exception_values(event.get("exception"))
+    types = [value["type"] for value in values if isinstance(value.get("type"), str)]
+    texts = [_lenient_text(value.get("value")) for value in values]
+    texts = [text for text in texts if text is not None]
+    return {
+        "exception_types": _json_text(types) if types else None,
+        "exception_values": _json_text(texts) if texts else None,
+    }
 
 
 def _main_exception(event: dict, reader: _Reader) -> dict:
@@ -248,7 +267,7 @@ def _main_exception(event: dict, reader: _Reader) -> dict:
     container = event.get("exception")
     if container is not None and not isinstance(container, dict | list):
         reader.note(f"exception: expected an object or a list, got {_kind(container)}")
-    values = _exception_values(container)
+    values = exception_values(container)
     return values[-1] if values else {}
 
 
@@ -256,7 +275,7 @@ def _handled(event: dict) -> int | None:
     """0 when any exception's mechanism says unhandled (Sentry's `error.unhandled`), else 1/None."""
     flags = [
         mechanism.get("handled")
-        for value in _exception_values(event.get("exception"))
+        for value in exception_values(event.get("exception"))
         if isinstance(mechanism := value.get("mechanism"), dict)
         and isinstance(mechanism.get("handled"), bool)
     ]
@@ -293,7 +312,7 @@ def _formatted_logentry(entry: dict, reader: _Reader, where: str) -> str | None:
 
 
 def _format_params(template: str, params: Any) -> str:
-    """Fill ``%s``-style or ``{0}`` placeholders; the template unchanged when params run short."""
+    """Fill the placeholders; the template unchanged when params run short, as Relay leaves it."""
     positional = iter(params) if isinstance(params, list) else iter(())
     named = params if isinstance(params, dict) else {}
     indexed = params if isinstance(params, list) else []
@@ -301,14 +320,16 @@ def _format_params(template: str, params: Any) -> str:
     def replace(match: re.Match) -> str:
         if match.group(0) == "%%":
             return "%"
-        if match.group("index") is not None:
-            return _param_text(indexed[int(match.group("index"))])
-        if match.group("name") is not None:
+        index = match.groupdict().get("index")
+        if index:
+            return _param_text(indexed[int(index)])
+        if match.groupdict().get("name") is not None:
             return _param_text(named[match.group("name")])
         return _param_text(next(positional))
 
+    placeholder = PRINTF_PLACEHOLDER if "%" in template else CURLY_PLACEHOLDER
     try:
-        return LOGENTRY_PLACEHOLDER.sub(replace, template)
+        return placeholder.sub(replace, template)
     except (StopIteration, KeyError, IndexError):
         return template
 
@@ -566,6 +587,9 @@ def _log_row(log: dict, reader: _Reader) -> dict:
     if timestamp is None or trace_id is None:
         reader.note("timestamp and trace_id are required; Relay drops this log")
     severity = log.get("severity_number")
+    if severity is None:
+        # sentry-python sends it only as this attribute, where Sentry keeps it for every log.
+        severity = attributes.get("sentry.severity_number")
     return {
         "timestamp": timestamp,
         "trace_id": trace_id,
@@ -577,6 +601,20 @@ def _log_row(log: dict, reader: _Reader) -> dict:
         "release": _first_string(attributes, "sentry.release"),
         "attributes": _json_or_none(log.get("attributes")),
     }
+
+
+def _extract_otel_log(rows: Rows, payload: Any, headers: dict) -> None:
+    """Early sentry-python logs (2.27 among them) were sent as OpenTelemetry log records.
+
+    Relay converted those into logs until it removed the item type (getsentry/relay#5082,
+    August 2025); today it reads `otel_log` as an unknown item type, which processing Relays
+    drop: such logs never reach Sentry. So no log rows here either, and a note that says why.
+    """
+    rows.notes.append(
+        "otel_log: an OpenTelemetry log record, which current Relay does not know and drops "
+        "(it converted them into logs until 2025); these logs never reach Sentry and have no "
+        "log rows here; upgrade the SDK to one that sends `log` items"
+    )
 
 
 # --- client reports, sessions, check-ins --------------------------------------------------------
@@ -741,9 +779,8 @@ class _Reader:
 
     def lenient_string(self, value: Any, name: str) -> str | None:
         """A string, or a number written as text (Relay's `LenientString`)."""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return _json_text(value)
-        return self.string(value, name)
+        text = _lenient_text(value)
+        return text if text is not None else self.string(value, name)
 
     def event_id(self, value: Any) -> str | None:
         if value is None:
@@ -802,6 +839,13 @@ class _Reader:
             self.note(f"{name} {value!r} {hint}; Relay would drop it (timestamp out of range)")
             return None
         return round(seconds, 6)
+
+
+def _lenient_text(value: Any) -> str | None:
+    """`_Reader.lenient_string` without the note: what cannot be read is None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _json_text(value)
+    return value if isinstance(value, str) else None
 
 
 HEX = re.compile(r"[0-9a-f]+")
@@ -922,7 +966,8 @@ _EVENT_COLUMNS = (
     *("transaction_op", "transaction_source", "platform", "logger", "server_name", "timestamp"),
     *("start_timestamp", "duration", "trace_id", "span_id", "parent_span_id", "trace_status"),
     *("user_id", "user_email", "user_ip", "user_username", "sdk_name", "sdk_version", "message"),
-    *("exception_type", "exception_value", "handled", "http_status_code", "http_method", "url"),
+    *("exception_type", "exception_value", "exception_types", "exception_values", "handled"),
+    *("http_status_code", "http_method", "url"),
     *("browser_name", "os_name"),
 )
 
@@ -933,6 +978,7 @@ _EXTRACTORS = {
     "security": partial(_extract_event, item_type="security"),
     "span": _extract_span,
     "log": _extract_logs,
+    "otel_log": _extract_otel_log,
     "client_report": _extract_client_report,
     "session": _extract_session,
     "sessions": _extract_sessions,

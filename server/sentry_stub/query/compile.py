@@ -22,6 +22,7 @@ from typing import Any
 from sentry_stub.query.aggregates import resolve_aggregate
 from sentry_stub.query.errors import InvalidQueryError, QuerySyntaxError
 from sentry_stub.query.fields import (
+    ARRAY,
     BOOLEAN,
     DATE,
     DURATION,
@@ -175,6 +176,8 @@ class _Compiler:
     def has(self, node: Has) -> _Sql:
         field = self.field(node.key)
         template = "{f} IS NOT NULL" if field.type not in TEXT_TYPES else "coalesce({f}, '') != ''"
+        if field.type == ARRAY:
+            template = "coalesce(json_array_length({f}), 0) > 0"
         present = _use(template, field)
         return _Sql(f"NOT ({present.text})", present.params) if node.negated else present
 
@@ -250,6 +253,8 @@ class _Compiler:
         return condition if positive else _negate(condition, field)
 
     def text_match(self, field: Field, value: str, *, in_list: bool) -> _Sql:
+        if field.type == ARRAY:
+            return self.array_match(field, value)
         searching = field.name == "message" and not in_list
         if has_wildcard(value):
             return _use("stub_match({f}, ?, ?)", field, value, 0 if searching else 1)
@@ -258,6 +263,17 @@ class _Compiler:
         if searching:
             return _use("stub_contains({f}, ?)", field, unescape(value))
         return _use("{f} = ?", field, unescape(value))
+
+    def array_match(self, field: Field, value: str) -> _Sql:
+        """Any element matches, as on Sentry's array columns; `""` means no element at all."""
+        if value == "":
+            return _use("coalesce(json_array_length({f}), 0) = 0", field)
+        element = Field(field.name, "a.value")
+        inner = self.text_match(element, value, in_list=True)
+        return _Sql(
+            f"EXISTS (SELECT 1 FROM json_each({field.sql}) AS a WHERE {inner.text})",
+            (*field.params, *inner.params),
+        )
 
     def aggregate_filter(self, node: AggregateFilter) -> _Sql:
         try:

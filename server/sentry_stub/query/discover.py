@@ -12,6 +12,7 @@ plugin's ``events()``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -263,7 +264,7 @@ def _non_negative(name: str, value: int) -> int:
 def _output(value: object, kind: str) -> object:
     """A value as Discover serialises it: ISO dates, arrays for array columns, ints for counts."""
     if kind == ARRAY:
-        return [] if value in (None, "") else [value]
+        return json.loads(value) if isinstance(value, str) and value.startswith("[") else []
     if value is None:
         return None
     if kind == DATE:

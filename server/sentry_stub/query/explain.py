@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from .discover import search_events
+from .fields import resolve_field
 from .grammar import AggregateFilter, And, FreeText, Has, Node, Or, parse_query
 
 SIMPLE_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/*@:")
@@ -52,13 +53,12 @@ def explain_misses(
     matching = set(
         search_events(connection, query, project_ids=project_ids, min_item_id=min_item_id)
     )
+    title = resolve_field("title")  # the title a search on `title:` reads
     rows = connection.execute(
-        """SELECT e.item_id, e.event_id, e.type, e.project_id, p.slug,
-                  COALESCE(e.exception_type || ': ' || e.exception_value, e.message,
-                           e.transaction_name, '')
+        f"""SELECT e.item_id, e.event_id, e.type, e.project_id, p.slug, {title.sql}
            FROM events e LEFT JOIN projects p ON p.id = e.project_id
            WHERE e.item_id > ? ORDER BY e.item_id DESC LIMIT 200""",
-        (min_item_id,),
+        (*title.params, min_item_id),
     ).fetchall()
     misses = []
     for item_id, event_id, kind, project_id, slug, title in rows:

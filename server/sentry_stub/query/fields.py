@@ -22,6 +22,9 @@ names a span field: ``span.op``, ``span.description``, ``span.duration``, ``span
   warning saying so, since the mission's guide uses ``op`` for spans).
 - every event field (``event.type``, ``transaction.duration``, ``user.email``, tags...) is the
   enclosing transaction's, so ``event.type:transaction`` keeps all spans of transactions.
+- ``is_transaction`` (boolean), ``segment.name`` (as ``transaction``), ``segment.id`` and
+  ``transaction.span_id`` are Sentry's segment fields: they also select the spans an SDK
+  streamed (span v2 items) instead of sending a transaction, which have no enclosing event.
 - ``db.table`` is the span data ``db.table`` (or ``db.sql.table``/``db.collection.name``), else
   the first table named in a ``db*`` span's SQL description (``FROM``/``INTO``/``UPDATE``/
   ``JOIN``), the way Sentry derives a span's domain. Other unknown keys read span data, then
@@ -49,7 +52,9 @@ NUMBER = "number"
 DURATION = "duration"
 DATE = "date"
 BOOLEAN = "boolean"
-ARRAY = "array"  # Sentry's array columns (error.type, error.value); matched as text
+ARRAY = (
+    "array"  # Sentry's array columns (error.type, error.value): a JSON array, any element matches
+)
 PERCENTAGE = "percentage"  # only aggregates produce it
 
 NUMERIC_TYPES = (INTEGER, NUMBER, DURATION, PERCENTAGE)
@@ -115,6 +120,13 @@ def _from_context(column: str, tag: str) -> _Spec:
     return _Spec(f"coalesce(nullif({column}, ''), {{tag}}, '')", nullable=False, params=(tag,))
 
 
+def _array(column: str, main: str) -> _Spec:
+    """A JSON array column; rows stored before it existed have only the main exception's."""
+    return _Spec(
+        f"coalesce({column}, CASE WHEN {main} IS NOT NULL THEN json_array({main}) END)", ARRAY
+    )
+
+
 def _text(column: str) -> _Spec:
     """A non-nullable text column: missing reads as ''."""
     return _Spec(f"coalesce({column}, '')", nullable=False)
@@ -159,12 +171,13 @@ _EVENT_FIELDS: dict[str, _Spec] = {
     "project.name": _Spec(_PROJECT_SLUG, nullable=False),
     "project.id": _Spec("{project}", INTEGER),
     "project_id": _Spec("{project}", INTEGER),
-    "error.type": _Spec("e.exception_type", ARRAY),
-    "error.value": _Spec("e.exception_value", ARRAY),
+    "error.type": _array("e.exception_types", "e.exception_type"),
+    "error.value": _array("e.exception_values", "e.exception_value"),
     "error.handled": _Spec("e.handled", BOOLEAN),
     "error.unhandled": _Spec("1 - e.handled", BOOLEAN),
 }
 
+_SEGMENT_NAME = _Spec("coalesce(s.transaction_name, e.transaction_name, '')", nullable=False)
 _SPAN_FIELDS: dict[str, _Spec] = {
     "op": _Spec("s.op"),
     "span.op": _Spec("s.op"),
@@ -178,8 +191,14 @@ _SPAN_FIELDS: dict[str, _Spec] = {
         nullable=False,
         params=("db.table", "db.sql.table", "db.collection.name"),
     ),
+    # Sentry's segment fields: a segment is the span that was (or, streamed, stands for) a
+    # transaction; `transaction` on spans is its segment's name.
+    "is_transaction": _Spec("s.is_segment", BOOLEAN),
+    "segment.name": _SEGMENT_NAME,
+    "segment.id": _Spec("s.segment_id"),
+    "transaction.span_id": _Spec("s.segment_id"),
     # Standalone spans carry these themselves; spans inside a transaction inherit them.
-    "transaction": _Spec("coalesce(s.transaction_name, e.transaction_name, '')", nullable=False),
+    "transaction": _SEGMENT_NAME,
     "environment": _Spec("coalesce(s.environment, e.environment)"),
     "release": _Spec("coalesce(s.release, e.release)"),
     "trace": _Spec("coalesce(s.trace_id, e.trace_id)"),
@@ -189,6 +208,7 @@ _SPAN_FIELDS: dict[str, _Spec] = {
 EVENT_FIELD_NAMES = tuple(_EVENT_FIELDS)
 
 _SPAN_PREFIXES = ("span.", "db.")
+_SEGMENT_FIELDS = frozenset({"is_transaction", "segment.name", "segment.id", "transaction.span_id"})
 _OP_ON_EVENTS = (
     "`op` is read as `transaction.op` on events; name a span field (span.op, span.duration, "
     "db.table...) to query the spans inside transactions, where `op` is the span's op"
@@ -197,7 +217,7 @@ _OP_ON_EVENTS = (
 
 def needs_spans(names: Iterable[str]) -> bool:
     """Whether any of these field names only makes sense per span (see the module docstring)."""
-    return any(name.startswith(_SPAN_PREFIXES) for name in names)
+    return any(name.startswith(_SPAN_PREFIXES) or name in _SEGMENT_FIELDS for name in names)
 
 
 def explicit_tag(name: str) -> tuple[str, str] | None:

@@ -16,6 +16,8 @@ import hashlib
 import re
 from typing import Any
 
+from ..ingest import extract
+
 MAX_MESSAGE = 8192
 DEFAULT_VARIABLE = re.compile(r"^\{\{\s*default\s*\}\}$")
 
@@ -130,12 +132,8 @@ def culprit(event: dict[str, Any]) -> str:
 
 
 def exception_values(event: dict[str, Any]) -> list[dict]:
-    """The exceptions of ``event`` (oldest first), whichever container form the SDK used."""
-    container = event.get("exception")
-    values = container.get("values") if isinstance(container, dict) else container
-    if isinstance(values, dict):
-        values = [values]
-    return [value for value in values or [] if isinstance(value, dict)]
+    """The exceptions of ``event`` (oldest first), read as the search and ``Event`` read them."""
+    return extract.exception_values(event.get("exception"))
 
 
 def _frames(stacktrace: Any) -> list[dict]:

@@ -220,6 +220,11 @@ def rows(
         record = dict(zip(names, values, strict=True))
         for column in JSON_COLUMNS & record.keys():
             record[column] = _json(record[column])
+        if table == "spans":
+            # Sentry's names for the segment a span belongs to (its transaction, or the
+            # segment span an SDK streamed instead of one).
+            record["is_transaction"] = bool(record["is_segment"])
+            record["segment_name"] = record["transaction_name"]
         result.append(record)
     return result
 

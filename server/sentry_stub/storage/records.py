@@ -34,6 +34,7 @@ JSON_TYPES = frozenset(
         "sessions",
         "check_in",
         "log",
+        "otel_log",
         "span",
         "trace_metric",
         "user_report",

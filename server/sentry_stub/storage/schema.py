@@ -113,6 +113,9 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "message": str,
             "exception_type": str,
             "exception_value": str,
+            # Sentry's array columns: every exception's type and value, oldest first (JSON)
+            "exception_types": str,
+            "exception_values": str,
             "handled": int,
             "http_status_code": str,
             "http_method": str,

@@ -7,12 +7,12 @@ import { eventTitle, exceptionValues } from "./events.js";
 export async function renderEvent(view, _params, eventId) {
   const record = await getJSON(`/stub/api/events/${encodeURIComponent(eventId)}`);
   const data = record.data ?? {};
-  const exceptions = exceptionValues(data);
+  const exceptions = exceptionValues(record);
   append(
     view,
     h("p", {}, h("a", { href: "#/events" }, "← Events")),
     h("h1", { class: "title" }, eventTitle(record)),
-    summary(record, data),
+    summary(record),
     notes(record),
     record.tags.length
       ? section("Tags", table(["Tag", "Value"], record.tags, { class: "tags" }))
@@ -51,15 +51,17 @@ export async function renderEvent(view, _params, eventId) {
   );
 }
 
-function summary(record, data) {
+function summary(record) {
+  // As indexed: the values the search matches (the JSON as sent is below).
+  const indexed = record.indexed ?? {};
   const facts = {
     "Event ID": record.event_id,
     Type: record.type,
-    Level: data.level,
+    Level: indexed.level,
     Project: record.project,
-    Environment: data.environment,
-    Release: data.release,
-    Platform: data.platform,
+    Environment: indexed.environment,
+    Release: indexed.release,
+    Platform: indexed.platform,
     Received: formatTime(record.received_at),
     Envelope: `#${record.envelope_id}`,
   };

@@ -44,15 +44,15 @@ export async function renderEvents(view, params) {
 
 function eventsTable(events) {
   const rows = events.map((event) => {
-    const data = event.data ?? {};
+    const indexed = event.indexed ?? {};
     return [
       h("span", { class: "nowrap" }, formatTime(event.received_at)),
       h("a", { href: hashFor(`/events/${event.event_id}`) }, eventTitle(event)),
       event.type,
-      data.level ? levelBadge(data.level) : null,
+      indexed.level ? levelBadge(indexed.level) : null,
       event.project,
-      display(data.environment),
-      display(data.release),
+      display(indexed.environment),
+      display(indexed.release),
     ];
   });
   const headings = ["Received", "Title", "Type", "Level", "Project", "Environment", "Release"];
@@ -70,34 +70,16 @@ function emptyHint(query) {
   );
 }
 
-/** Sentry's title: a transaction's name, an error's `Type: value`, otherwise the message. */
+/** Sentry's title as the server indexed it (what `title:` searches): a transaction's name, an
+ * error's `Type: value`, otherwise the message. */
 export function eventTitle(event) {
-  const data = event.data ?? {};
-  if (event.type === "transaction") return display(data.transaction) || "<unnamed transaction>";
-  const exception = exceptionValues(data).at(-1);
-  if (exception?.type) {
-    const type = display(exception.type);
-    return exception.value ? `${type}: ${display(exception.value)}` : type;
-  }
-  const message = messageText(data);
-  return message || display(data.transaction) || `<${event.type} without a title>`;
+  return display(event.indexed?.title) || `<${event.type} without a title>`;
 }
 
-export function exceptionValues(data) {
-  const exception = data.exception;
-  const values = Array.isArray(exception) ? exception : exception?.values;
+/** The exception values as the server reads the container (values, a bare list, one object). */
+export function exceptionValues(record) {
+  const values = record.indexed?.exception;
   return Array.isArray(values) ? values.filter((value) => value && typeof value === "object") : [];
-}
-
-function messageText(data) {
-  for (const candidate of [data.logentry, data.message]) {
-    if (typeof candidate === "string" && candidate) return candidate;
-    if (candidate && typeof candidate === "object") {
-      const text = candidate.formatted || candidate.message;
-      if (text) return display(text);
-    }
-  }
-  return "";
 }
 
 function levelBadge(level) {

@@ -1,0 +1,282 @@
+"""One reading of every event: what an ``Event`` attribute says, a search on that field finds.
+
+Every fixture in ``tests/fixtures`` goes to a real server the way an SDK would send it; then, for
+each event it produced and each attribute, ``field:"value"`` must find the event and
+``!field:"value"`` must not.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sentry_stub import StubServer
+from sentry_stub.cli import main
+from sentry_stub.client import StubClient
+from sentry_stub.records import Event
+from sentry_stub.rules.grouping import fingerprint
+from sentry_stub.view import StubView
+from tests.sending import post_event
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ALL_FIXTURES = sorted(path for path in FIXTURES.rglob("*") if path.is_file())
+BOUNDARY = "sentry-stub-reading"
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[StubServer]:
+    with StubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def view(stub: StubServer) -> StubView:
+    return StubView(StubClient(stub.url))
+
+
+def send_fixture(stub: StubServer, path: Path) -> int | None:
+    """Post one fixture to the endpoint its kind goes to; the answer's status (None: not sent)."""
+    key = stub.dsn.split("//")[1].split("@")[0]
+    auth = {"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"}
+    kind = path.relative_to(FIXTURES).parts[0]
+    body = path.read_bytes()
+    if kind == "envelopes":
+        # An envelope whose header names its DSN goes where the DSN says, authenticated by it.
+        project = dsn_project(body)
+        url = f"{stub.url}/api/{project or 1}/envelope/"
+        return httpx.post(url, content=body, headers={} if project else auth).status_code
+    if kind == "events":
+        payload = json.loads(body)
+        if "check-in" in path.name:
+            payload_bytes = body.strip()
+            header = {"type": "check_in", "length": len(payload_bytes)}
+            lines = [b"{}", json.dumps(header).encode(), payload_bytes]
+            url = f"{stub.url}/api/1/envelope/"
+            return httpx.post(url, content=b"\n".join(lines), headers=auth).status_code
+        payload.setdefault("event_id", uuid.uuid4().hex)
+        post_event(stub, payload)
+        return 200
+    if kind == "minidumps":
+        form = (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="upload_file_minidump"; '
+                f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + body
+            + f"\r\n--{BOUNDARY}--\r\n".encode()
+        )
+        content_type = f"multipart/form-data; boundary={BOUNDARY}"
+        url = f"{stub.url}/api/1/minidump/?sentry_key={key}"
+        return httpx.post(url, content=form, headers={"content-type": content_type}).status_code
+    if kind == "unreal":
+        return httpx.post(f"{stub.url}/api/1/unreal/{key}/", content=body).status_code
+    return None  # PROVENANCE.md
+
+
+def dsn_project(envelope: bytes) -> str | None:
+    """The project id of the DSN in an envelope's header: the project it must be posted to."""
+    try:
+        header = json.loads(envelope.split(b"\n", 1)[0])
+    except ValueError:
+        return None
+    dsn = header.get("dsn") if isinstance(header, dict) else None
+    project = dsn.rstrip("/").rsplit("/", 1)[-1] if isinstance(dsn, str) else ""
+    return project if project.isdigit() else None
+
+
+def quoted(value: str) -> str:
+    """A search value that means exactly ``value``: quotes and stars escaped."""
+    return '"' + value.replace('"', '\\"').replace("*", "\\*") + '"'
+
+
+def attribute_searches(event: Event) -> list[tuple[str, str, str]]:
+    """(attribute, search field, value) for every attribute of ``event`` that has a value."""
+    pairs = [
+        ("event_id", "id", event.event_id),
+        ("type", "event.type", event.type),
+        ("level", "level", event.level),
+        ("release", "release", event.release),
+        ("environment", "environment", event.environment),
+        ("transaction", "transaction", event.transaction),
+        ("platform", "platform", event.platform),
+        ("message", "message", event.message),
+        ("trace_id", "trace", event.trace_id),
+        ("project", "project", event.project),
+    ]
+    if event.title != "<no title>":
+        pairs.append(("title", "title", event.title))
+    for index, exception in enumerate(event.exception):
+        pairs += [
+            (f"exception[{index}]['type']", "error.type", exception.get("type")),
+            (f"exception[{index}]['value']", "error.value", exception.get("value")),
+        ]
+    user_fields = {"id": "user.id", "email": "user.email", "ip_address": "user.ip"}
+    user_fields["username"] = "user.username"
+    pairs += [(f"user[{k!r}]", user_fields[k], v) for k, v in event.user.items()]
+    pairs += [(f"tags[{k!r}]", f"tags[{k}]", v) for k, v in event.tags.items()]
+    return [
+        (name, field, value) for name, field, value in pairs if isinstance(value, str) and value
+    ]
+
+
+def item_ids(view: StubView, query: str) -> set[int]:
+    return {event.item_id for event in view.events(query)}
+
+
+@pytest.mark.parametrize("path", ALL_FIXTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_attribute_of_every_fixture_event_is_what_its_search_matches(stub, view, path):
+    status = send_fixture(stub, path)
+    if status is None:
+        assert path.suffix == ".md"
+        return
+    events = view.events()
+    mismatches = []
+    for event in events:
+        for attribute, field, value in attribute_searches(event):
+            search = f"{field}:{quoted(value)}"
+            if event.item_id not in item_ids(view, search):
+                mismatches.append(f"{event.event_id} .{attribute} = {value!r}: {search} misses it")
+            if event.item_id in item_ids(view, f"!{search}"):
+                mismatches.append(f"{event.event_id} .{attribute} = {value!r}: !{search} finds it")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_the_walk_reads_events_of_every_kind(stub):
+    """The walk above is only worth something if the fixtures give it events to read."""
+    view = StubView(StubClient(stub.url))
+    checked: dict[str, int] = {}
+    for path in ALL_FIXTURES:
+        send_fixture(stub, path)
+    for event in view.events():
+        checked[event.type] = checked.get(event.type, 0) + len(attribute_searches(event))
+    assert {"error", "default", "transaction"} <= checked.keys()
+    assert sum(checked.values()) >= 250, checked
+
+
+# --- the cases where the raw JSON and Sentry's reading differ ------------------------------------
+
+
+def test_a_single_exception_object_is_a_list_of_one_and_titles_the_event(stub, view):
+    post_event(
+        stub, {"event_id": uuid.uuid4().hex, "exception": {"type": "ValueError", "value": "msg"}}
+    )
+    (event,) = view.wait_for("error.type:ValueError")
+    assert event.exception == [{"type": "ValueError", "value": "msg"}]
+    assert event.title == "ValueError: msg"
+    assert event.type == "error"
+    assert event["exception"] == {"type": "ValueError", "value": "msg"}  # as sent
+
+
+def test_a_single_exception_object_groups_as_its_values_form():
+    exception = {"type": "ValueError", "value": "a", "stacktrace": {"frames": [{"function": "f"}]}}
+    single = fingerprint({"exception": exception})
+    assert single == fingerprint({"exception": {"values": [exception]}})
+    assert single != fingerprint({"exception": {"values": [{**exception, "type": "KeyError"}]}})
+
+
+def test_an_empty_exception_object_is_no_exception_as_relay_reads_it(stub, view):
+    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": {}, "message": "plain"})
+    (event,) = view.wait_for('message:"plain"')
+    assert event.exception == []
+    assert event.type == "default"
+
+
+def test_a_bare_exception_list_is_read_as_the_values(stub, view):
+    values = [{"type": "KeyError", "value": "'a'"}, {"type": "LookupError", "value": "wrapped"}]
+    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": values})
+    (event,) = view.wait_for("error.type:LookupError")
+    assert event.exception == values
+    assert event.title == "LookupError: wrapped"
+    # error.type and error.value are arrays in Sentry: any exception of the chain matches.
+    assert view.events("error.type:KeyError error.value:\"'a'\"") == [event]
+    assert view.events("!error.type:KeyError") == []
+    assert event.indexed["error.type"] == ["KeyError", "LookupError"]
+
+
+@pytest.mark.parametrize(
+    ("logentry", "formatted"),
+    [
+        ({"message": "hello %s", "params": ["world"]}, "hello world"),
+        ({"message": "hello %(who)s", "params": {"who": "named"}}, "hello named"),
+        ({"message": "hello {}", "params": ["java"]}, "hello java"),
+        ({"message": "hello {0} {0}", "params": ["dotnet"]}, "hello dotnet dotnet"),
+        # Relay formats by one convention only: with a %, the braces stay as they are.
+        ({"message": "100% {0}", "params": ["x"]}, "100% {0}"),
+        ({"message": "short %s %s", "params": ["one"]}, "short %s %s"),
+        ({"message": "mine", "formatted": "given", "params": ["x"]}, "given"),
+    ],
+)
+def test_a_logentry_with_params_reads_as_relay_formats_it(stub, view, logentry, formatted):
+    post_event(stub, {"event_id": uuid.uuid4().hex, "logentry": logentry})
+    (event,) = view.wait_for()
+    assert event.message == formatted
+    assert event.title == formatted
+    assert event["logentry"] == logentry  # as sent
+    assert event.stored["logentry"]["formatted"] == formatted  # Relay's own normalization
+    assert view.events(f"message:{quoted(formatted)}") == [event]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"), [("critical", "fatal"), ("log", "info"), (30, "warning"), (None, "error")]
+)
+def test_the_level_is_the_one_relay_stores(stub, view, sent, stored):
+    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "lvl", "level": sent})
+    (event,) = view.wait_for()
+    assert event.level == stored
+    assert view.events(f"level:{stored}") == [event]
+    assert event["level"] == sent
+    assert event.stored["level"] == stored  # Relay's own normalization
+
+
+def test_tags_read_as_the_search_reads_them(stub, view):
+    tags = [["a key", "1"], ["a key", "2"], ["environment", "from-tag"], ["ok", "yes"]]
+    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "tagged", "tags": tags})
+    (event,) = view.wait_for()
+    # Relay: spaces in keys become dashes, the environment tag becomes the field.
+    assert event.tags == {"a-key": "1", "ok": "yes"}
+    assert event.environment == "from-tag"
+    assert view.events('tags[a-key]:"1" environment:from-tag') == [event]
+
+
+def test_user_and_platform_are_the_indexed_fields(stub, view):
+    user = {"id": 7, "email": "a@example.com", "name": "not indexed"}
+    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "u", "user": user, "platform": "x"})
+    (event,) = view.wait_for()
+    assert event.user == {"id": "7", "email": "a@example.com"}  # Relay reads a number id as text
+    assert event.platform == "other"  # not a platform Relay knows
+    assert event["user"] == user
+    assert view.events("user.id:7 platform:other") == [event]
+
+
+def test_openapi_names_every_indexed_field(stub, view):
+    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "documented"})
+    (event,) = view.wait_for()
+    schema = httpx.get(f"{stub.url}/stub/api/openapi.json").json()["components"]["schemas"]
+    described = schema["Event"]["properties"]["indexed"]["description"]
+    assert event.indexed, "the event record has no indexed fields"
+    missing = [key for key in event.indexed if f"`{key}`" not in described]
+    assert not missing, f"openapi.py does not describe indexed fields {missing}"
+
+
+def test_the_timeout_report_titles_a_miss_as_event_title_does(stub, view):
+    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": {"type": "Boom"}})
+    (event,) = view.wait_for("error.type:Boom")
+    assert event.title == "Boom"
+    with pytest.raises(AssertionError) as failure:
+        view.wait_for("level:info", timeout=0.2)
+    assert f"error {event.event_id} 'Boom' (project default)" in str(failure.value)
+
+
+def test_the_events_command_reads_as_the_search_does(stub, view, capsys):
+    exception = {"type": "ValueError", "value": "from the cli"}
+    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": exception, "level": "critical"})
+    view.wait_for('error.value:"from the cli"')
+    assert main(["events", 'error.value:"from the cli"', "--url", stub.url]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if "from the cli" in line]
+    assert " fatal " in row
+    assert row.rstrip().endswith("ValueError: from the cli")
