@@ -33,6 +33,9 @@ ENV SENTRY_STUB_HOST=0.0.0.0 \
 # Without one the server runs in open mode (any key, any numeric project id).
 
 VOLUME /data
+# SQLite writes its temporary files to /var/tmp unless TMPDIR names another directory: keep
+# them on the volume too, so that the container writes nothing outside /data.
+ENV TMPDIR=/data
 WORKDIR /data
 USER 10001:10001
 EXPOSE 8990

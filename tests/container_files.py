@@ -28,13 +28,29 @@ def script(name: str) -> Path:
 
 
 def stages(path: Path) -> list[list[dockerfile.Command]]:
-    """The build stages of a Dockerfile, each a list of instructions starting with its FROM."""
+    """The build stages of a Dockerfile, each a list of instructions starting with its FROM.
+
+    The ``ARG``s before the first FROM belong to no stage (see ``build_arguments``).
+    """
     result: list[list[dockerfile.Command]] = []
     for command in dockerfile.parse_file(str(path)):
         if command.cmd == "FROM":
             result.append([])
-        result[-1].append(command)
+        if result:
+            result[-1].append(command)
     return result
+
+
+def build_arguments(path: Path) -> dict[str, str]:
+    """The ``ARG name=default`` lines before the first FROM, which FROM lines can use."""
+    arguments: dict[str, str] = {}
+    for command in dockerfile.parse_file(str(path)):
+        if command.cmd == "FROM":
+            break
+        if command.cmd == "ARG":
+            name, _, default = command.value[0].partition("=")
+            arguments[name] = default
+    return arguments
 
 
 def final_stage(path: Path) -> list[dockerfile.Command]:

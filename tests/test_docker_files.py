@@ -26,6 +26,7 @@ from tests.container_files import (
     EXAMPLE_CONFIG,
     EXAMPLE_DOCKERFILE,
     ROOT,
+    build_arguments,
     ci_recipe,
     compose,
     config_project,
@@ -153,7 +154,8 @@ def test_image_runs_as_an_unprivileged_user(path: Path) -> None:
 
 def test_image_is_built_in_a_separate_stage() -> None:
     build, image = stages(DOCKERFILE)
-    assert build[0].value[0] == image[0].value[0] == "python:3.11-slim"
+    assert build[0].value[0] == image[0].value[0] == "${PYTHON_IMAGE}"
+    assert build_arguments(DOCKERFILE) == {"PYTHON_IMAGE": "python:3.11-slim"}
     assert not any(command.cmd == "COPY" for command in image), "sources must stay in the build"
 
 
