@@ -31,10 +31,19 @@ def free_port() -> int:
 class ServerProcess:
     """``sentry-stub serve`` configured through SENTRY_STUB_* variables, as in the container."""
 
-    def __init__(self, db: Path, *, config: Path | None = None, port: int | None = None):
+    def __init__(
+        self,
+        db: Path,
+        *,
+        config: Path | None = None,
+        port: int | None = None,
+        bin_dir: Path | None = None,
+    ):
         self.db = db
         self.config = config
         self.port = port or free_port()
+        # Where the console script lies: this interpreter's environment unless another is named.
+        self.bin_dir = bin_dir or Path(sys.executable).parent
         self.process: subprocess.Popen | None = None
         self.log = db.with_suffix(".log")
 
@@ -54,8 +63,8 @@ class ServerProcess:
         return env
 
     def command(self) -> list[str]:
-        """``SERVE_COMMAND`` with the console script of this interpreter's environment."""
-        script = Path(sys.executable).parent / SERVE_COMMAND[0]
+        """``SERVE_COMMAND`` with the console script of ``bin_dir``."""
+        script = self.bin_dir / SERVE_COMMAND[0]
         return [str(script), *SERVE_COMMAND[1:]]
 
     def start(self) -> ServerProcess:

@@ -215,4 +215,3 @@ def test_sigterm_during_a_burst_stops_fast_and_loses_nothing_acknowledged(
     stored = {e["event_id"] for e in StubClient(container.url).events(limit=10_000)}
     assert set(burst.acknowledged) <= stored
     assert len(burst.acknowledged) == acknowledged_at_stop  # nothing acked after the stop
-
