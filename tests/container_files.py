@@ -20,6 +20,8 @@ EXAMPLE_DOCKERFILE = ROOT / "examples" / "backend" / "Dockerfile"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 EXAMPLE_CONFIG = ROOT / "examples" / "sentry-stub.toml"
 CI_RECIPE = ROOT / "examples" / "github-actions.yml"
+CI_RECIPE_BUILD = ROOT / "examples" / "github-actions-build.yml"
+WORKFLOWS = ROOT / ".github" / "workflows"
 
 
 def script(name: str) -> Path:
@@ -79,8 +81,16 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
 
 
-def ci_recipe() -> dict[str, Any]:
-    return yaml.safe_load(CI_RECIPE.read_text(encoding="utf-8"))
+def workflow(path: Path) -> dict[str, Any]:
+    """A GitHub workflow; its ``on:`` key, which YAML 1.1 reads as ``True``, under ``"on"``."""
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in loaded:
+        loaded["on"] = loaded.pop(True)
+    return loaded
+
+
+def ci_recipe(path: Path = CI_RECIPE) -> dict[str, Any]:
+    return workflow(path)
 
 
 def example_config() -> dict[str, Any]:

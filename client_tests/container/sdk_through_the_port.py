@@ -18,12 +18,14 @@ RELEASE = os.environ["SDK_CHECK_RELEASE"]
 
 
 def test_an_error_and_a_transaction_arrive(sentry_stub: StubView) -> None:
-    with sentry_client(sentry_stub.dsn, release=RELEASE, traces_sample_rate=1.0):
-        with sentry_sdk.start_transaction(name="container-check", op="test"):
-            try:
-                1 / 0  # noqa: B018
-            except ZeroDivisionError:
-                sentry_sdk.capture_exception()
+    with (
+        sentry_client(sentry_stub.dsn, release=RELEASE, traces_sample_rate=1.0),
+        sentry_sdk.start_transaction(name="container-check", op="test"),
+    ):
+        try:
+            1 / 0  # noqa: B018
+        except ZeroDivisionError:
+            sentry_sdk.capture_exception()
 
     [error] = sentry_stub.wait_for(f"event.type:error release:{RELEASE}")
     assert error.exception[-1]["type"] == "ZeroDivisionError"
