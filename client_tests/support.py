@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# Relay's readiness route, which the image's HEALTHCHECK asks too.
+READY = "/api/relay/healthcheck/ready/"
+
+
+def wait_until_answering(
+    url: str,
+    describe: Callable[[], str],
+    *,
+    timeout: float = 20.0,
+    exited: Callable[[], bool] = lambda: False,
+) -> None:
+    """Until a GET of ``url`` succeeds; else a RuntimeError that quotes ``describe()`` (a log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if exited():
+            raise RuntimeError(f"server exited: {describe()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} not answering after {timeout}s: {describe()}")
 
 
 class ServerProcess:
@@ -80,17 +104,14 @@ class ServerProcess:
         return self
 
     def _wait_ready(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/relay/healthcheck/ready/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"server not ready after {timeout}s: {self.log.read_text()}")
+        process = self.process
+        assert process is not None
+        wait_until_answering(
+            f"{self.url}{READY}",
+            self.log.read_text,
+            timeout=timeout,
+            exited=lambda: process.poll() is not None,
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""

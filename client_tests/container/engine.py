@@ -11,8 +11,9 @@ import shlex
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
+
+from client_tests.support import READY, wait_until_answering
 
 # The image's port and data directory (the Dockerfile's SENTRY_STUB_PORT and VOLUME).
 CONTAINER_PORT = 8990
@@ -128,11 +129,4 @@ class Container:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Until Relay's readiness route answers through the published port."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/relay/healthcheck/ready/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.logs()}")
+        wait_until_answering(f"{self.url}{READY}", self.logs, timeout=timeout)

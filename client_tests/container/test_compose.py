@@ -7,13 +7,12 @@ network resolves; the host reads what arrived through the stub's published 127.0
 from __future__ import annotations
 
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from client_tests.container.engine import Engine
+from client_tests.support import wait_until_answering
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView
 from tests.container_files import COMPOSE_FILE, ROOT, compose
@@ -58,34 +57,23 @@ def container_of(engine: Engine, service: str) -> str:
     return container
 
 
-def wait_until_answering(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def test_the_backend_reports_to_the_stub_service_and_the_host_reads_it(
     engine: Engine, services: None
 ) -> None:
     engine.wait_healthy(container_of(engine, "sentry-stub"))
-    wait_until_answering(f"{BACKEND_URL}/health")
+    backend = container_of(engine, "example-backend")
+    wait_until_answering(
+        f"{BACKEND_URL}/health", lambda: engine.run("logs", backend, check=False), timeout=60
+    )
     view = StubView(StubClient(STUB_URL))
 
     assert divide_by_zero(BACKEND_URL) == 500
 
     [event] = view.wait_for("event.type:error", project="agentsflowai-backend", timeout=30)
-    backend = compose()["services"]["example-backend"]["environment"]
+    settings = compose()["services"]["example-backend"]["environment"]
     assert event.exception[-1]["type"] == "ZeroDivisionError"
     assert event.transaction == "/api/divide"
-    assert event.release == backend["SENTRY_RELEASE"]
-    assert event.environment == backend["SENTRY_ENVIRONMENT"]
+    assert event.release == settings["SENTRY_RELEASE"]
+    assert event.environment == settings["SENTRY_ENVIRONMENT"]
     # The backend ran in its own container: sentry-sdk names the host it runs on.
-    assert event["server_name"] == engine.inspect(
-        container_of(engine, "example-backend"), "{{.Config.Hostname}}"
-    )
+    assert event["server_name"] == engine.inspect(backend, "{{.Config.Hostname}}")
