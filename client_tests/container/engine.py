@@ -120,6 +120,11 @@ class Container:
         self.engine.run("stop", f"--time={grace}", self.name, timeout=grace + 60)
         return time.monotonic() - started
 
+    def replace(self) -> None:
+        """A new container of the image in place of this one, on the same volume."""
+        self.engine.run("rm", "--force", self.name)
+        self.create()
+
     def remove(self) -> None:
         self.engine.run("rm", "--force", self.name, check=False)
         self.engine.run("volume", "rm", "--force", self.volume, check=False)

@@ -129,13 +129,15 @@ def test_nothing_but_the_data_volume_is_written(
     assert database.split()[2:4] == [UID, UID], listing
 
 
-def test_data_survives_stop_and_start(stub: Container) -> None:
+def test_data_survives_stop_and_start_and_a_new_container(stub: Container) -> None:
     status, _, event_id = post_event(stub.url)
     assert status == 200
 
     stub.stop()
     stub.start()
+    assert StubClient(stub.url).event(event_id)["event_id"] == event_id
 
+    stub.replace()  # only the volume is left of the old container
     assert StubClient(stub.url).event(event_id)["event_id"] == event_id
 
 
