@@ -3,15 +3,19 @@
 # The container runs exactly the command the remote-mode tests run (client_tests/support.py):
 # `sentry-stub serve`, configured by SENTRY_STUB_* variables.
 
+# The base of both stages; a mirror or a pinned digest can replace it:
+#   docker build --build-arg PYTHON_IMAGE=registry.example/python:3.11-slim .
+ARG PYTHON_IMAGE=python:3.11-slim
+
 # Stage 1: build wheels for sentry-stub and everything it depends on.
-FROM python:3.11-slim AS build
+FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY server ./server
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Stage 2: install those wheels; the image keeps neither them, pip's cache nor the sources.
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links /wheels /wheels/sentry_stub-*.whl \
     && groupadd --system --gid 10001 sentry-stub \
@@ -32,6 +36,9 @@ ENV SENTRY_STUB_HOST=0.0.0.0 \
 # Without one the server runs in open mode (any key, any numeric project id).
 
 VOLUME /data
+# SQLite writes its temporary files to /var/tmp unless TMPDIR names another directory: keep
+# them on the volume too, so that the container writes nothing outside /data.
+ENV TMPDIR=/data
 WORKDIR /data
 USER 10001:10001
 EXPOSE 8990

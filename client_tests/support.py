@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Relay's readiness route, which the image's HEALTHCHECK asks too.
+READY = "/api/relay/healthcheck/ready/"
+
+
+def wait_until_answering(
+    url: str,
+    describe: Callable[[], str],
+    *,
+    timeout: float = 20.0,
+    exited: Callable[[], bool] = lambda: False,
+) -> None:
+    """Until a GET of ``url`` succeeds; else a RuntimeError that quotes ``describe()`` (a log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if exited():
+            raise RuntimeError(f"server exited: {describe()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} not answering after {timeout}s: {describe()}")
+
+
 class ServerProcess:
     """``sentry-stub serve`` configured through SENTRY_STUB_* variables, as in the container."""
 
@@ -39,12 +63,15 @@ class ServerProcess:
         port: int | None = None,
         arguments: tuple[str, ...] = (),
         environment: dict[str, str] | None = None,
+        bin_dir: Path | None = None,
     ):
         self.db = db
         self.config = config
         self.port = port or free_port()
         self.arguments = arguments  # after ``serve``, e.g. ``("--allowed-host", "ci-runner")``
         self.environment = environment or {}  # overrides of the SENTRY_STUB_* variables
+        # Where the console script lies: this interpreter's environment unless another is named.
+        self.bin_dir = bin_dir or Path(sys.executable).parent
         self.process: subprocess.Popen | None = None
         self.log = db.with_suffix(".log")
 
@@ -65,8 +92,8 @@ class ServerProcess:
         return env
 
     def command(self) -> list[str]:
-        """``SERVE_COMMAND`` with the console script of this interpreter's environment."""
-        script = Path(sys.executable).parent / SERVE_COMMAND[0]
+        """``SERVE_COMMAND`` with the console script of ``bin_dir``."""
+        script = self.bin_dir / SERVE_COMMAND[0]
         return [str(script), *SERVE_COMMAND[1:], *self.arguments]
 
     def start(self) -> ServerProcess:
@@ -83,17 +110,14 @@ class ServerProcess:
         return self
 
     def _wait_ready(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/relay/healthcheck/ready/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"server not ready after {timeout}s: {self.log.read_text()}")
+        process = self.process
+        assert process is not None
+        wait_until_answering(
+            f"{self.url}{READY}",
+            self.log.read_text,
+            timeout=timeout,
+            exited=lambda: process.poll() is not None,
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""

@@ -20,6 +20,8 @@ EXAMPLE_DOCKERFILE = ROOT / "examples" / "backend" / "Dockerfile"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 EXAMPLE_CONFIG = ROOT / "examples" / "sentry-stub.toml"
 CI_RECIPE = ROOT / "examples" / "github-actions.yml"
+CI_RECIPE_BUILD = ROOT / "examples" / "github-actions-build.yml"
+WORKFLOWS = ROOT / ".github" / "workflows"
 
 
 def script(name: str) -> Path:
@@ -28,13 +30,29 @@ def script(name: str) -> Path:
 
 
 def stages(path: Path) -> list[list[dockerfile.Command]]:
-    """The build stages of a Dockerfile, each a list of instructions starting with its FROM."""
+    """The build stages of a Dockerfile, each a list of instructions starting with its FROM.
+
+    The ``ARG``s before the first FROM belong to no stage (see ``build_arguments``).
+    """
     result: list[list[dockerfile.Command]] = []
     for command in dockerfile.parse_file(str(path)):
         if command.cmd == "FROM":
             result.append([])
-        result[-1].append(command)
+        if result:
+            result[-1].append(command)
     return result
+
+
+def build_arguments(path: Path) -> dict[str, str]:
+    """The ``ARG name=default`` lines before the first FROM, which FROM lines can use."""
+    arguments: dict[str, str] = {}
+    for command in dockerfile.parse_file(str(path)):
+        if command.cmd == "FROM":
+            break
+        if command.cmd == "ARG":
+            name, _, default = command.value[0].partition("=")
+            arguments[name] = default
+    return arguments
 
 
 def final_stage(path: Path) -> list[dockerfile.Command]:
@@ -63,8 +81,16 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
 
 
-def ci_recipe() -> dict[str, Any]:
-    return yaml.safe_load(CI_RECIPE.read_text(encoding="utf-8"))
+def workflow(path: Path) -> dict[str, Any]:
+    """A GitHub workflow; its ``on:`` key, which YAML 1.1 reads as ``True``, under ``"on"``."""
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in loaded:
+        loaded["on"] = loaded.pop(True)
+    return loaded
+
+
+def ci_recipe(path: Path = CI_RECIPE) -> dict[str, Any]:
+    return workflow(path)
 
 
 def example_config() -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""The Docker image, compose file and CI recipe, checked without a Docker engine.
+"""The Docker image, compose file, CI recipes and workflows, checked without a Docker engine.
 
-No engine runs where these tests run, so the files are linted (hadolint for Dockerfiles, the
-compose-spec and GitHub-workflow JSON schemas that ``check-jsonschema`` ships) and read back:
-the container must run the very command, with the very variables, that the remote-mode client
-tests run (``client_tests/support.py``), so a passing client suite vouches for the image.
+These run everywhere: the files are linted (hadolint for Dockerfiles, the compose-spec and
+GitHub-workflow JSON schemas that ``check-jsonschema`` ships) and read back. The container must
+run the very command, with the very variables, that the remote-mode client tests run
+(``client_tests/support.py``), so a passing client suite vouches for the image; and
+``scripts/image-test`` (in CI) builds and runs the image for real (``client_tests/container``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from client_tests.support import SERVE_COMMAND, ServerProcess, free_port
 from sentry_stub.config import DEFAULT_HOST, DEFAULT_PORT
 from tests.container_files import (
     CI_RECIPE,
+    CI_RECIPE_BUILD,
     COMPOSE_FILE,
     DOCKERFILE,
     EXAMPLE_CONFIG,
     EXAMPLE_DOCKERFILE,
     ROOT,
+    WORKFLOWS,
+    build_arguments,
     ci_recipe,
     compose,
     config_project,
@@ -92,9 +96,21 @@ def test_compose_spec_check_rejects_a_misspelt_key(tmp_path: Path) -> None:
     assert "depend_on" in result.stdout
 
 
-def test_ci_recipe_is_a_valid_github_workflow() -> None:
-    result = check_jsonschema("vendor.github-workflows", CI_RECIPE)
+@pytest.mark.parametrize(
+    "path",
+    [CI_RECIPE, CI_RECIPE_BUILD, *sorted(WORKFLOWS.glob("*.yml"))],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_workflow_is_a_valid_github_workflow(path: Path) -> None:
+    result = check_jsonschema("vendor.github-workflows", path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_github_workflow_check_rejects_a_misspelt_key(tmp_path: Path) -> None:
+    misspelt = tmp_path / "release.yml"
+    misspelt.write_text((WORKFLOWS / "release.yml").read_text().replace("runs-on:", "run-on:"))
+    result = check_jsonschema("vendor.github-workflows", misspelt)
+    assert result.returncode != 0
 
 
 # --- the image runs what the remote-mode tests run ------------------------------------------
@@ -153,7 +169,8 @@ def test_image_runs_as_an_unprivileged_user(path: Path) -> None:
 
 def test_image_is_built_in_a_separate_stage() -> None:
     build, image = stages(DOCKERFILE)
-    assert build[0].value[0] == image[0].value[0] == "python:3.11-slim"
+    assert build[0].value[0] == image[0].value[0] == "${PYTHON_IMAGE}"
+    assert build_arguments(DOCKERFILE) == {"PYTHON_IMAGE": "python:3.11-slim"}
     assert not any(command.cmd == "COPY" for command in image), "sources must stay in the build"
 
 
@@ -241,16 +258,23 @@ def test_example_config_holds_the_two_mission_projects() -> None:
 # --- the CI recipe -----------------------------------------------------------------------
 
 
-def test_ci_recipe_sends_nothing_beyond_the_runner() -> None:
-    text = CI_RECIPE.read_text()
+RECIPES = pytest.mark.parametrize(
+    "recipe", [CI_RECIPE, CI_RECIPE_BUILD], ids=lambda p: str(p.relative_to(ROOT))
+)
+
+
+@RECIPES
+def test_ci_recipe_sends_nothing_beyond_the_runner(recipe: Path) -> None:
+    text = recipe.read_text()
     assert "sentry.io" not in text
     urls = re.findall(r"https?://[^\s\"']+", text)
     assert urls, "the recipe points its DSN and SENTRY_STUB_URL somewhere"
     assert {urlsplit(url).hostname for url in urls} <= LOOPBACK_OR_SERVICE
 
 
-def test_ci_recipe_service_publishes_the_stub_on_loopback() -> None:
-    job = ci_recipe()["jobs"]["backend-tests"]
+@RECIPES
+def test_ci_recipe_service_publishes_the_stub_on_loopback(recipe: Path) -> None:
+    job = ci_recipe(recipe)["jobs"]["backend-tests"]
     port = environment(final_stage(DOCKERFILE))["SENTRY_STUB_PORT"]
     assert job["services"]["sentry-stub"]["ports"] == [f"127.0.0.1:{port}:{port}"]
     assert job["env"]["SENTRY_STUB_URL"] == f"http://127.0.0.1:{port}"

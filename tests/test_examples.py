@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from client_tests.support import ServerProcess, free_port
+from client_tests.support import ServerProcess, free_port, wait_until_answering
 from sentry_stub.client import StubClient
 from sentry_stub.view import StubView
 from tests.container_files import (
@@ -62,7 +61,9 @@ def backend(stub: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> It
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{url}/health", process, log.read_text)
+        wait_until_answering(
+            f"{url}/health", log.read_text, exited=lambda: process.poll() is not None
+        )
         yield url
     finally:
         process.terminate()
@@ -75,19 +76,6 @@ def rebind(command: Sequence[str], port: int) -> list[str]:
     arguments[arguments.index("--host") + 1] = "127.0.0.1"
     arguments[arguments.index("--port") + 1] = str(port)
     return arguments
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"example backend exited: {log()}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"example backend not up after {timeout}s: {log()}")
 
 
 def divide_by_zero(backend: str) -> int:

@@ -1,6 +1,10 @@
 """sentry-stub: a local, Sentry-compatible ingest server for testing Sentry set-ups."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# pyproject.toml holds the one version; the installed package's metadata carries it here.
+# (Set before the import below: the server's modules read it.)
+__version__ = version("sentry-stub")
 
 from .server import StubServer
 
