@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from .query.errors import QuerySyntaxError, SentryStubQueryWarning
 from .server import StubServer
 
-__all__ = ["StubServer", "__version__"]
+__all__ = ["QuerySyntaxError", "SentryStubQueryWarning", "StubServer", "__version__"]

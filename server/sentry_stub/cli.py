@@ -15,6 +15,7 @@ from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text
 from .client import StubApiError, StubClient
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
+from .query.errors import QuerySyntaxError
 from .webapi.auth import mint_org_token
 
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
@@ -34,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StubApiError as error:
         print(f"sentry-stub: {error.detail}", file=sys.stderr)
         return 1
+    except QuerySyntaxError as error:
+        print(f"sentry-stub: {error}", file=sys.stderr)
+        return 2
     except ConnectionError as error:
         print(f"sentry-stub: cannot reach the server at {args.url}: {error}", file=sys.stderr)
         return 1
@@ -197,13 +201,13 @@ def _query(args: argparse.Namespace) -> int:
         return 0
     fields = result["request"]["fields"]
     print(format_table(fields, [[row.get(f) for f in fields] for row in result["data"]]))
-    for warning in result.get("warnings", []):
-        print(f"warning: {warning}", file=sys.stderr)
+    _print_warnings(result["warnings"])
     return 0
 
 
 def _events(args: argparse.Namespace) -> int:
     events = StubClient(args.url).events(args.search, project=args.project, limit=args.limit)
+    _print_warnings(events.warnings)
     if args.json:
         print(orjson.dumps(events, option=orjson.OPT_INDENT_2).decode())
         return 0
@@ -221,6 +225,12 @@ def _events(args: argparse.Namespace) -> int:
     ]
     print(format_table(columns, rows))
     return 0
+
+
+def _print_warnings(warnings: Sequence[str]) -> None:
+    """Query warnings go to stderr, so a table or ``--json`` on stdout stays clean."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _alerts(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,17 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(fail_on_unasserted=True, fail_on_notes=True): make this test fail when events "
         "arrive that it did not assert on, or when protocol notes were recorded",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test that searched with warnings shows them next to its failure."""
+    report = yield
+    view = getattr(item, "funcargs", {}).get("sentry_stub")
+    if report.failed and isinstance(view, StubView) and view.query_warnings:
+        text = "\n".join(dict.fromkeys(view.query_warnings))
+        report.sections.append(("sentry-stub query warnings", text))
+    return report
 
 
 @pytest.fixture(scope="session")
