@@ -127,6 +127,18 @@ def _add_check_commands(commands: Any) -> None:
         default=[],
         help="accepted path, prefix or glob, e.g. user.ip_address (repeatable)",
     )
+    pii.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        help="check only these paths, prefixes or globs, e.g. request (repeatable)",
+    )
+    pii.add_argument(
+        "--scope",
+        default="app",
+        choices=["app", "all"],
+        help="app (default) leaves out library frames' variables; all checks every value",
+    )
     pii.set_defaults(run=_check_pii)
 
     sampling = checks.add_parser("sampling", help="observed vs. configured sample rate")
@@ -260,7 +272,13 @@ def _alerts(args: argparse.Namespace) -> int:
 
 def _check_pii(args: argparse.Namespace) -> int:
     client = StubClient(args.url)
-    report = client.check_pii(after=args.after, project=args.project, allow=args.allow)
+    report = client.check_pii(
+        after=args.after,
+        project=args.project,
+        allow=args.allow,
+        include=args.include,
+        scope=args.scope,
+    )
     return _print_check(args, report, pii_text)
 
 
