@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -292,3 +294,20 @@ def test_assert_no_pii_takes_scope_and_include_over_http(server):
     assert view.assert_no_pii(scope="all", include=["request"])["passed"]
     with pytest.raises(StubApiError, match="'scope' must be one of app, all"):
         view.client.check_pii(scope="most")
+
+
+def test_cli_check_pii_takes_scope_and_include(server):
+    after = StubClient(server.url).cursor()
+    library = frame({"dependant": "Dependant(own_oauth_scopes=None)"}, in_app=False)
+    post_event(server, {"event_id": "6" * 32, **error_with_frames(library)})
+    StubView(StubClient(server.url), cursor=after).wait_for()
+    command = [sys.executable, "-m", "sentry_stub", "check", "pii", "--url", server.url]
+    command += ["--after", str(after)]
+    default = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert default.returncode == 0, default.stdout
+    assert "Not counted: 1 finding" in default.stdout
+    everything = subprocess.run([*command, "--scope", "all"], capture_output=True, text=True)
+    assert everything.returncode == 1
+    assert "trigger: the value contains 'auth'" in everything.stdout
+    limited = [*command, "--scope", "all", "--include", "request"]
+    assert subprocess.run(limited, capture_output=True, text=True).returncode == 0
