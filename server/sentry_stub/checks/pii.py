@@ -141,7 +141,9 @@ def pii_report(
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
-    leaks, allowed, skipped = [], [], []
+    leaks: list[dict] = []
+    allowed: list[dict] = []
+    skipped: list[dict] = []
     for finding in findings:
         if (include and not is_allowed(finding.path, include)) or (
             scope == "app" and finding.library_frame

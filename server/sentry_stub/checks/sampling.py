@@ -19,6 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 CATEGORIES = ("transaction", "profile", "error")
 # Discard reasons that are a sampling decision rather than a loss after it.
@@ -65,7 +66,7 @@ def check_sampling(
     trials = successes + sampled_out
     problems: list[str] = []
     notes: list[str] = []
-    report = {
+    report: dict[str, Any] = {
         "category": category,
         "expected": expected,
         "confidence": confidence,
