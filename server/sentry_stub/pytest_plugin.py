@@ -65,9 +65,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """A failed test that searched with warnings shows them next to its failure."""
     report = yield
     view = getattr(item, "funcargs", {}).get("sentry_stub")
-    if report.failed and isinstance(view, StubView) and view.query_warnings:
-        text = "\n".join(dict.fromkeys(view.query_warnings))
-        report.sections.append(("sentry-stub query warnings", text))
+    if report.failed and isinstance(view, StubView):
+        shown = report.longreprtext  # a wait_for timeout lists them already
+        unseen = [w for w in dict.fromkeys(view.query_warnings) if w not in shown]
+        if unseen:
+            report.sections.append(("sentry-stub query warnings", "\n".join(unseen)))
     return report
 
 
