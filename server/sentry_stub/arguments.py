@@ -36,6 +36,7 @@ FORMS = {
     "timeout": "a number of seconds such as 5.0",
     "expected": "a rate between 0 and 1 such as 0.5",
     "confidence": "a probability such as 0.99",
+    "scope": '"app" (what the app controls) or "all"',
 }
 
 
