@@ -175,7 +175,7 @@ def test_cli_events_prints_warnings_to_stderr(server: StubServer) -> None:
 
 def test_cli_query_refuses_an_aggregate_where_the_search_belongs(server: StubServer) -> None:
     result = cli(server, "query", "count()")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "(0 rows)" not in result.stdout
     assert "count() is an aggregate, not a search" in result.stderr
     assert "  count()\n  ^" in result.stderr
@@ -186,6 +186,6 @@ def test_cli_query_refuses_an_aggregate_where_the_search_belongs(server: StubSer
 
 def test_cli_events_refuses_a_pipe_in_its_search(server: StubServer) -> None:
     result = cli(server, "events", "level:error | count()")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "run the whole text as a pipe query" in result.stderr
     assert "(0 rows)" not in result.stdout

@@ -35,9 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StubApiError as error:
         print(f"sentry-stub: {error.detail}", file=sys.stderr)
         return 1
-    except QuerySyntaxError as error:
+    except QuerySyntaxError as error:  # exit 1 like every refused request
         print(f"sentry-stub: {error}", file=sys.stderr)
-        return 2
+        return 1
     except ConnectionError as error:
         print(f"sentry-stub: cannot reach the server at {args.url}: {error}", file=sys.stderr)
         return 1
