@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ from sentry_stub.checks.pii import (
     pii_report,
     redacted_excerpt,
 )
+from sentry_stub.checks.text import pii_text
 from sentry_stub.client import StubApiError, StubClient
 from sentry_stub.ingest.normalize import Scrubbing
 from sentry_stub.view import StubView
@@ -176,7 +179,7 @@ def test_assert_no_pii_names_event_path_rule_and_redacted_excerpt(server):
     with pytest.raises(AssertionError) as failure:
         view.assert_no_pii()
     message = str(failure.value)
-    assert "1 PII leak(s) in 2 event(s)" in message
+    assert "1 leak in 1 event (2 events checked)" in message
     assert f"event {'1' * 32} (default): request.data.password [@password:filter] 'hu****2'" in (
         message
     )
@@ -193,3 +196,118 @@ def test_api_names_bad_parameters(server):
         client.check_pii(project="nope")
     with pytest.raises(StubApiError, match="'item' must list item ids, got 'x'"):
         client.get("/stub/api/checks/pii", {"item": "1,x"})
+
+
+# --- what triggered a finding, per-event counts, allow suggestions, scope -------------------
+
+
+def frame(vars: dict, *, in_app: bool) -> dict:
+    return {"function": "f", "module": "m", "in_app": in_app, "vars": vars}
+
+
+def error_with_frames(*frames: dict) -> dict:
+    return {
+        "exception": {
+            "values": [{"type": "E", "value": "x", "stacktrace": {"frames": list(frames)}}]
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "trigger"),
+    [
+        ({"password": "hunter2"}, "the key 'password'"),
+        ({"db_password_hash": "x1"}, "the key 'db_password_hash' (it contains 'password')"),
+        ({"scopes": "own_oauth_scopes=None"}, "the value contains 'auth' (in 'own_oauth_scopes')"),
+        ({"card": "4111 1111 1111 1111"}, "the value looks like a credit card number (41…11, 19"),
+        ({"credit_card": "x-1"}, "the key 'credit_card'"),
+    ],
+)
+def test_a_finding_names_its_trigger_without_the_secret(data: dict, trigger: str) -> None:
+    [finding] = leaks({"request": {"data": data}}).values()
+    assert finding.trigger.startswith(trigger)
+    assert "hunter2" not in finding.trigger and "1111 1111" not in finding.trigger
+
+
+def test_leaks_are_counted_per_event_with_the_allow_entry_to_pass() -> None:
+    findings = find_leaks(
+        "1" * 32, {"request": {"data": {"password": "a1b2c3d4", "token": "t0k3n"}}}, Scrubbing()
+    )
+    report = pii_report(findings, checked=2)
+    text = pii_text(report)
+    assert text.splitlines()[0] == "sentry-stub PII check: 2 leaks in 1 event (2 events checked)."
+    assert 'assert_no_pii(allow=["request.data.password", "request.data.token"])' in text
+    framed = find_leaks(
+        "2" * 32, error_with_frames(frame({"api_key": "k-1"}, in_app=True)), Scrubbing()
+    )
+    [leak] = pii_report(framed, checked=1)["leaks"]
+    assert leak["allow"] == "exception.values.*.stacktrace.frames.*.vars.api_key"
+    assert pii_report(framed, checked=1, allow=[leak["allow"]])["passed"]
+
+
+def test_app_scope_skips_library_frames_and_says_so() -> None:
+    event = error_with_frames(
+        frame({"dependant": "Dependant(own_oauth_scopes=None)"}, in_app=False),
+        frame({"body": {"password": "hunter2"}}, in_app=True),
+    )
+    findings = find_leaks("3" * 32, event, Scrubbing())
+    app = pii_report(findings, checked=1)
+    assert [leak["path"] for leak in app["leaks"]] == [
+        "exception.values.0.stacktrace.frames.1.vars.body.password"
+    ]
+    assert [f["path"] for f in app["skipped"]] == [
+        "exception.values.0.stacktrace.frames.0.vars.dependant"
+    ]
+    assert "Not counted: 1 finding" in pii_text(app)
+    everything = pii_report(findings, checked=1, scope="all")
+    assert len(everything["leaks"]) == 2
+    with pytest.raises(ValueError, match="scope must be one of app, all"):
+        pii_report(findings, checked=1, scope="most")
+
+
+def test_include_limits_the_check_to_the_parts_the_app_controls() -> None:
+    event = {
+        "request": {"data": {"password": "hunter2"}},
+        "extra": {"token": "t-1"},
+        **error_with_frames(frame({"password": "x9"}, in_app=True)),
+    }
+    findings = find_leaks("4" * 32, event, Scrubbing())
+    report = pii_report(findings, checked=1, include=["request", "user", "tags", "extra"])
+    assert sorted(leak["path"] for leak in report["leaks"]) == [
+        "extra.token",
+        "request.data.password",
+    ]
+
+
+def test_assert_no_pii_takes_scope_and_include_over_http(server):
+    view = StubView(StubClient(server.url))
+    library = frame({"dependant": "Dependant(own_oauth_scopes=None)"}, in_app=False)
+    post_event(server, {"event_id": "5" * 32, **error_with_frames(library)})
+    view.wait_for()
+    report = view.assert_no_pii()
+    assert (report["scope"], len(report["skipped"])) == ("app", 1)
+    with pytest.raises(AssertionError) as failure:
+        view.assert_no_pii(scope="all")
+    message = str(failure.value)
+    assert "1 leak in 1 event (1 event checked)" in message
+    assert "trigger: the value contains 'auth' (in 'own_oauth_scopes')" in message
+    assert view.assert_no_pii(scope="all", include=["request"])["passed"]
+    with pytest.raises(StubApiError, match="'scope' must be one of app, all"):
+        view.client.check_pii(scope="most")
+
+
+def test_cli_check_pii_takes_scope_and_include(server):
+    after = StubClient(server.url).cursor()
+    library = frame({"dependant": "Dependant(own_oauth_scopes=None)"}, in_app=False)
+    post_event(server, {"event_id": "6" * 32, **error_with_frames(library)})
+    StubView(StubClient(server.url), cursor=after).wait_for()
+    command = [sys.executable, "-m", "sentry_stub", "check", "pii", "--url", server.url]
+    command += ["--after", str(after)]
+    default = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert default.returncode == 0, default.stdout
+    assert "Not counted: 1 finding" in default.stdout
+    everything = subprocess.run([*command, "--scope", "all"], capture_output=True, text=True)
+    assert everything.returncode == 1
+    assert "trigger: the value contains 'auth'" in everything.stdout
+    limited = [*command, "--scope", "all", "--include", "request"]
+    assert subprocess.run(limited, capture_output=True, text=True).returncode == 0

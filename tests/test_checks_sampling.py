@@ -16,6 +16,7 @@ from sentry_stub.checks.sampling import (
     clopper_pearson,
     regularized_incomplete_beta,
 )
+from sentry_stub.checks.text import sampling_text
 from sentry_stub.client import StubApiError, StubClient
 from sentry_stub.view import StubView
 from tests.sending import post_envelope
@@ -148,6 +149,17 @@ def test_missing_client_reports_are_pointed_out():
     assert not report["passed"]
     [note] = [note for note in report["notes"] if "send_client_reports" in note]
     assert "transport_queue_size" in note  # the other way a report goes missing
+
+
+def test_no_client_report_at_all_blames_the_missing_flush_not_the_option():
+    report = check_sampling(0.5, category="transaction", kept=44, discards={}, client_reports=0)
+    assert not report["passed"]
+    assert "call sentry_sdk.flush() before the assertion" in report["likely_cause"]
+    assert not any("transport_queue_size" in note for note in report["notes"])
+    text = sampling_text(report)
+    assert text.splitlines()[1].startswith("  likely cause: no client report arrived at all")
+    flushed = check_sampling(0.5, category="transaction", kept=44, discards={}, client_reports=1)
+    assert flushed["likely_cause"] is None  # a report came: flush() was called
 
 
 def test_nothing_to_measure_fails():

@@ -209,3 +209,182 @@ def test_unreachable_remote_server_fails_clearly(inner: pytest.Pytester) -> None
     result = inner.runpytest("--sentry-stub-url=http://127.0.0.1:9")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*Connection refused*"])
+
+
+# --- query warnings, wrong arguments, failures that say what to do ------------------------------
+
+
+def test_query_warnings_are_pytest_warnings_at_the_tests_line(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        test_warned="""
+        import pytest
+        from helpers import send
+        from sentry_stub import SentryStubQueryWarning
+
+        def test_tag_instead_of_field(sentry_stub):
+            send(sentry_stub.dsn, "boom")
+            sentry_stub.wait_for("message:boom")
+            assert sentry_stub.events("type:error") == []
+
+        def test_caught(sentry_stub):
+            with pytest.warns(SentryStubQueryWarning, match="has:tags.nope"):
+                sentry_stub.events("tags.nope:*")
+            with pytest.warns(SentryStubQueryWarning, match="is SQL"):
+                sentry_stub.query(["count()"], "event.type = 'error'")
+        """
+    )
+    result = inner.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_warned.py:8: SentryStubQueryWarning: `type` is not a field*did you mean "
+            "`event.type:error`*",
+        ]
+    )
+
+
+def test_wait_for_timeout_names_the_warning_beside_the_miss(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+        from helpers import send
+
+        def test_wrong_key(sentry_stub):
+            send(sentry_stub.dsn, "boom")
+            sentry_stub.wait_for("type:error", timeout=0.5)
+        """
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*waited 0.5s for 1 event(s) matching 'type:error'*",
+            "*Query warnings:",
+            "*`type` is not a field*",
+            "*excluded by type:error (did you mean `event.type:error`*?)",
+        ]
+    )
+
+
+def test_a_failing_test_shows_the_query_warnings_it_met(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+        from helpers import send
+
+        def test_counts(sentry_stub):
+            send(sentry_stub.dsn, "boom")
+            sentry_stub.wait_for("message:boom")
+            assert len(sentry_stub.events("enviroment:production")) == 1
+        """
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*sentry-stub query warnings*", "*did you mean `environment:production`*"]
+    )
+
+
+def test_nothing_arrived_shows_the_dsn_and_that_no_request_came(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SENTRY_DSN", raising=False)  # sentry_sdk.init() would read it
+    inner.makepyfile(
+        """
+        import sentry_sdk
+
+        def test_no_dsn(sentry_stub):
+            sentry_sdk.init()  # the DSN was never passed: the SDK sends nothing
+            sentry_sdk.capture_message("lost")
+            print("DSN:", sentry_stub.dsn)
+            sentry_stub.wait_for("message:lost", timeout=0.3)
+        """
+    )
+    result = inner.runpytest("-rP")
+    result.assert_outcomes(failed=1)
+    dsn = next(line for line in result.outlines if line.startswith("DSN: ")).split()[1]
+    result.stdout.fnmatch_lines(
+        [
+            "*items by type:    nothing*",
+            "*Nothing arrived with this test's DSN. The app must send to:",
+            f"*  {dsn}",
+            "*No request reached the server at all since the test began*",
+            "*call sentry_sdk.flush() before asserting*",
+        ]
+    )
+
+
+def test_nothing_arrived_with_this_dsn_but_with_another(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+        from helpers import send
+
+        def test_other_key(sentry_stub):
+            scheme, rest = sentry_stub.dsn.split("//")
+            other = scheme + "//" + "f" * 32 + "@" + rest.split("@")[1]
+            send(other, "elsewhere")
+            # A view that sees only key e...e, as a pytest-xdist worker's does.
+            scoped = sentry_stub.client.scoped(["e" * 32])
+            view = type(sentry_stub)(scoped, cursor=sentry_stub.cursor)
+            view.wait_for("message:elsewhere", timeout=0.3)
+        """
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*The server did receive event=1 since the test began, with another DSN key*"]
+    )
+
+
+def test_sample_rate_without_flush_names_the_missing_flush(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+        import sentry_sdk
+
+        def test_unflushed(sentry_stub):
+            sentry_sdk.init(dsn=sentry_stub.dsn, default_integrations=False, traces_sample_rate=0.5)
+            for _ in range(200):
+                with sentry_sdk.start_transaction(name="work"):
+                    pass
+            # What was sent gets through; the client report that flush() would add does not.
+            sentry_sdk.get_client().transport._worker.flush(5)
+            sentry_stub.wait_for("event.type:transaction")
+            sentry_stub.assert_sample_rate(0.5)
+
+        def test_nothing(sentry_stub):
+            sentry_stub.assert_sample_rate(0.5)
+        """
+    )
+    result = inner.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*likely cause: no client report arrived at all, so the transactions the SDK "
+            "sampled out are not counted yet: call sentry_sdk.flush() before the assertion*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*nothing to measure*", "*Nothing arrived with this test's DSN*"])
+
+
+def test_search_mistakes_raise_clear_errors(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+        import pytest
+        from helpers import send
+        from sentry_stub import QuerySyntaxError
+
+        def test_errors(sentry_stub):
+            send(sentry_stub.dsn, "boom")
+            sentry_stub.wait_for("message:boom")
+            with pytest.raises(QuerySyntaxError) as bad:
+                sentry_stub.events("level:error ((")
+            caret = "  level:error ((\\n  " + " " * 13 + "^"  # under the unclosed "("
+            assert str(bad.value).endswith(caret)
+            pipe = "event.type:error | count() by level"
+            with pytest.raises(QuerySyntaxError, match=r"sentry_stub.pipe"):
+                sentry_stub.query(["count()"], pipe)
+            assert sentry_stub.pipe("| count() by level") == [{"level": "info", "count()": 1}]
+            with pytest.raises(TypeError) as wrong:
+                sentry_stub.query("count()")
+            assert 'fields must be a list of strings such as ["count()"]' in str(wrong.value)
+        """
+    )
+    inner.runpytest().assert_outcomes(passed=1)

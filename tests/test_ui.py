@@ -217,6 +217,29 @@ def test_the_search_box_filters_and_shows_the_column_of_a_query_error(
     assert caret == f"{malformed}\n{' ' * (expected['column'] - 1)}^"
 
 
+def test_query_warnings_show_beside_the_search_on_events_and_discover(
+    ui: UI, stub: StubServer
+) -> None:
+    send_error(stub.dsn)
+    ui.open("/events?query=type%3Aerror")
+    warnings = ui.page.get_by_role("list", name="Query warnings").locator("li")
+    expect(warnings).to_have_count(1)
+    expect(warnings).to_contain_text("did you mean `event.type:error`")
+
+    search = ui.page.get_by_role("searchbox", name="Search")
+    search.fill("event.type:error")
+    search.press("Enter")
+    expect(ui.page.locator("table.events tbody tr")).to_have_count(1)
+    expect(ui.page.get_by_role("list", name="Query warnings").locator("li")).to_have_count(0)
+
+    ui.open("/discover")
+    ui.page.get_by_role("textbox", name="Pipe query").fill("event.type = 'error' | count()")
+    ui.page.locator("#pipe-form").get_by_role("button", name="Run").click()
+    warning = ui.page.get_by_role("list", name="Query warnings").locator("li")
+    expect(warning).to_contain_text("is SQL, not Sentry search syntax")
+    assert ui.page.locator(".query-warnings li code, .query-warnings li b").count() == 0
+
+
 def test_event_detail_shows_tags_user_breadcrumbs_and_both_json_views(
     ui: UI, stub: StubServer, api: StubClient
 ) -> None:

@@ -53,6 +53,10 @@ def signup_app() -> FastAPI:
     async def health() -> dict:
         return {"ok": True}
 
+    @app.get("/api/report")
+    def report() -> dict:
+        raise ZeroDivisionError("no orders yet")  # no personal data anywhere
+
     return app
 
 
@@ -109,6 +113,26 @@ def test_app_scrubbing_in_before_send_passes_assert_no_pii(sentry_stub: StubView
     assert report["checked"] == 1
 
 
+def test_a_plain_fastapi_error_passes_assert_no_pii_out_of_the_box(sentry_stub: StubView) -> None:
+    """FastAPI's own frames hold reprs Relay's password rule filters (``own_oauth_scopes``
+    has ``auth`` in it): the default app scope leaves library frames' variables out."""
+    with sdk(sentry_stub.dsn), TestClient(signup_app(), raise_server_exceptions=False) as client:
+        assert client.get("/api/report").status_code == 500
+    [event] = sentry_stub.wait_for("event.type:error")
+
+    report = sentry_stub.assert_no_pii()
+    assert report["checked"] == 1
+    skipped = [finding["path"] for finding in report["skipped"]]
+    assert any(path.endswith(".vars.dependant") for path in skipped), skipped
+
+    with pytest.raises(AssertionError) as failure:
+        sentry_stub.assert_no_pii(scope="all")
+    message = str(failure.value)
+    assert "trigger: the value contains 'auth' (in 'own_oauth_scopes')" in message
+    assert '"exception.values.*.stacktrace.frames.*.vars.dependant"' in message
+    assert event.event_id in message
+
+
 def test_send_default_pii_reports_the_client_ip_unless_allowed(sentry_stub: StubView) -> None:
     proxied = {"X-Forwarded-For": "203.0.113.9"}
     post_signup(sentry_stub.dsn, headers=proxied, before_send=scrub_credentials)
@@ -122,7 +146,7 @@ def test_send_default_pii_reports_the_client_ip_unless_allowed(sentry_stub: Stub
     with pytest.raises(AssertionError) as failure:
         sentry_stub.assert_no_pii()
     message = str(failure.value)
-    assert "2 PII leak(s) in 2 event(s)" in message
+    assert "2 leaks in 1 event (2 events checked)" in message  # both in one
     assert (
         f"{with_pii[0].event_id} (default): request.env.REMOTE_ADDR [send_default_pii]" in message
     )

@@ -6,6 +6,7 @@ from importlib.metadata import version
 # (Set before the import below: the server's modules read it.)
 __version__ = version("sentry-stub")
 
+from .query.errors import QuerySyntaxError, SentryStubQueryWarning
 from .server import StubServer
 
-__all__ = ["StubServer", "__version__"]
+__all__ = ["QuerySyntaxError", "SentryStubQueryWarning", "StubServer", "__version__"]

@@ -67,7 +67,7 @@ class StubApp:
             Route("/api/relay/healthcheck/live/", _healthy),
             Route("/api/0/relays/live/", _healthy),
         ]
-        discover = [Route("/api/0/organizations/{org}/events/", api.discover)]
+        discover = [Route("/api/0/organizations/{org}/events/", api.organization_events)]
         self.starlette = Starlette(
             routes=[
                 *health,

@@ -15,6 +15,7 @@ from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text
 from .client import StubApiError, StubClient
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
+from .query.errors import QuerySyntaxError
 from .records import Event
 from .storage.preflight import UnusableDatabase
 from .webapi.auth import mint_org_token
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except StubApiError as error:
         print(f"sentry-stub: {error.detail}", file=sys.stderr)
+        return 1
+    except QuerySyntaxError as error:  # exit 1 like every refused request
+        print(f"sentry-stub: {error}", file=sys.stderr)
         return 1
     except ConnectionError as error:
         print(f"sentry-stub: cannot reach the server at {args.url}: {error}", file=sys.stderr)
@@ -137,6 +141,18 @@ def _add_check_commands(commands: Any) -> None:
         default=[],
         help="accepted path, prefix or glob, e.g. user.ip_address (repeatable)",
     )
+    pii.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        help="check only these paths, prefixes or globs, e.g. request (repeatable)",
+    )
+    pii.add_argument(
+        "--scope",
+        default="app",
+        choices=["app", "all"],
+        help="app (default) leaves out library frames' variables; all checks every value",
+    )
     pii.set_defaults(run=_check_pii)
 
     sampling = checks.add_parser("sampling", help="observed vs. configured sample rate")
@@ -227,13 +243,13 @@ def _query(args: argparse.Namespace) -> int:
         return 0
     fields = result["request"]["fields"]
     print(format_table(fields, [[row.get(f) for f in fields] for row in result["data"]]))
-    for warning in result.get("warnings", []):
-        print(f"warning: {warning}", file=sys.stderr)
+    _print_warnings(result["warnings"])
     return 0
 
 
 def _events(args: argparse.Namespace) -> int:
     events = StubClient(args.url).events(args.search, project=args.project, limit=args.limit)
+    _print_warnings(events.warnings)
     if args.json:
         print(orjson.dumps(events, option=orjson.OPT_INDENT_2).decode())
         return 0
@@ -252,6 +268,12 @@ def _events(args: argparse.Namespace) -> int:
     ]
     print(format_table(columns, rows))
     return 0
+
+
+def _print_warnings(warnings: Sequence[str]) -> None:
+    """Query warnings go to stderr, so a table or ``--json`` on stdout stays clean."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _alerts(args: argparse.Namespace) -> int:
@@ -281,7 +303,13 @@ def _alerts(args: argparse.Namespace) -> int:
 
 def _check_pii(args: argparse.Namespace) -> int:
     client = StubClient(args.url)
-    report = client.check_pii(after=args.after, project=args.project, allow=args.allow)
+    report = client.check_pii(
+        after=args.after,
+        project=args.project,
+        allow=args.allow,
+        include=args.include,
+        scope=args.scope,
+    )
     return _print_check(args, report, pii_text)
 
 

@@ -15,6 +15,9 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 
+from .arguments import checked
+from .query.errors import QuerySyntaxError
+
 
 class StubApiError(Exception):
     """The server refused a request; ``detail`` is its explanation."""
@@ -29,6 +32,19 @@ class StubApiError(Exception):
 Params = dict[str, Any]
 
 
+class Records(list[dict]):
+    """Records of a search, with the query ``warnings`` the server answered with."""
+
+    def __init__(self, records: Iterable[dict] = (), warnings: Iterable[str] = ()):
+        super().__init__(records)
+        self.warnings = list(warnings)
+
+    @classmethod
+    def of(cls, answer: dict) -> Records:
+        return cls(answer["data"], answer.get("warnings", ()))
+
+
+@checked
 class StubClient:
     """``keys``: see only what was sent with these DSN public keys (per-worker isolation)."""
 
@@ -67,11 +83,17 @@ class StubClient:
         project: str | int | None = None,
         limit: int = 1000,
         order: str = "asc",
-    ) -> list[dict]:
-        return self.get(
-            "/stub/api/events",
-            {"query": query, "after": after, "project": project, "limit": limit, "order": order},
-        )["data"]
+    ) -> Records:
+        """Events matching a search, with its ``warnings``."""
+        params = {"query": query, "after": after, "project": project, "limit": limit}
+        return Records.of(self.get("/stub/api/events", {**params, "order": order}))
+
+    def explain(
+        self, query: str = "", *, after: int = 0, project: str | int | None = None
+    ) -> Records:
+        """The newest events ``query`` misses, each with the clause that excluded it."""
+        params = {"query": query, "after": after, "project": project}
+        return Records.of(self.get("/stub/api/explain", params))
 
     def event(self, event_id: str) -> dict:
         return self.get(f"/stub/api/events/{event_id}")
@@ -135,6 +157,8 @@ class StubClient:
         after: int = 0,
         project: str | int | None = None,
         allow: Sequence[str] = (),
+        include: Sequence[str] = (),
+        scope: str = "app",
         items: Sequence[int] = (),
     ) -> dict:
         """Personal data in the events as sent; ``items`` limits the check to those events."""
@@ -142,6 +166,8 @@ class StubClient:
             "after": after,
             "project": project,
             "allow": list(allow),
+            "include": list(include),
+            "scope": scope,
             "item": ",".join(map(str, items)) or None,
         }
         return self.get("/stub/api/checks/pii", params)
@@ -252,6 +278,8 @@ class StubClient:
         parsed = orjson.loads(data) if data else None
         if status >= 400:
             detail = parsed.get("detail") if isinstance(parsed, dict) else data.decode()
+            if isinstance(parsed, dict) and {"column", "query"} <= parsed.keys():
+                raise QuerySyntaxError.from_detail(str(detail), parsed["column"], parsed["query"])
             raise StubApiError(status, str(detail), parsed)
         return parsed
 

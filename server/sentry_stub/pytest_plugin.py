@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,19 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(fail_on_unasserted=True, fail_on_notes=True): make this test fail when events "
         "arrive that it did not assert on, or when protocol notes were recorded",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test that searched with warnings shows them next to its failure."""
+    report = yield
+    view = getattr(item, "funcargs", {}).get("sentry_stub")
+    if report.failed and isinstance(view, StubView):
+        shown = report.longreprtext  # a wait_for timeout lists them already
+        unseen = [w for w in dict.fromkeys(view.query_warnings) if w not in shown]
+        if unseen:
+            report.sections.append(("sentry-stub query warnings", "\n".join(unseen)))
+    return report
 
 
 @pytest.fixture(scope="session")

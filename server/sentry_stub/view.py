@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from warnings import warn
 
+from .arguments import checked
 from .checks.text import pii_text, releases_text, sampling_text
 from .client import StubApiError, StubClient
+from .hints import arrival_hints
+from .query.errors import SentryStubQueryWarning
 from .records import Attachment, Envelope, Event, Record, Row
 from .snapshot import normalize_for_snapshot
 
@@ -78,7 +83,11 @@ class Fault:
         self.remove()
 
 
+@checked
 class StubView:
+    """What arrived since the view opened. Query warnings are issued as
+    ``SentryStubQueryWarning`` and kept in ``query_warnings`` for failure messages."""
+
     def __init__(
         self,
         client: StubClient,
@@ -95,6 +104,7 @@ class StubView:
         self.update_snapshots = update_snapshots
         self._seen: set[int] = set()
         self._faults: list[Fault] = []
+        self.query_warnings: list[str] = []
 
     # --- where to send -----------------------------------------------------------------------
 
@@ -121,8 +131,8 @@ class StubView:
 
     def events(self, query: str = "", *, project: str | int | None = None) -> list[Event]:
         """Events (errors, transactions, every event-like item) matching a Sentry search."""
-        events = [Event(r) for r in self.client.events(query, after=self.cursor, project=project)]
-        self._seen.update(e.item_id for e in events)
+        events, warnings = self._search(query, project)
+        self._warn(warnings)
         return events
 
     def wait_for(
@@ -134,15 +144,22 @@ class StubView:
         project: str | int | None = None,
     ) -> list[Event]:
         """Wait until ``count`` events match ``query``; on timeout, explain what did arrive."""
+        if count < 1:
+            raise ValueError(f"count must be 1 or more, got {count}")
+        if not 0 <= timeout < math.inf:
+            raise ValueError(f"timeout must be a number of seconds, 0 or more, got {timeout}")
         deadline = time.monotonic() + timeout
         latest = self.cursor
         while True:
-            events = self.events(query, project=project)
+            events, warnings = self._search(query, project)
             if len(events) >= count:
+                self._warn(warnings)
                 return events
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(self._timeout_report(query, count, timeout, events, project))
+                self._warn(warnings)
+                report = self._timeout_report(query, count, timeout, events, project)
+                raise AssertionError(report)
             latest = self.client.get(
                 "/stub/api/wait", {"after": latest, "timeout": f"{min(remaining, 10):.3f}"}
             )["cursor"]
@@ -202,6 +219,13 @@ class StubView:
         """Discover rows: ``fields`` may hold aggregates like ``count()``."""
         sort = [orderby] if isinstance(orderby, str) else list(orderby or [])
         result = self.client.discover(fields, query, sort=sort, after=self.cursor, project=project)
+        self._warn(result["warnings"])
+        return result["data"]
+
+    def pipe(self, text: str, *, project: str | int | None = None) -> list[dict]:
+        """Discover rows for a runbook's pipe form: ``SEARCH | AGGREGATES by FIELDS | sort by``."""
+        result = self.client.pipe_query(text, after=self.cursor, project=project)
+        self._warn(result["warnings"])
         return result["data"]
 
     def alerts(self, rule: str | None = None, *, project: str | int | None = None) -> list[dict]:
@@ -243,6 +267,7 @@ class StubView:
         """Forget everything received so far (for this view; other views are unaffected)."""
         self.cursor = self.client.cursor()
         self._seen.clear()
+        self.query_warnings.clear()
 
     # --- making the server misbehave ---------------------------------------------------------
 
@@ -310,6 +335,8 @@ class StubView:
         events: Iterable[Event] | None = None,
         *,
         allow: Sequence[str] = (),
+        include: Sequence[str] = (),
+        scope: Literal["app", "all"] = "app",
         project: str | int | None = None,
     ) -> dict:
         """Fail where an event (default: all of this test's) carries data Sentry would scrub.
@@ -317,12 +344,22 @@ class StubView:
         The event as the SDK sent it goes through Relay's own default scrubbers plus the
         project's sensitive fields; what ``send_default_pii`` adds (user IP, cookies, sensitive
         headers) counts too. ``allow`` lists accepted paths: exact (``user.ip_address``), a
-        prefix (``request.headers``), or a glob (``request.cookies.*``). Returns the report.
+        prefix (``request.headers``), or a glob (``request.cookies.*``); ``include`` limits the
+        check to such paths (``["request", "user", "tags", "extra", "contexts"]``). ``scope="app"``
+        skips the local variables of library frames (a framework's own objects), ``"all"``
+        checks them too. Returns the report.
         """
         items = [event.item_id for event in events] if events is not None else ()
         if events is not None and not items:
             raise AssertionError("assert_no_pii was given an empty list of events")
-        report = self.client.check_pii(after=self.cursor, project=project, allow=allow, items=items)
+        report = self.client.check_pii(
+            after=self.cursor,
+            project=project,
+            allow=allow,
+            include=include,
+            scope=scope,
+            items=items,
+        )
         if not report["passed"]:
             raise AssertionError(pii_text(report))
         return report
@@ -346,7 +383,8 @@ class StubView:
             expected, category=category, confidence=confidence, after=self.cursor, project=project
         )
         if not report["passed"]:
-            raise AssertionError(sampling_text(report))
+            hints = self._arrival_hints() if report["trials"] == 0 else []
+            raise AssertionError("\n".join([sampling_text(report), *hints]))
         return report
 
     def assert_releases(
@@ -412,6 +450,24 @@ class StubView:
     def _rows(self, kind: str, project: str | int | None) -> list[Row]:
         return [Row(r) for r in self.client.rows(kind, after=self.cursor, project=project)]
 
+    def _search(self, query: str, project: str | int | None) -> tuple[list[Event], list[str]]:
+        records = self.client.events(query, after=self.cursor, project=project)
+        events = [Event(r) for r in records]
+        self._seen.update(e.item_id for e in events)
+        return events, records.warnings
+
+    def _warn(self, warnings: Iterable[str]) -> None:
+        """Issue each query warning at the test's line (past the public method and its check)."""
+        for text in warnings:
+            self.query_warnings.append(text)
+            warn(SentryStubQueryWarning(text), stacklevel=4)
+
+    def _arrival_hints(self) -> list[str]:
+        """What to check when nothing arrived: the DSN, any request at all, a flush."""
+        arrived = self.client.summary(after=self.cursor)
+        everywhere = self.client.scoped(()).summary(after=self.cursor)
+        return arrival_hints(self.dsn, arrived, everywhere)
+
     def _timeout_report(
         self,
         query: str,
@@ -437,15 +493,17 @@ class StubView:
                 f"    {d['quantity']} x {d['category']} ({d['reason']})"
                 for d in summary["discards"]
             ]
-        misses = self.client.get(
-            "/stub/api/explain", {"query": query, "after": self.cursor, "project": project}
-        )["data"]
+        misses = self.client.explain(query, after=self.cursor, project=project)
+        if misses.warnings:
+            lines[1:1] = ["Query warnings:", *(f"  {w}" for w in misses.warnings)]
+        lines += arrival_hints(self.dsn, summary, self.client.scoped(()).summary(after=self.cursor))
         if misses:
             lines.append("Nearest misses (most recent first):")
             for miss in misses:
                 lines.append(
                     f"  {miss['type']} {miss['event_id']} {miss['title']!r} "
                     f"(project {miss['project']}): excluded by {miss['excluded_by']}"
+                    + _suggestion(miss["excluded_by"], misses.warnings)
                 )
         if summary["items"].get("span") and not summary["events"].get("transaction"):
             lines += self._streamed_spans_hint(project)
@@ -468,6 +526,15 @@ class StubView:
             '    sentry_stub.query(["transaction", "span.op", "span.duration"], '
             '"is_transaction:true")',
         ]
+
+
+def _suggestion(clause: str, warnings: Sequence[str]) -> str:
+    """The "did you mean ...?" of the query warning about ``clause``, if there is one."""
+    for warning in warnings:
+        start = warning.find("did you mean")
+        if f"`{clause}`" in warning and start >= 0:
+            return f" ({warning[start : warning.index('?', start) + 1]})"
+    return ""
 
 
 def _counts(counts: dict) -> str:

@@ -7,14 +7,12 @@ Like the query API, every check takes ``after`` (a receive cursor) and ``project
 
 from __future__ import annotations
 
-from functools import partial
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..checks import inputs
-from ..checks.pii import PiiCheckUnavailable, find_leaks, pii_report
+from ..checks.pii import SCOPES, PiiCheckUnavailable, find_leaks, pii_report
 from ..checks.releases import DEFAULT_ENVIRONMENTS, DEFAULT_PATTERN, check_releases
 from ..checks.sampling import CATEGORIES, check_sampling
 from ..config import Settings
@@ -42,11 +40,12 @@ class ChecksApi:
     async def pii(self, request: Request) -> Response:
         """Leaks in the events as sent; ``item`` (comma-separated ids) limits it to those events."""
         params = Params(request)
-        scope = scope_of(params, self.projects)
+        where = scope_of(params, self.projects)
+        scope = params.choice("scope", SCOPES, "app")
         item_ids = _item_ids(params)
 
         def check(connection) -> dict:  # in a worker thread: scrubbing is CPU work
-            ids = item_ids or inputs.event_item_ids(connection, scope)
+            ids = item_ids or inputs.event_item_ids(connection, where)
             records = inputs.events(connection, ids)
             findings = [
                 finding
@@ -58,7 +57,13 @@ class ChecksApi:
                     project=record["project"],
                 )
             ]
-            return pii_report(findings, checked=len(records), allow=params.list("allow"))
+            return pii_report(
+                findings,
+                checked=len(records),
+                allow=params.list("allow"),
+                include=params.list("include"),
+                scope=scope,
+            )
 
         try:
             return JSONResponse(await self.database.read(check))
@@ -72,12 +77,13 @@ class ChecksApi:
             raise ApiError(400, "parameter 'expected' (the configured rate, 0 to 1) is required")
         expected = params.number("expected", 0.0)
         confidence = params.number("confidence", 0.99)
-        read = partial(
-            inputs.sampling_observations,
-            scope=scope_of(params, self.projects),
-            category=category,
-        )
-        kept, discards, traces = await self.database.read(read)
+        scope = scope_of(params, self.projects)
+
+        def read(connection) -> tuple:
+            observed = inputs.sampling_observations(connection, scope, category)
+            return *observed, inputs.client_report_count(connection, scope)
+
+        kept, discards, traces, client_reports = await self.database.read(read)
         try:
             report = check_sampling(
                 expected,
@@ -86,6 +92,7 @@ class ChecksApi:
                 discards=discards,
                 traces=traces,
                 confidence=confidence,
+                client_reports=client_reports,
             )
         except ValueError as error:
             raise ApiError(400, str(error)) from None

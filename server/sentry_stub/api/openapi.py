@@ -30,9 +30,27 @@ _DATA = {
         },
     }
 }
+# A search's answer: the records and the query warnings (see query/warnings.py).
+_SEARCH = {
+    "200": {
+        "description": "The matching records and the query's warnings.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "data": {"type": "array", "items": {"type": "object"}},
+                        "warnings": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            }
+        },
+    }
+}
 _ERROR = {
     "400": {
-        "description": "A bad parameter or query; `detail` names it (and `column` for queries).",
+        "description": "A bad parameter or query; `detail` names it (with `column` and `query` "
+        "for a syntax error).",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 }
@@ -59,13 +77,14 @@ _REPORT = {
 
 _EVENT_LIST = {
     "200": {
-        "description": "The matching events, each an `Event` record.",
+        "description": "The matching events, each an `Event` record, and the query's warnings.",
         "content": {
             "application/json": {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
+                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                        "warnings": {"type": "array", "items": {"type": "string"}},
                     },
                 }
             }
@@ -143,7 +162,7 @@ def openapi_schema() -> dict:
             f"{a}/explain": _get(
                 "The newest events a search does not match, with the clause that excluded each.",
                 [{"name": "query", "in": "query", "schema": {"type": "string"}}, _PROJECT, _CURSOR],
-                {**_DATA, **_ERROR},
+                {**_SEARCH, **_ERROR},
             ),
             f"{a}/cursor": _get("The current receive cursor (the id of the last stored item).", []),
             f"{a}/projects": {
@@ -287,6 +306,12 @@ def openapi_schema() -> dict:
                 "Leaks Sentry's scrubbers would remove from the events as sent.",
                 [
                     {"name": "allow", "in": "query", "schema": {"type": "string"}},
+                    {"name": "include", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "scope",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["app", "all"]},
+                    },
                     {"name": "item", "in": "query", "schema": {"type": "string"}},
                     _PROJECT,
                     _CURSOR,
@@ -389,7 +414,11 @@ def openapi_schema() -> dict:
                 "Event": _EVENT,
                 "Error": {
                     "type": "object",
-                    "properties": {"detail": {"type": "string"}, "column": {"type": "integer"}},
+                    "properties": {
+                        "detail": {"type": "string"},
+                        "column": {"type": "integer"},
+                        "query": {"type": "string"},
+                    },
                     "required": ["detail"],
                 },
             }

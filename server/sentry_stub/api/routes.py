@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
-from ..query.discover import run_discover, search_events
+from ..query.discover import event_search_warnings, run_discover, search_events
 from ..query.errors import InvalidQueryError
 from ..query.explain import explain_misses
 from ..query.indexed import add_indexed
@@ -124,9 +124,10 @@ class QueryApi:
                 order=order,
                 public_keys=params.list("key"),
             )
-            return self._complete(connection, reader.events_by_item_ids(connection, ids))
+            records = self._complete(connection, reader.events_by_item_ids(connection, ids))
+            return {"data": records, "warnings": event_search_warnings(query)}
 
-        return JSONResponse({"data": await self._read_query(read)})
+        return JSONResponse(await self._read_query(read, query))
 
     async def event(self, request: Request) -> Response:
         event_id = request.path_params["event_id"].replace("-", "").lower()
@@ -190,8 +191,23 @@ class QueryApi:
         scope = scope_of(Params(request), self.projects)
         return JSONResponse(await self.database.read(partial(reader.summary, scope=scope)))
 
+    async def organization_events(self, request: Request) -> Response:
+        """Sentry's organization events endpoint: Discover, in Sentry's shape.
+
+        Sentry answers ``{"data", "meta"}``; the query warnings go in ``meta.warnings``, where
+        clients that know only Sentry's keys pass over them.
+        """
+        result, link = await self._discover_request(request)
+        result["meta"]["warnings"] = result.pop("warnings")
+        return JSONResponse(result, headers={"link": link})
+
     async def discover(self, request: Request) -> Response:
-        """Discover semantics; the same engine serves Sentry's organization events endpoint."""
+        """Discover semantics, with the query warnings at the top level like every search."""
+        result, link = await self._discover_request(request)
+        return JSONResponse(result, headers={"link": link})
+
+    async def _discover_request(self, request: Request) -> tuple[dict, str]:
+        """The Discover answer to a request's ``field``/``query``/``sort``, and its link header."""
         params = Params(request)
         fields = params.list("field")
         if not fields:
@@ -199,8 +215,7 @@ class QueryApi:
         result = await self._discover(params, fields, params.list("sort") or None)
         offset = _cursor_offset(params.text("cursor"))
         per_page = params.integer("per_page", 50, maximum=MAX_LIMIT)
-        link = _link_header(request, offset, per_page, result.pop("has_next"))
-        return JSONResponse(result, headers={"link": link})
+        return result, _link_header(request, offset, per_page, result.pop("has_next"))
 
     async def pipe_query(self, request: Request) -> Response:
         """The runbook pipe form: ``SEARCH | AGG by FIELD | sort by AGG DESC``."""
@@ -209,8 +224,10 @@ class QueryApi:
         try:
             pipe = parse_pipe(text)
         except InvalidQueryError as error:
-            raise _query_error(error) from None
-        result = await self._discover(params, pipe.fields, pipe.orderby, query=pipe.query)
+            raise _query_error(error, text) from None
+        result = await self._discover(
+            params, pipe.fields, pipe.orderby, query=pipe.query, text=text
+        )
         del result["has_next"]
         result["request"] = {"fields": pipe.fields, "query": pipe.query, "sort": pipe.orderby}
         return JSONResponse(result)
@@ -218,15 +235,20 @@ class QueryApi:
     async def explain(self, request: Request) -> Response:
         """The newest events a search does not match, each with the clause that excluded it."""
         params = Params(request)
-        read = partial(
+        query = params.text("query")
+        misses = partial(
             explain_misses,
-            query=params.text("query"),
+            query=query,
             project_ids=project_ids_of(params, self.projects) or None,
             min_item_id=params.integer("after", 0),
             limit=params.integer("limit", 5, maximum=100),
             public_keys=params.list("key"),
         )
-        return JSONResponse({"data": await self._read_query(read)})
+
+        def read(connection):
+            return {"data": misses(connection), "warnings": event_search_warnings(query)}
+
+        return JSONResponse(await self._read_query(read, query))
 
     async def reset(self, request: Request) -> Response:
         await self.database.write(reader.reset)
@@ -238,13 +260,16 @@ class QueryApi:
         fields: list[str],
         orderby: list[str] | None,
         query: str | None = None,
+        text: str | None = None,
     ) -> dict:
+        """Discover rows; ``text`` is what the user typed, shown with a syntax error."""
         per_page = params.integer("per_page", 50, maximum=MAX_LIMIT)
         offset = _cursor_offset(params.text("cursor"))
+        query = params.text("query") if query is None else query
         read = partial(
             run_discover,
             fields=fields,
-            query=params.text("query") if query is None else query,
+            query=query,
             orderby=orderby,
             project_ids=project_ids_of(params, self.projects) or None,
             environments=params.list("environment") or None,
@@ -256,7 +281,7 @@ class QueryApi:
             min_item_id=params.integer("after", 0),
             public_keys=params.list("key"),
         )
-        result = await self._read_query(read)
+        result = await self._read_query(read, query if text is None else text)
         result["has_next"] = len(result["data"]) > per_page
         del result["data"][per_page:]
         return result
@@ -270,11 +295,11 @@ class QueryApi:
             self.database.writer.submit(partial(stored.cache, updates=updates))
         return records
 
-    async def _read_query(self, read):
+    async def _read_query(self, read, query: str):
         try:
             return await self.database.read(read)
         except InvalidQueryError as error:
-            raise _query_error(error) from None
+            raise _query_error(error, query) from None
 
     def _project_json(self, project) -> dict:
         return {
@@ -285,9 +310,10 @@ class QueryApi:
         }
 
 
-def _query_error(error: InvalidQueryError) -> ApiError:
+def _query_error(error: InvalidQueryError, query: str) -> ApiError:
+    """A 400 naming the fault; a syntax error adds its column and the query it counts in."""
     column = getattr(error, "column", None)
-    return ApiError(400, str(error), **({"column": column} if column else {}))
+    return ApiError(400, str(error), **({"column": column, "query": query} if column else {}))
 
 
 def _link_header(request: Request, offset: int, per_page: int, has_next: bool) -> str:

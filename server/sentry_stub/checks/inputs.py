@@ -90,6 +90,13 @@ def sampling_observations(
     return len(kept_rows), dict(discards), traces
 
 
+def client_report_count(connection: sqlite3.Connection, scope: reader.Scope) -> int:
+    """How many client reports arrived: none at all usually means the SDK never flushed."""
+    where, params = scope.where("i", "id")
+    sql = f"SELECT COUNT(*) FROM items i WHERE i.type = 'client_report' AND {' AND '.join(where)}"
+    return int(connection.execute(sql, params).fetchone()[0])
+
+
 def _event_envelope_headers(
     connection: sqlite3.Connection,
     scope: reader.Scope,

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..ingest import normalize
 from ..ingest.normalize import Scrubbing
+from .pii_triggers import allow_entry, describe
 
 # The fields the mission's Security & Privacy settings list; always scrubbed by this check.
 DEFAULT_SENSITIVE_FIELDS = ("password", "token", "api_key", "credit_card")
@@ -49,6 +50,9 @@ EXCERPT_LENGTH = 60
 DERIVED_PATHS = frozenset({"user.sentry_user"})
 # What scrubbers put in place of a value: "[Filtered]", "[ip]", "[Blob substitute]", ...
 SUBSTITUTE = re.compile(r"\[[\w ]+\]")
+SCOPES = ("app", "all")
+# Where an event keeps stack frames (a path prefix before ``N.stacktrace.frames``).
+FRAME_CONTAINERS = ("exception.values", "threads.values")
 
 
 class PiiCheckUnavailable(RuntimeError):
@@ -64,6 +68,8 @@ class Finding:
     rule: str
     excerpt: str
     project: str | None = None
+    trigger: str = ""  # what made the rule fire: the key, a word or a pattern in the value
+    library_frame: bool = False  # a local variable of a frame that is not the app's own
 
     def to_json(self) -> dict:
         return {
@@ -71,7 +77,9 @@ class Finding:
             "project": self.project,
             "path": self.path,
             "rule": self.rule,
+            "trigger": self.trigger,
             "excerpt": self.excerpt,
+            "allow": allow_entry(self.path),
         }
 
 
@@ -94,6 +102,8 @@ def find_leaks(
         before = event  # Relay's scrubber takes what its normalizer refused, as it is
     after = relay.pii_strip_event(normalize.pii_config(check_scrubbing(scrubbing)), before)
     known = {(tuple(segments), rule) for segments, rule in _remarks(before.get("_meta") or {})}
+    fields = check_scrubbing(scrubbing).sensitive_fields
+    library = tuple(_library_frame_vars(before))
     findings: dict[str, Finding] = {}
     for segments, rule in _remarks(after.get("_meta") or {}):
         if (tuple(segments), rule) in known or rule.startswith("!"):
@@ -104,26 +114,53 @@ def find_leaks(
         if reported_elsewhere or _is_empty(original) or original == scrubbed:
             continue
         excerpt = redacted_excerpt(original, scrubbed)
-        findings[path] = Finding(event_id, path, rule, excerpt, project)
+        trigger = describe(rule, path, original, scrubbed, fields)
+        in_library = path.startswith(library)
+        findings[path] = Finding(event_id, path, rule, excerpt, project, trigger, in_library)
     for path, value in _default_pii(event, before):
         if path not in findings:
-            findings[path] = Finding(
-                event_id, path, SEND_DEFAULT_PII, redacted_excerpt(value, None), project
-            )
+            excerpt = redacted_excerpt(value, None)
+            trigger = "sent because the SDK has send_default_pii=True"
+            findings[path] = Finding(event_id, path, SEND_DEFAULT_PII, excerpt, project, trigger)
     return list(findings.values())
 
 
-def pii_report(findings: Iterable[Finding], *, checked: int, allow: Sequence[str] = ()) -> dict:
-    """Split findings into leaks and allowed ones; the check passes when no leak is left."""
-    leaks, allowed = [], []
+def pii_report(
+    findings: Iterable[Finding],
+    *,
+    checked: int,
+    allow: Sequence[str] = (),
+    include: Sequence[str] = (),
+    scope: str = "app",
+) -> dict:
+    """Sort findings into leaks, allowed ones and skipped ones; it passes with no leak left.
+
+    ``include`` (paths, prefixes or globs, as ``allow``) limits the check to those paths; scope
+    ``app`` skips the variables of library frames, whose objects are the framework's (FastAPI's
+    ``dependant`` repr mentions ``own_oauth_scopes``, which Relay filters for ``auth``).
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    leaks: list[dict] = []
+    allowed: list[dict] = []
+    skipped: list[dict] = []
     for finding in findings:
-        (allowed if is_allowed(finding.path, allow) else leaks).append(finding.to_json())
+        if (include and not is_allowed(finding.path, include)) or (
+            scope == "app" and finding.library_frame
+        ):
+            skipped.append(finding.to_json())
+        else:
+            (allowed if is_allowed(finding.path, allow) else leaks).append(finding.to_json())
     return {
         "passed": not leaks,
         "checked": checked,
+        "events_with_leaks": len({leak["event_id"] for leak in leaks}),
         "leaks": leaks,
         "allowed": allowed,
+        "skipped": skipped,
         "allow": list(allow),
+        "include": list(include),
+        "scope": scope,
         "sensitive_fields": list(DEFAULT_SENSITIVE_FIELDS),
     }
 
@@ -223,6 +260,20 @@ def _locate(document: Any, segments: Sequence[str]) -> tuple[str, Any]:
             node = node.get(segment) if isinstance(node, dict) else None
         index += 1
     return ".".join(names), node
+
+
+def _library_frame_vars(event: dict) -> Iterator[str]:
+    """Path prefixes of the ``vars`` of frames the SDK marked ``in_app: false``."""
+    for container in FRAME_CONTAINERS:
+        holder: Any = event
+        for key in container.split("."):
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        for index, value in enumerate(holder if isinstance(holder, list) else []):
+            stacktrace = value.get("stacktrace") if isinstance(value, dict) else None
+            frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
+            for number, frame in enumerate(frames if isinstance(frames, list) else []):
+                if isinstance(frame, dict) and frame.get("in_app") is False:
+                    yield f"{container}.{index}.stacktrace.frames.{number}.vars"
 
 
 def _default_pii(sent: dict, normalized: dict) -> Iterator[tuple[str, Any]]:

@@ -19,6 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 CATEGORIES = ("transaction", "profile", "error")
 # Discard reasons that are a sampling decision rather than a loss after it.
@@ -47,11 +48,13 @@ def check_sampling(
     discards: Mapping[str, int],
     traces: Iterable[Trace] = (),
     confidence: float = 0.99,
+    client_reports: int | None = None,
 ) -> dict:
     """A JSON-ready report on whether ``expected`` fits what was kept and discarded.
 
     ``discards`` maps client-report reasons to quantities for ``category``; ``traces`` are the
-    sampling contexts of the kept items (used for transactions).
+    sampling contexts of the kept items (used for transactions); ``client_reports`` is how many
+    client reports arrived at all (``None``: unknown), which tells an unflushed SDK apart.
     """
     _check_probability("expected", expected, closed=True)
     _check_probability("confidence", confidence, closed=False)
@@ -63,7 +66,7 @@ def check_sampling(
     trials = successes + sampled_out
     problems: list[str] = []
     notes: list[str] = []
-    report = {
+    report: dict[str, Any] = {
         "category": category,
         "expected": expected,
         "confidence": confidence,
@@ -77,6 +80,7 @@ def check_sampling(
         "declared": {},
         "problems": problems,
         "notes": notes,
+        "likely_cause": None,
     }
     if trials == 0:
         problems.append(f"nothing to measure: no {category} was kept or reported as sampled out")
@@ -96,7 +100,15 @@ def check_sampling(
             f"{discards['backpressure']} {category}(s) were dropped by the SDK's backpressure "
             "handling, which lowers the effective rate below the configured one"
         )
-    if sampled_out == 0 and expected < 1 and kept > 0:
+    if sampled_out == 0 and expected < 1 and kept > 0 and client_reports == 0:
+        # sentry-python sends the sampled-out count in a client report when it flushes (and
+        # every 30 s): without sentry_sdk.flush() before the check, only the kept side is here.
+        report["likely_cause"] = (
+            f"no client report arrived at all, so the {category}s the SDK sampled out are not "
+            "counted yet: call sentry_sdk.flush() before the assertion (or the SDK has "
+            "send_client_reports=False)"
+        )
+    elif sampled_out == 0 and expected < 1 and kept > 0:
         notes.append(
             "no client report counted a `sample_rate` discard: if the rate is below 1, the SDK "
             "may have client reports turned off (send_client_reports), or its transport queue "

@@ -7,14 +7,30 @@ MAX_LINES = 50
 
 def pii_text(report: dict) -> str:
     leaks, allowed = report["leaks"], report["allowed"]
-    verdict = "no PII leaks" if report["passed"] else f"{len(leaks)} PII leak(s)"
-    lines = [f"sentry-stub PII check: {verdict} in {report['checked']} event(s)."]
+    skipped = report.get("skipped", [])
+    checked = _plural(report["checked"], "event")
+    if report["passed"]:
+        lines = [f"sentry-stub PII check: no PII leaks in {checked}."]
+    else:
+        where = _plural(report["events_with_leaks"], "event")
+        lines = [
+            f"sentry-stub PII check: {_plural(len(leaks), 'leak')} in {where} ({checked} checked)."
+        ]
     if leaks:
         lines.append("Values Sentry's scrubbers would remove (fix them in the app, before_send):")
-        lines += _limited([_finding_line(leak) for leak in leaks])
+        lines += _limited([line for leak in leaks for line in _finding_lines(leak)])
+        entries = ", ".join(
+            f'"{entry}"' for entry in dict.fromkeys(leak["allow"] for leak in leaks)
+        )
+        lines.append(f"To accept them instead: assert_no_pii(allow=[{entries}])")
     if allowed:
         lines.append(f"Allowed by {', '.join(report['allow'])}:")
         lines += _limited([_finding_line(finding) for finding in allowed])
+    if skipped:
+        lines.append(
+            f"Not counted: {_plural(len(skipped), 'finding')} outside `include` or in library "
+            "frames' variables (scope='app'; scope='all' counts those)."
+        )
     return "\n".join(lines)
 
 
@@ -27,6 +43,8 @@ def sampling_text(report: dict) -> str:
         f"  kept {report['kept']}, discarded by sampling {report['discarded_by_sampling']}, "
         f"successes {report['successes']} of {report['trials']} trials",
     ]
+    if report.get("likely_cause"):
+        lines.insert(1, f"  likely cause: {report['likely_cause']}")
     if report["interval"] is not None:
         low, high = report["interval"]
         lines.append(
@@ -65,6 +83,14 @@ def _finding_line(finding: dict) -> str:
         f"  event {finding['event_id']} ({finding['project']}): {finding['path']} "
         f"[{finding['rule']}] {finding['excerpt']!r}"
     )
+
+
+def _finding_lines(finding: dict) -> list[str]:
+    return [_finding_line(finding), f"    trigger: {finding['trigger']}"]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _limited(lines: list[str]) -> list[str]:

@@ -8,7 +8,8 @@ Match semantics follow Sentry's Discover (spec 1.4): equality is case-sensitive;
 anchored and case-insensitive; ``message`` and free text are case-insensitive substrings;
 negations also match rows where a nullable column is NULL; an operator on a text key is part of
 the value (``tag:>5`` is the string ">5"); ``key:*`` matches every row when a missing value reads
-as "" (tags, non-null columns), and the result carries a warning suggesting ``has:key``.
+as "" (tags, non-null columns), and the result carries a warning suggesting ``has:key``
+(``warnings`` adds the others: field names taken as tags, SQL habits).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from sentry_stub.query.values import (
     parse_relative_date,
     specific_date_range,
 )
+from sentry_stub.query.warnings import search_warnings
 from sentry_stub.query.wildcards import has_wildcard, unescape
 
 NEGATED_OPERATORS = {"=": "!=", "!=": "=", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
@@ -89,7 +91,7 @@ def compile_query(
     return Compiled(
         where_sql.text,
         where_sql.params,
-        tuple(dict.fromkeys(compiler.warnings)),
+        tuple(dict.fromkeys([*compiler.warnings, *search_warnings(node, dataset)])),
         having_sql.text if having_sql else None,
         having_sql.params if having_sql else (),
     )

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from sentry_stub.query import sqlite_functions
 from sentry_stub.query.aggregates import is_function, resolve_aggregate, split_call
-from sentry_stub.query.compile import compile_query
+from sentry_stub.query.compile import Compiled, compile_query
 from sentry_stub.query.errors import InvalidQueryError
 from sentry_stub.query.fields import (
     ARRAY,
@@ -141,11 +141,7 @@ def search_events(
     for newest first). A span field matches events with such a span inside."""
     if order not in ("asc", "desc"):
         raise InvalidQueryError(f"order must be 'asc' or 'desc', not {order!r}")
-    node = parse_query(query)
-    if any(isinstance(leaf, AggregateFilter) for leaf in leaves(node)):
-        raise InvalidQueryError("Aggregate filters such as count():>1 need a Discover query")
-    dataset = SPANS if needs_spans(_names([], node, [])) else EVENTS
-    compiled = compile_query(node, dataset=dataset)
+    dataset, compiled = _event_search(query)
     scope, scope_params = _scope(dataset, project_ids, None, None, None, None, public_keys)
     sql = (
         f"SELECT DISTINCT e.item_id FROM {dataset.source}"
@@ -157,6 +153,19 @@ def search_events(
     params += [_non_negative("offset", offset)]
     sqlite_functions.register(conn)
     return [item_id for (item_id,) in conn.execute(sql, params)]
+
+
+def event_search_warnings(query: str) -> list[str]:
+    """The warnings of ``query`` as ``search_events`` runs it (``key:*``, tag-or-field, SQL...)."""
+    return list(_event_search(query)[1].warnings)
+
+
+def _event_search(query: str) -> tuple[Dataset, Compiled]:
+    node = parse_query(query)
+    if any(isinstance(leaf, AggregateFilter) for leaf in leaves(node)):
+        raise InvalidQueryError("Aggregate filters such as count():>1 need a Discover query")
+    dataset = SPANS if needs_spans(_names([], node, [])) else EVENTS
+    return dataset, compile_query(node, dataset=dataset)
 
 
 def _names(fields: Sequence[str], node: Node | None, sort_keys: Sequence[str]) -> Iterator[str]:

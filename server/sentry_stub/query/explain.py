@@ -6,36 +6,12 @@ environment:production" next to the event that almost matched, instead of a bare
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 
 from .discover import search_events
 from .fields import resolve_field
-from .grammar import AggregateFilter, And, FreeText, Has, Node, Or, parse_query
-
-SIMPLE_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/*@:")
-
-
-def render(node: Node) -> str:
-    """Search syntax for ``node`` that parses back to the same tree."""
-    if isinstance(node, And):
-        return " ".join(_grouped(term) for term in node.terms)
-    if isinstance(node, Or):
-        return " OR ".join(_grouped(term) for term in node.terms)
-    if isinstance(node, Has):
-        return f"{'!' if node.negated else ''}has:{node.key}"
-    if isinstance(node, FreeText):
-        return _value(node.text)
-    if isinstance(node, AggregateFilter):
-        operator = "" if node.operator == "=" else node.operator
-        return f"{'!' if node.negated else ''}{node.function}:{operator}{_value(node.value)}"
-    operator = "" if node.operator == "=" else node.operator
-    if isinstance(node.value, tuple):
-        value = "[" + ", ".join(_value(v) for v in node.value) + "]"
-    else:
-        value = _value(node.value)
-    return f"{'!' if node.negated else ''}{node.key}:{operator}{value}"
+from .grammar import And, Node, parse_query, render
 
 
 def explain_misses(
@@ -96,13 +72,3 @@ def _first_excluding(
         if found != [item_id]:
             return text
     return "the combination of clauses"
-
-
-def _grouped(node: Node) -> str:
-    return f"({render(node)})" if isinstance(node, And | Or) else render(node)
-
-
-def _value(value: str) -> str:
-    if value and all(character in SIMPLE_VALUE for character in value):
-        return value
-    return json.dumps(value)

@@ -206,6 +206,25 @@ _SPAN_FIELDS: dict[str, _Spec] = {
 }
 
 EVENT_FIELD_NAMES = tuple(_EVENT_FIELDS)
+# Tags that Relay or the SDKs set and that are no field here: searching them draws no warning.
+COMMON_TAGS = frozenset(
+    {
+        "browser",
+        "browser.version",
+        "client_os",
+        "client_os.name",
+        "device",
+        "device.family",
+        "handled",
+        "mechanism",
+        "os",
+        "os.rooted",
+        "runtime",
+        "runtime.name",
+        "url",
+        "user",
+    }
+)
 
 _SPAN_PREFIXES = ("span.", "db.")
 _SEGMENT_FIELDS = frozenset({"is_transaction", "segment.name", "segment.id", "transaction.span_id"})
@@ -218,6 +237,12 @@ _OP_ON_EVENTS = (
 def needs_spans(names: Iterable[str]) -> bool:
     """Whether any of these field names only makes sense per span (see the module docstring)."""
     return any(name.startswith(_SPAN_PREFIXES) or name in _SEGMENT_FIELDS for name in names)
+
+
+def field_names(dataset: Dataset = EVENTS) -> tuple[str, ...]:
+    """Every built-in field name of a dataset (what a bare key means before it is a tag)."""
+    spans = tuple(_SPAN_FIELDS) if dataset is SPANS else ()
+    return tuple(dict.fromkeys((*_EVENT_FIELDS, *spans, "op")))
 
 
 def explicit_tag(name: str) -> tuple[str, str] | None:

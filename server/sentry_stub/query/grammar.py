@@ -14,6 +14,7 @@ Forms recognised, tried in this order at each term::
     [!]KEY:[OP]VALUE              OP is one of >= <= != > < =
     [!]KEY:[A, "B", ...]          list (IN / NOT IN)
     free text                     words up to the next filter/operator/group, or a "quoted" run
+                                  (an unquoted ``|`` is refused: it is the pipe form's)
 
 KEY is ``[a-zA-Z0-9_.-]+``, ``"a:quoted-key"``, ``tags[KEY]``/``tags[KEY,number]``, or the
 ``tags.KEY`` spelling the mission's guide uses. Quoted values unescape ``\\"`` only; a backslash
@@ -22,6 +23,7 @@ before ``*`` is kept so the compiler can tell a literal star from a wildcard.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,12 +31,20 @@ from dataclasses import dataclass
 from sentry_stub.query.errors import QuerySyntaxError
 
 COMPARISON_OPERATORS = (">=", "<=", "!=", ">", "<", "=")
+# Never searched as text: a test author who writes a runbook's pipe form where a search belongs
+# would otherwise get an empty answer that looks like a result.
+PIPE_IN_SEARCH = (
+    "A search takes no '|' stages: run the whole text as a pipe query (sentry_stub.pipe(...) "
+    "in pytest, `sentry-stub query` in a shell, GET /stub/api/query?q=...), or put the '|' "
+    "in double quotes to search for it"
+)
 
 _KEY = re.compile(r'tags\[[^\[\]]+\]|"[a-zA-Z0-9_.:-]+"|[a-zA-Z0-9_.\-]+')
 _FUNCTION = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\([^()]*\)")
 _BARE_VALUE = re.compile(r"[^\s()]*")
 _BARE_LIST_ITEM = re.compile(r'[^\s,()\[\]"]*')
 _SEPARATORS = " \t\r\n"
+_SIMPLE_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/*@:")
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,37 @@ def leaves(node: Node | None) -> Iterator[Filter | AggregateFilter | Has | FreeT
             yield from leaves(term)
     else:
         yield node
+
+
+def render(node: Node) -> str:
+    """Search syntax for ``node`` that parses back to the same tree."""
+    if isinstance(node, And):
+        return " ".join(_grouped(term) for term in node.terms)
+    if isinstance(node, Or):
+        return " OR ".join(_grouped(term) for term in node.terms)
+    if isinstance(node, Has):
+        return f"{'!' if node.negated else ''}has:{node.key}"
+    if isinstance(node, FreeText):
+        return _render_value(node.text)
+    if isinstance(node, AggregateFilter):
+        operator = "" if node.operator == "=" else node.operator
+        return f"{'!' if node.negated else ''}{node.function}:{operator}{_render_value(node.value)}"
+    operator = "" if node.operator == "=" else node.operator
+    if isinstance(node.value, tuple):
+        value = "[" + ", ".join(_render_value(v) for v in node.value) + "]"
+    else:
+        value = _render_value(node.value)
+    return f"{'!' if node.negated else ''}{node.key}:{operator}{value}"
+
+
+def _grouped(node: Node) -> str:
+    return f"({render(node)})" if isinstance(node, And | Or) else render(node)
+
+
+def _render_value(value: str) -> str:
+    if value and all(character in _SIMPLE_VALUE for character in value):
+        return value
+    return json.dumps(value)
 
 
 def _combine(terms: list[Node | _Operator]) -> Node:
@@ -318,7 +359,10 @@ class _Parser:
                 break
             position = following
         self.pos = end
-        return FreeText(self.text[start:end], start + 1)
+        text = self.text[start:end]
+        if "|" in text:
+            raise self.fail(PIPE_IN_SEARCH, start + text.index("|"))
+        return FreeText(text, start + 1)
 
     def word_end(self, position: int) -> int:
         """Where the word at ``position`` ends; balanced parentheses stay inside the word."""

@@ -13,8 +13,9 @@ which is Discover's ``query=event.type:error AND environment:production``,
                                             one selected call of it (count, avg), or Sentry's
                                             alias (avg_transaction_duration); ASC by default
 
-A bare search lists events with ``DEFAULT_EVENT_FIELDS``. Errors point at the column in the
-whole pipe text.
+A bare search lists events with ``DEFAULT_EVENT_FIELDS``. An aggregate written as the search
+(``count()`` alone) is an error rather than a search for the text "count()". Errors point at the
+column in the whole pipe text.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 from sentry_stub.query.aggregates import FUNCTION_NAMES, function_alias, is_function, split_call
 from sentry_stub.query.errors import QuerySyntaxError
-from sentry_stub.query.grammar import parse_query
+from sentry_stub.query.grammar import FreeText, leaves, parse_query
+from sentry_stub.query.warnings import is_aggregate_call
 
 DEFAULT_EVENT_FIELDS = ("id", "timestamp", "event.type", "project", "title")
 
@@ -54,9 +56,16 @@ def parse_pipe(text: str) -> DiscoverRequest:
     stages = _split(_Piece(text, 0), "|")
     search = _strip(stages[0])
     try:
-        parse_query(search.text)
+        node = parse_query(search.text)
     except QuerySyntaxError as error:
         raise QuerySyntaxError(error.message, error.column + search.start) from None
+    for leaf in leaves(node):
+        if isinstance(leaf, FreeText) and is_aggregate_call(leaf.text):
+            raise QuerySyntaxError(
+                f"{leaf.text} is an aggregate, not a search: aggregates come after a '|', "
+                f"e.g. '| {leaf.text}' or 'event.type:error | {leaf.text} by transaction'",
+                leaf.column + search.start,
+            )
     fields: tuple[str, ...] | None = None
     orderby: tuple[str, ...] = ()
     for stage in map(_strip, stages[1:]):

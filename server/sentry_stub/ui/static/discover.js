@@ -1,7 +1,7 @@
 // Discover: fields, query and sort as Sentry's Discover takes them, or the one-line pipe form.
 
 import { getJSON } from "./api.js";
-import { display, errorBox, h, table } from "./dom.js";
+import { display, errorBox, h, showWarnings, table } from "./dom.js";
 import { navigate } from "./nav.js";
 import { projectSelect } from "./projects.js";
 
@@ -49,18 +49,25 @@ export async function renderDiscover(view, params) {
     navigate("/discover", { q: pipeInput.value });
   });
 
+  const warnings = h("ul", { class: "query-warnings", "aria-label": "Query warnings" });
   const results = h("div", { class: "results" });
-  view.append(h("h1", {}, "Discover"), form, h("p", { class: "or" }, "or"), pipeForm, results);
+  const or = h("p", { class: "or" }, "or");
+  view.append(h("h1", {}, "Discover"), form, or, pipeForm, warnings, results);
 
   async function refresh() {
     try {
+      let answer = null;
       if (pipe) {
-        results.replaceChildren(resultTable(await getJSON("/stub/api/query", { q: pipe })));
+        answer = await getJSON("/stub/api/query", { q: pipe });
       } else if (fields.length) {
-        const answer = await getJSON("/stub/api/discover", { field: fields, query, sort, project });
+        answer = await getJSON("/stub/api/discover", { field: fields, query, sort, project });
+      }
+      if (answer) {
+        showWarnings(warnings, answer.warnings);
         results.replaceChildren(resultTable(answer));
       }
     } catch (error) {
+      showWarnings(warnings);
       results.replaceChildren(errorBox(error, pipe || query));
     }
   }

@@ -78,6 +78,11 @@ export function errorBox(error, queryText = "") {
   return box;
 }
 
+/** Fill `list` with a search's warnings (one item each, as text), or empty it. */
+export function showWarnings(list, warnings = []) {
+  list.replaceChildren(...warnings.map((warning) => h("li", {}, warning)));
+}
+
 export function formatTime(seconds) {
   if (typeof seconds !== "number") return display(seconds);
   return new Date(seconds * 1000).toLocaleString(undefined, { hour12: false });

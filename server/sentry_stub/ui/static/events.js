@@ -1,7 +1,7 @@
 // The events list: a Sentry search, newest first, refreshed as events arrive.
 
 import { getJSON } from "./api.js";
-import { display, errorBox, formatTime, h, table } from "./dom.js";
+import { display, errorBox, formatTime, h, showWarnings, table } from "./dom.js";
 import { hashFor, navigate } from "./nav.js";
 import { projectSelect } from "./projects.js";
 
@@ -26,15 +26,18 @@ export async function renderEvents(view, params) {
     event.preventDefault();
     navigate("/events", { query: input.value, project: select.value });
   });
+  const warnings = h("ul", { class: "query-warnings", "aria-label": "Query warnings" });
   const results = h("div", { class: "results" });
-  view.append(h("h1", {}, "Events"), form, results);
+  view.append(h("h1", {}, "Events"), form, warnings, results);
 
   async function refresh() {
     try {
       const search = { query, project, order: "desc", limit: LIMIT };
-      const { data } = await getJSON("/stub/api/events", search);
-      results.replaceChildren(data.length ? eventsTable(data) : emptyHint(query));
+      const answer = await getJSON("/stub/api/events", search);
+      showWarnings(warnings, answer.warnings);
+      results.replaceChildren(answer.data.length ? eventsTable(answer.data) : emptyHint(query));
     } catch (error) {
+      showWarnings(warnings);
       results.replaceChildren(errorBox(error, query));
     }
   }
