@@ -67,6 +67,10 @@ def test_sql_habits_are_named_with_the_sentry_form(query: str, suggestion: str) 
     assert f"did you mean {suggestion}" in warning
 
 
+def test_single_quotes_inside_double_quotes_are_meant_and_stay_quiet() -> None:
+    assert warnings_of("error.value:\"'a'\"") == ()  # str(KeyError("a")) is 'a', quotes and all
+
+
 def test_not_and_symbols_point_to_sentry_operators() -> None:
     assert "`!level:error`" in warnings_of("NOT level:error")[0]
     assert "write `AND`" in warnings_of("level:error && release:1")[0]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sentry_stub.query.errors import QuerySyntaxError
 
@@ -57,6 +57,8 @@ class Filter:
     negated: bool
     column: int
     value_column: int
+    # Written in double quotes, so its characters are meant literally; syntax, not meaning.
+    quoted: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,10 @@ class _Parser:
         if key is None or not self.text.startswith(":", key.end()):
             return None
         operator, value, value_start, end = self.value(key.end() + 1, allow_list=True)
-        node = Filter(_unquote_key(key.group()), operator, value, negated, start + 1, value_start)
+        quoted = self.text.startswith('"', value_start - 1)
+        node = Filter(
+            _unquote_key(key.group()), operator, value, negated, start + 1, value_start, quoted
+        )
         return node, end
 
     def value(

@@ -82,7 +82,7 @@ def _odd_value(leaf: Filter) -> list[str]:
     if not isinstance(value, str) or len(value) < 2:
         return []
     written = f"{'!' if leaf.negated else ''}{leaf.key}:{value}"
-    if value[0] == value[-1] == "'":
+    if value[0] == value[-1] == "'" and not leaf.quoted:
         plain = replace(leaf, value=value[1:-1])
         return [
             f"`{written}` searches for a value with single quotes in it; Sentry quotes "
