@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 import brotli
 import zstandard
-from hypothesis import example, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_stub.ingest.decoding import (

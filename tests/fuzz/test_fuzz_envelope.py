@@ -40,6 +40,9 @@ def _parsed_or_refused(body: bytes) -> Envelope | None:
 @example(b'{}\n{"type":"event","length":-1}\n{}')
 @example(b'{}\n{"type":"event","length":18446744073709551616}\n{}')
 @example(b"{}\n" + b"[" * 5000)
+# Found by this test: a header nested past Python's recursion limit raised RecursionError.
+@example(b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}\n")
+@example(b'{}\n{"a":' + b"[" * 5000 + b"]" * 5000 + b"}\n")
 def test_parse_refuses_only_with_envelope_error(body: bytes) -> None:
     envelope = _parsed_or_refused(body)
     if envelope is None:

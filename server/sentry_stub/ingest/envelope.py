@@ -205,6 +205,8 @@ def _read_header(body: bytes, start: int, *, item_index: int | None) -> tuple[di
         raise invalid("unterminated JSON object or string")
     try:
         value = _loads_header(body[start:end], envelope=item_index is None)
+    except RecursionError:
+        raise invalid("recursion limit exceeded") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise invalid(_short(error)) from None
     if end < len(body) and body[end] != NEWLINE:

@@ -152,7 +152,7 @@ def envelope_from_nel(content_type: str | None, body: bytes) -> Envelope:
     _check_mime(content_type, NEL_MIME_TYPES)
     try:
         reports = json.loads(body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise invalid_json_error(error) from None
     items = [
         Item({"type": "nel", "content_type": "application/json"}, _dumps(report))
