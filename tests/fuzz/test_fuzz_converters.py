@@ -384,3 +384,6 @@ ATTACHMENT_ITEMS = st.builds(
 def test_events_from_attachments_never_raise_and_are_storable(items: list[Item]) -> None:
     event, notes = event_from_attachments(items, limits=LIMITS)
     storable(event)
+    sources = {"event.payload", "event.breadcrumbs"}
+    if event is None and any(item.headers["attachment_type"] in sources for item in items):
+        assert notes, "a dropped event must say why"
