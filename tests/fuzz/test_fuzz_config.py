@@ -69,6 +69,8 @@ def _damage(draw: st.DrawFn, node: Any) -> None:
 @example({"server": ["host"]})
 @example({"server": {"port": float("inf")}})
 @example({"projects": 5})
+# Found by the long run: a clause id that is not a string (a list) raised TypeError.
+@example({"alerts": [{"name": "x", "filters": [{"id": ["tagged_event"]}]}]})
 def test_damaged_configs_load_or_name_the_problem(document: dict[str, Any]) -> None:
     try:
         parse_config(document)

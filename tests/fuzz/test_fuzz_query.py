@@ -22,11 +22,11 @@ from sentry_stub.query.pipe import parse_pipe
 from tests.fuzz.mutations import FUZZ
 from tests.query_rows import add_event, add_span, add_transaction, database
 
-FIELDS = st.sampled_from(sorted(EVENT_FIELD_NAMES) + ["op", "span.op", "tags[x]", "tags.y"])
+FIELDS = st.sampled_from([*sorted(EVENT_FIELD_NAMES), "op", "span.op", "tags[x]", "tags.y"])
 ARGUMENTS = st.one_of(FIELDS, st.sampled_from(["", "300", "0.5", "x", "a,b", "equals", '"x"']))
 AGGREGATES = st.builds(
     lambda name, args: f"{name}({', '.join(args)})",
-    st.sampled_from(sorted(FUNCTION_NAMES) + ["nope", "count_if", "p100"]),
+    st.sampled_from([*sorted(FUNCTION_NAMES), "nope", "count_if", "p100"]),
     st.lists(ARGUMENTS, max_size=3),
 )
 VALUES = st.one_of(
