@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from sentry_stub import StubServer
 from tests.fuzz.mutations import FUZZ, fixtures, mutated
+from tests.fuzz.searches import AGGREGATES, FIELDS, QUERIES, SELECTED
 
 KEY = "0123456789abcdef0123456789abcdef"
 AUTH = {"X-Sentry-Auth": f"Sentry sentry_key={KEY}, sentry_version=7"}
@@ -103,3 +104,26 @@ def test_refusals_are_4xx_with_a_reason_and_store_nothing(
     http.get("/stub/api/cursor").raise_for_status()  # every acknowledged envelope gets its rows
     notes = _envelope_rows(server)[-1][1] or ""
     assert DERIVE_FAILED not in notes, notes
+
+
+@FUZZ
+@given(
+    SELECTED,
+    QUERIES,
+    st.lists(st.one_of(FIELDS, AGGREGATES), max_size=2),
+    st.one_of(st.text(max_size=6), st.sampled_from(["-1", "0", "1e3", "99999999999999999999"])),
+)
+def test_discover_answers_200_or_a_4xx_with_a_reason(
+    stub: tuple[StubServer, httpx.Client],
+    fields: list[str],
+    query: str,
+    sort: list[str],
+    per_page: str,
+) -> None:
+    _, http = stub
+    params = [("field", f) for f in fields] + [("sort", s) for s in sort]
+    params += [("query", query), ("per_page", per_page)]
+    response = http.get("/api/0/organizations/sentry/events/", params=params)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["detail"], response.text
