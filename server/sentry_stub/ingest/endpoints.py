@@ -367,7 +367,7 @@ def _url_project(value: str | None) -> int | None:
     """The project id in the URL path (None on routes without one)."""
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" and "٣" are digits to Python
         raise IngestError(400, "bad project path parameter")
     return int(value)
 
