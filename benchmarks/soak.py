@@ -10,7 +10,9 @@ serve`` for a while; nothing acknowledged may be missing afterwards.
   (the read a test makes, then a count per DSN key);
 - ``lost``: acknowledged but not stored, summed per key; it must be 0;
 - ``unacknowledged``: sent but not acknowledged (the SDK dropped or failed to send them);
-- ``server_peak_rss_mb``: the server process's peak resident memory (``VmHWM``).
+- ``server_peak_rss_mb``: the server process's peak resident memory (``VmHWM``);
+- ``server_cpu_utilization``: the server's CPU seconds over the sending time (1.0: one core
+  busy all along, the server was the bottleneck), and ``load_average_1m`` at the end.
 
 The clients run in ``processes`` processes of their own (``soak_clients.py``), each holding
 ``clients / processes`` SDK clients, one thread each. One process per client would be 64
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sqlite3
 import subprocess
@@ -33,7 +36,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .catchup import catch_up
-from .procfs import memory_kib
+from .procfs import cpu_seconds, memory_kib
 from .run import machine
 from .servers import ROOT, ServerProcess
 
@@ -46,9 +49,10 @@ def soak(clients: int, processes: int, duration: float, batch: int, workdir: Pat
     keys = [secrets.token_hex(16) for _ in range(clients)]
     server = ServerProcess("stub", workdir / "soak.sqlite3").start()
     try:
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds(server.pid)
         per_key = _run_clients(server.port, keys, processes, duration, batch, workdir)
         load_seconds = time.perf_counter() - started
+        server_cpu = cpu_seconds(server.pid) - cpu_before
         catch_up(server.url, server.pid, server.db)
         peak_kib = memory_kib(server.pid)["peak"]
     finally:
@@ -71,6 +75,10 @@ def soak(clients: int, processes: int, duration: float, batch: int, workdir: Pat
         "keys_with_losses": sum(n > 0 for n in lost.values()),
         "acknowledged_per_second": round(totals["acknowledged"] / load_seconds, 1),
         "server_peak_rss_mb": round(peak_kib / 1024, 1),
+        # How busy the server was while the clients sent: near 1.0, it was the bottleneck.
+        "server_cpu_utilization": round(server_cpu / load_seconds, 2),
+        # Other work on the machine competes with both sides; a loaded machine sends less.
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "machine": machine(),
     }
 

@@ -23,6 +23,7 @@ FIELDS = {
     "keys_with_losses",
     "acknowledged_per_second",
     "server_peak_rss_mb",
+    "server_cpu_utilization",
 }
 
 
