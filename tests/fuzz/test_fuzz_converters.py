@@ -302,6 +302,8 @@ def test_security_reports_convert_and_their_events_never_raise(
     )
 )
 @example(b"[" * 5000)
+# Found by the long run: a lone surrogate escape parsed, then failed to encode as UTF-8 (500).
+@example(b'[null, {"\\udc00": null}]')
 def test_nel_bodies_convert_or_are_refused(body: bytes) -> None:
     converted(envelope_from_nel, "application/reports+json", body)
 
@@ -330,6 +332,7 @@ FORM_VALUES = st.one_of(st.text(max_size=20), st.builds(json.dumps, JSON_VALUES)
 @FUZZ
 @given(st.lists(st.tuples(FORM_KEYS, FORM_VALUES), max_size=8))
 @example([("sentry", "[" * 5000)])
+@example([("sentry", '{"a": "\\udc00"}')])  # a lone surrogate: no event could store it
 @example(
     [("sentry", '{"a":' * 400 + "1" + "}" * 400), ("sentry___x", '{"a":' * 400 + "1" + "}" * 400)]
 )

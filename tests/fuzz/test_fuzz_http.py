@@ -85,6 +85,10 @@ REQUESTS = st.one_of(
 # Found by this test: an envelope header with a 65-bit integer, read the careful way because
 # of the escaped slash, answered 500 (orjson could not write the header into its row).
 @example(("/api/1/envelope/", {}, b'{"x":18446744073709551616,"y":"\\/"}\n{"type":"event"}\n{}'))
+# Found while fixing the NEL bug the long run found: a lone surrogate escape in a header read
+# the careful way, or nesting past orjson's 255 levels, answered 500 as well.
+@example(("/api/1/envelope/", {}, b'{"a":"\\udc00","b":"\\/"}\n{"type":"event"}\n{}'))
+@example(("/api/1/envelope/", {}, b'{"a":' + b"[" * 300 + b"]" * 300 + b',"b":"\\/"}\n'))
 # Found by this test: JSON nested past Python's recursion limit answered 500.
 @example(("/api/1/store/", {"Content-Type": "application/json"}, b'{"a":' + b"[" * 5000))
 def test_refusals_are_4xx_with_a_reason_and_store_nothing(

@@ -281,6 +281,12 @@ def _loads_header(text: bytes, *, envelope: bool) -> Any:
     )
     if envelope and id(value) in repeated:
         raise ValueError(f"duplicate field `{repeated[id(value)]}`")
+    # Headers are written back with orjson: a lone surrogate escape ("\udc00") or nesting past
+    # orjson's 255 levels would fail there (500). serde_json refuses both while parsing.
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        raise ValueError(str(error)) from None
     return value
 
 

@@ -10,9 +10,10 @@ would forward. ``event_from_form_data`` is Relay's ``merge_formdata``: the field
 from __future__ import annotations
 
 import contextlib
-import json
 import struct
 from typing import Any
+
+import orjson
 
 _LENGTH = struct.Struct("<I")
 
@@ -86,8 +87,9 @@ def event_from_form_data(fields: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _merge_json(event: dict[str, Any], text: str) -> None:
-    with contextlib.suppress(ValueError, RecursionError):
-        value = json.loads(text)
+    # orjson, like serde_json, refuses lone surrogate escapes, which no event could store.
+    with contextlib.suppress(ValueError):
+        value = orjson.loads(text)
         if _depth(value) > MAX_JSON_DEPTH:
             return  # serde_json's recursion limit: Relay cannot read it, so it is skipped
         merge_values(event, value)
