@@ -1,10 +1,10 @@
 """Damaged requests against a real server: every refusal is a 4xx with a reason, nothing is
 half-stored, and everything acknowledged gets its rows.
 
-One ``StubServer`` on 127.0.0.1 for the module, driven with httpx. The envelope table is
-counted straight from the database before and after each request: a refused request must
-leave it as it was, an acknowledged one adds exactly one row, whose rows (items, events ...)
-are then derived without a failure note.
+One ``StubServer`` on 127.0.0.1 for the module, driven with httpx. The ``envelopes`` and
+``items`` tables are read straight from the database before and after each request: a refused
+request must leave both as they were, an acknowledged one adds exactly one envelope, whose
+rows (items, events ...) are then derived without a failure note.
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def stub() -> Iterator[tuple[StubServer, httpx.Client]]:
 def _envelope_rows(server: StubServer) -> list[tuple[int, str | None]]:
     with closing(sqlite3.connect(f"file:{server.settings.db}?mode=ro", uri=True)) as db:
         return db.execute("SELECT id, notes FROM envelopes ORDER BY id").fetchall()
+
+
+def _item_rows(server: StubServer) -> int:
+    with closing(sqlite3.connect(f"file:{server.settings.db}?mode=ro", uri=True)) as db:
+        return db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
 
 
 REQUESTS = st.one_of(
@@ -96,14 +101,17 @@ def test_refusals_are_4xx_with_a_reason_and_store_nothing(
 ) -> None:
     server, http = stub
     path, headers, body = sent
-    before = _envelope_rows(server)
+    http.get("/stub/api/cursor").raise_for_status()  # nothing left to derive: items stay put
+    before, items_before = _envelope_rows(server), _item_rows(server)
     headers = {**AUTH, **headers} if "/unreal/" not in path else headers
     response = http.post(path, content=body, headers=headers)
     after = _envelope_rows(server)
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert response.json()["detail"], response.text
-        assert after == before, "a refused request stored something"
+        assert after == before, "a refused request stored an envelope"
+        http.get("/stub/api/cursor").raise_for_status()
+        assert _item_rows(server) == items_before, "a refused request stored items"
         return
     assert len(after) == len(before) + 1, "an acknowledged request is one envelope row"
     http.get("/stub/api/cursor").raise_for_status()  # every acknowledged envelope gets its rows
