@@ -141,6 +141,8 @@ def load_config_file(path: str) -> Settings:
         raise ConfigError(f"config file {path!r} cannot be read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path!r} is not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path!r} is not UTF-8 text: {error}") from None
     return parse_config(data, path=path)
 
 
@@ -156,6 +158,8 @@ def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
         server = {**server, "auth_tokens": _strings(server["auth_tokens"], "server.auth_tokens")}
     limits = _dataclass_from(Limits, data.get("limits", {}), "limits.")
     default_scrubbing = _scrubbing(data.get("scrubbing", {}), "scrubbing.", Scrubbing())
+    if not isinstance(data.get("projects", []), list):
+        raise ConfigError("projects must be an array of tables ([[projects]])")
     projects = tuple(
         _project(entry, f"projects[{index}].", default_scrubbing)
         for index, entry in enumerate(data.get("projects", []))
@@ -236,7 +240,9 @@ def _fields_from(cls: type, data: Any, where: str) -> dict[str, Any]:
     return dict(data)
 
 
-def _check_keys(data: dict, allowed: set[str], where: str) -> None:
+def _check_keys(data: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where[:-1]} must be a table")
     for key in data:
         if key not in allowed:
             raise ConfigError(
@@ -280,6 +286,8 @@ def _host_names(names: Sequence[str], where: str) -> tuple[str, ...]:
 
 
 def _port(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"port {value!r} is not a whole number")
     try:
         port = int(value)
     except (TypeError, ValueError):

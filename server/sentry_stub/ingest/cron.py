@@ -53,7 +53,7 @@ def envelope_from_cron(
 def _fields_from_json(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body, parse_constant=_reject_nonfinite)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise IngestError(400, f"{JSON_SYNTAX}: {error}") from None
     try:
         return _check_json_fields(data)

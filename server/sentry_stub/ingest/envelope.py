@@ -9,6 +9,7 @@ same reason, plus the item index and byte offset where it went wrong.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -205,6 +206,8 @@ def _read_header(body: bytes, start: int, *, item_index: int | None) -> tuple[di
         raise invalid("unterminated JSON object or string")
     try:
         value = _loads_header(body[start:end], envelope=item_index is None)
+    except RecursionError:
+        raise invalid("recursion limit exceeded") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise invalid(_short(error)) from None
     if end < len(body) and body[end] != NEWLINE:
@@ -270,14 +273,44 @@ def _loads_header(text: bytes, *, envelope: bool) -> Any:
             result[key] = value
         return result
 
-    value = json.loads(text.decode("utf-8"), object_pairs_hook=to_dict, parse_constant=_no_nan)
+    value = json.loads(
+        text.decode("utf-8"),
+        object_pairs_hook=to_dict,
+        parse_constant=_no_nan,
+        parse_int=_json_int,
+        parse_float=_json_float,
+    )
     if envelope and id(value) in repeated:
         raise ValueError(f"duplicate field `{repeated[id(value)]}`")
+    # Headers are written back with orjson: a lone surrogate escape ("\udc00") or nesting past
+    # orjson's 255 levels would fail there (500). serde_json refuses both while parsing.
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        raise ValueError(str(error)) from None
     return value
 
 
 def _no_nan(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_int(text: str) -> int | float:
+    """An integer as serde_json (and orjson, the fast path) reads it: past 64 bits, a float.
+
+    Python would keep it whole, and a header the stub cannot write back out (``orjson``
+    refuses such integers) failed the request with 500 or left its rows underived.
+    """
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else _json_float(text)
+
+
+def _json_float(text: str) -> float:
+    """A float, or serde_json's "number out of range" where it would be infinite."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range: {text[:20]}")
+    return value
 
 
 def _read_payload(body: bytes, pos: int, headers: dict, index: int) -> tuple[bytes, int, int]:

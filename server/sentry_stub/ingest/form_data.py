@@ -10,14 +10,17 @@ would forward. ``event_from_form_data`` is Relay's ``merge_formdata``: the field
 from __future__ import annotations
 
 import contextlib
-import json
 import struct
 from typing import Any
+
+import orjson
 
 _LENGTH = struct.Struct("<I")
 
 # Relay ignores `sentry[...]` keys nested deeper than this (most `max_depth` limits in Event).
 MAX_NESTED_KEYS = 7
+# serde_json's default recursion limit: Relay fails to parse JSON that nests deeper.
+MAX_JSON_DEPTH = 128
 
 
 def encode_form_data(fields: list[tuple[str, str]]) -> bytes:
@@ -84,8 +87,21 @@ def event_from_form_data(fields: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _merge_json(event: dict[str, Any], text: str) -> None:
+    # orjson, like serde_json, refuses lone surrogate escapes, which no event could store.
     with contextlib.suppress(ValueError):
-        merge_values(event, json.loads(text))
+        value = orjson.loads(text)
+        if _depth(value) > MAX_JSON_DEPTH:
+            return  # serde_json's recursion limit: Relay cannot read it, so it is skipped
+        merge_values(event, value)
+
+
+def _depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` nests (a scalar is 0)."""
+    depth, level = 0, [value]
+    while containers := [v for v in level if isinstance(v, dict | list)]:
+        depth += 1
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
+    return depth
 
 
 def merge_values(target: dict[str, Any], source: Any) -> None:

@@ -186,7 +186,7 @@ def _event_id_from_form(payload: bytes) -> str | None:
         if key == "sentry":
             try:
                 event = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
             return normalize_event_id(event.get("event_id")) if isinstance(event, dict) else None
         if key == "sentry[event_id]":

@@ -152,12 +152,12 @@ def envelope_from_nel(content_type: str | None, body: bytes) -> Envelope:
     _check_mime(content_type, NEL_MIME_TYPES)
     try:
         reports = json.loads(body)
-    except ValueError as error:
+        # A lone surrogate escape ("\udc00") parses here but cannot be written as UTF-8
+        # (UnicodeEncodeError, a ValueError); serde_json refuses it while parsing.
+        payloads = [_dumps(report) for report in (reports if isinstance(reports, list) else [])]
+    except (ValueError, RecursionError) as error:
         raise invalid_json_error(error) from None
-    items = [
-        Item({"type": "nel", "content_type": "application/json"}, _dumps(report))
-        for report in (reports if isinstance(reports, list) else [])
-    ]
+    items = [Item({"type": "nel", "content_type": "application/json"}, p) for p in payloads]
     return Envelope({}, items)
 
 

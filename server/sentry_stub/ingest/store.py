@@ -105,7 +105,7 @@ def replace_nonfinite_numbers(body: bytes) -> bytes:
 def _minimal_event(body: bytes) -> dict:
     try:
         event = json.loads(body, parse_constant=_reject_nonfinite)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise invalid_json_error(error) from None
     if not isinstance(event, dict):
         raise IngestError(
@@ -114,9 +114,15 @@ def _minimal_event(body: bytes) -> dict:
     return event
 
 
-def invalid_json_error(error: ValueError) -> IngestError:
+def invalid_json_error(error: ValueError | RecursionError) -> IngestError:
     """Relay's 400 for a body that is not JSON; the detail has serde's shape,
-    ``invalid JSON data: Error("<what>", line: L, column: C)``, with Python's wording."""
+    ``invalid JSON data: Error("<what>", line: L, column: C)``, with Python's wording.
+
+    JSON nested past Python's recursion limit is refused as serde_json refuses what nests
+    past its own (128 levels): "recursion limit exceeded".
+    """
+    if isinstance(error, RecursionError):
+        return IngestError(400, "invalid JSON data", ["recursion limit exceeded"])
     if isinstance(error, json.JSONDecodeError):
         where = f"line: {error.lineno}, column: {error.colno}"
         return IngestError(

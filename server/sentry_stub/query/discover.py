@@ -40,6 +40,7 @@ from sentry_stub.query.grammar import AggregateFilter, Filter, Has, Node, leaves
 from sentry_stub.query.values import parse_date, parse_stats_period
 
 Moment = datetime | float | str
+MAX_SQLITE_INTEGER = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -265,8 +266,11 @@ def _seconds(moment: Moment) -> float:
 
 
 def _non_negative(name: str, value: int) -> int:
-    if not isinstance(value, int) or value < 0:
-        raise InvalidQueryError(f"{name} must be a non-negative integer, not {value!r}")
+    """``value`` checked for SQLite, whose integers stop at 2**63 - 1 (OverflowError past it)."""
+    if not isinstance(value, int) or not 0 <= value <= MAX_SQLITE_INTEGER:
+        raise InvalidQueryError(
+            f"{name} must be an integer from 0 to {MAX_SQLITE_INTEGER}, not {value!r}"
+        )
     return value
 
 

@@ -423,7 +423,9 @@ def _clauses(entry: dict, key: str, catalogue: dict, where: str) -> tuple[Clause
         here = f"{where}{key}[{index}]."
         item = _table(item, here)
         given = item.get("id")
-        kind = given if given in catalogue else by_id.get(given)
+        kind = None
+        if isinstance(given, str):
+            kind = given if given in catalogue else by_id.get(given)
         if kind is None:
             names = ", ".join(catalogue)
             raise RulesConfigError(
