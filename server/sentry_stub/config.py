@@ -141,8 +141,6 @@ def load_config_file(path: str) -> Settings:
         raise ConfigError(f"config file {path!r} cannot be read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path!r} is not valid TOML: {error}") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"config file {path!r} is not UTF-8 text: {error}") from None
     return parse_config(data, path=path)
 
 
