@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from .client import StubClient
-from .server import StubServer
 from .view import StubView
 
 MARKER = "sentry_stub"
@@ -82,6 +81,9 @@ def sentry_stub_server(request: pytest.FixtureRequest) -> Iterator[StubClient]:
         client.cursor()  # fail early and clearly when the server is not there
         yield client
         return
+    # Imported here: a session that uses a running server never loads the server stack.
+    from .server import StubServer
+
     with StubServer(config=request.config.getoption("--sentry-stub-config")) as server:
         yield StubClient(server.url)
 
