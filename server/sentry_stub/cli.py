@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
 
 from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text
-from .client import StubApiError, StubClient
+from .client import StubApiError, StubClient, StubConnectionError
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
 from .query.errors import QuerySyntaxError
 from .records import Event
@@ -21,6 +22,27 @@ from .storage.preflight import UnusableDatabase
 from .webapi.auth import mint_org_token
 
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+EVENT_COLUMNS = (
+    "received",
+    "project",
+    "type",
+    "level",
+    "environment",
+    "release",
+    "event_id",
+    "title",
+)
+# `events --follow`: room for typical values, so rows printed later line up with the first.
+FOLLOW_WIDTHS = {
+    "project": 16,
+    "type": 11,
+    "level": 7,
+    "environment": 11,
+    "release": 20,
+    "event_id": 32,
+}
+FOLLOW_POLL_SECONDS = 10.0
+FOLLOW_BATCH = 1000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,9 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QuerySyntaxError as error:  # exit 1 like every refused request
         print(f"sentry-stub: {error}", file=sys.stderr)
         return 1
-    except ConnectionError as error:
-        print(f"sentry-stub: cannot reach the server at {args.url}: {error}", file=sys.stderr)
-        return 1
+    except StubConnectionError as error:
+        print(
+            f"sentry-stub: {error}. Start it with `sentry-stub serve`, "
+            "or point --url / SENTRY_STUB_URL at it",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        return 130  # the shell's status for "ended by SIGINT"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,13 +120,35 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
     query.set_defaults(run=_query)
 
-    events = commands.add_parser("events", help="list events matching a search")
+    events = commands.add_parser("events", help="list events matching a search, newest first")
     events.add_argument("search", nargs="?", default="", help="Sentry search syntax")
     _add_url(events)
     events.add_argument("--project", help="project slug or id")
-    events.add_argument("--limit", type=int, default=50)
-    events.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    events.add_argument(
+        "--limit", type=_positive, default=50, help="how many events to show (default 50)"
+    )
+    events.add_argument(
+        "--oldest", action="store_true", help="the oldest events first instead of the newest"
+    )
+    events.add_argument(
+        "--follow",
+        action="store_true",
+        help="after the newest events (oldest of them first), print new ones as they arrive, "
+        "until Ctrl-C",
+    )
+    events.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON instead of a table (one line per event with --follow)",
+    )
     events.set_defaults(run=_events)
+
+    reset = commands.add_parser(
+        "reset", help="delete everything the server received (projects and config stay)"
+    )
+    _add_url(reset)
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(run=_reset)
 
     alerts = commands.add_parser("alerts", help="list the alert rules that fired, and why")
     _add_url(alerts)
@@ -248,25 +298,16 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _events(args: argparse.Namespace) -> int:
-    events = StubClient(args.url).events(args.search, project=args.project, limit=args.limit)
+    client = StubClient(args.url)
+    if args.follow:
+        return _follow_events(client, args)
+    order = "asc" if args.oldest else "desc"
+    events = client.events(args.search, project=args.project, limit=args.limit, order=order)
     _print_warnings(events.warnings)
     if args.json:
         print(orjson.dumps(events, option=orjson.OPT_INDENT_2).decode())
         return 0
-    columns = ["received", "project", "type", "level", "event_id", "title"]
-    rows = [
-        # Event reads the fields as the server indexed them: what the search matched.
-        [
-            _time(event.received_at),
-            event.project,
-            event.type,
-            event.level,
-            event.event_id,
-            event.title,
-        ]
-        for event in map(Event, events)
-    ]
-    print(format_table(columns, rows))
+    print(format_table(EVENT_COLUMNS, [_event_row(Event(record)) for record in events]))
     return 0
 
 
@@ -274,6 +315,96 @@ def _print_warnings(warnings: Sequence[str]) -> None:
     """Query warnings go to stderr, so a table or ``--json`` on stdout stays clean."""
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _follow_events(client: StubClient, args: argparse.Namespace) -> int:
+    """Print the newest events, then each new one as it arrives, until Ctrl-C (status 0)."""
+    print_events = _json_lines if args.json else _FollowTable().print
+    try:
+        after = client.cursor()
+        newest = client.events(args.search, project=args.project, limit=args.limit, order="desc")
+        newest.reverse()  # oldest first, so that new events continue the list downwards
+        _print_warnings(newest.warnings)
+        print_events(newest)
+        after = max([after, *(record["item_id"] for record in newest)])
+        print("following new events (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        while True:
+            cursor = client.wait(after=after, timeout=FOLLOW_POLL_SECONDS)
+            if cursor < after:  # item ids start again after a reset
+                print("the server was reset", file=sys.stderr, flush=True)
+                after = 0
+            if cursor == after:
+                continue
+            batch = client.events(
+                args.search, after=after, project=args.project, limit=FOLLOW_BATCH
+            )
+            print_events(batch)
+            item_ids = [record["item_id"] for record in batch]
+            # A full batch may leave more behind it; otherwise what arrived since the wait
+            # answered is printed already, so it must not come again.
+            after = item_ids[-1] if len(batch) == FOLLOW_BATCH else max([cursor, *item_ids])
+    except KeyboardInterrupt:
+        return 0
+
+
+def _json_lines(records: Iterable[dict]) -> None:
+    for record in records:
+        print(orjson.dumps(record).decode())
+    sys.stdout.flush()
+
+
+class _FollowTable:
+    """The events table printed a few rows at a time: one header, then lined-up rows."""
+
+    def __init__(self) -> None:
+        self.widths: list[int] | None = None
+
+    def print(self, records: Iterable[dict]) -> None:
+        cells = [_cells(_event_row(Event(record))) for record in records]
+        if self.widths is None:
+            natural = _widths(EVENT_COLUMNS, cells)
+            self.widths = [
+                max(width, FOLLOW_WIDTHS.get(column, 0))
+                for column, width in zip(EVENT_COLUMNS, natural, strict=True)
+            ]
+            print(*_header(EVENT_COLUMNS, self.widths), sep="\n")
+        for row in cells:
+            print(_line(row, self.widths))
+        sys.stdout.flush()
+
+
+def _event_row(event: Event) -> list[Any]:
+    """One event as the table shows it: through ``Event``, as the server indexed it (what the
+    search matched)."""
+    return [
+        _time(event.received_at),
+        event.project,
+        event.type,
+        event.level,
+        event.environment,
+        event.release,
+        event.event_id,
+        event.title,
+    ]
+
+
+def _reset(args: argparse.Namespace) -> int:
+    question = f"Delete everything sentry-stub at {args.url} has received? [y/N] "
+    if not args.yes and not _confirmed(question):
+        print("sentry-stub: reset cancelled (--yes skips the question)", file=sys.stderr)
+        return 1
+    StubClient(args.url).reset()
+    print(f"reset {args.url}: no envelopes, events or issues are left; projects stay")
+    return 0
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        answer = input(question)
+    except EOFError:  # no one to answer (stdin closed or not a terminal)
+        print(file=sys.stderr)
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _alerts(args: argparse.Namespace) -> int:
@@ -346,20 +477,53 @@ def _print_check(args: argparse.Namespace, report: dict, as_text: Callable[[dict
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table; values are shown with ``str`` and cut to 60 characters."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    """A plain-text table; numbers rounded for reading, values cut to 60 characters."""
+    cells = [_cells(row) for row in rows]
+    widths = _widths(columns, cells)
+    lines = [*_header(columns, widths), *(_line(row, widths) for row in cells)]
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)
 
 
+def _cells(row: Sequence[Any]) -> list[str]:
+    return [_cell(value) for value in row]
+
+
+def _widths(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> list[int]:
+    return [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+
+
+def _header(columns: Sequence[str], widths: Sequence[int]) -> list[str]:
+    return [_line(columns, widths), "  ".join("-" * w for w in widths)]
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
 def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return _number(value)
     text = "" if value is None else str(value)
     text = text.replace("\n", " ")
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: float) -> str:
+    """Two decimals (durations in ms), or three significant digits below 1 (rates, apdex)."""
+    if not math.isfinite(value):
+        return str(value)
+    text = f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
 
 
 def _time(timestamp: float) -> str:

@@ -19,6 +19,15 @@ from .arguments import checked
 from .query.errors import QuerySyntaxError
 
 
+class StubConnectionError(ConnectionError):
+    """The server could not be reached at all: nothing listens there, or it did not answer."""
+
+    def __init__(self, url: str, error: OSError):
+        self.url = url
+        self.reason = error.strerror or str(error)
+        super().__init__(f"cannot reach sentry-stub at {url}: {self.reason}")
+
+
 class StubApiError(Exception):
     """The server refused a request; ``detail`` is its explanation."""
 
@@ -67,6 +76,15 @@ class StubClient:
 
     def cursor(self) -> int:
         return self.get("/stub/api/cursor")["cursor"]
+
+    def wait(self, *, after: int, timeout: float = 10.0) -> int:
+        """Long poll: the receive cursor as soon as something arrived after ``after``.
+
+        At ``timeout`` (the server caps it at 60 s) it answers the cursor as it is, which is
+        below ``after`` when the server was reset meanwhile.
+        """
+        params = {"after": after, "timeout": f"{timeout:.3f}"}
+        return self.get("/stub/api/wait", params)["cursor"]
 
     def projects(self) -> list[dict]:
         return self.get("/stub/api/projects")["data"]
@@ -147,7 +165,8 @@ class StubClient:
         return self.get("/stub/api/query", {"q": text, "after": after, "project": project})
 
     def reset(self) -> None:
-        self.request("POST", "/stub/api/reset")
+        """Delete everything received (projects stay); a JSON body, as the server's guard asks."""
+        self.request("POST", "/stub/api/reset", body={})
 
     # --- checks (each answers a report with `passed`) ---------------------------------------
 
@@ -287,11 +306,14 @@ class StubClient:
         self, method: str, target: str, payload: bytes | None, headers: dict
     ) -> tuple[int, bytes]:
         try:
-            return self._exchange(method, target, payload, headers)
-        except (http.client.HTTPException, ConnectionError):
-            # The server may have closed the kept-alive connection: retry once on a new one.
-            self._local.connection = None
-            return self._exchange(method, target, payload, headers)
+            try:
+                return self._exchange(method, target, payload, headers)
+            except (http.client.HTTPException, ConnectionError):
+                # The server may have closed the kept-alive connection: retry once on a new one.
+                self._local.connection = None
+                return self._exchange(method, target, payload, headers)
+        except OSError as error:
+            raise StubConnectionError(self.url, error) from error
 
     def _exchange(
         self, method: str, target: str, payload: bytes | None, headers: dict

@@ -160,9 +160,7 @@ class StubView:
                 self._warn(warnings)
                 report = self._timeout_report(query, count, timeout, events, project)
                 raise AssertionError(report)
-            latest = self.client.get(
-                "/stub/api/wait", {"after": latest, "timeout": f"{min(remaining, 10):.3f}"}
-            )["cursor"]
+            latest = self.client.wait(after=latest, timeout=min(remaining, 10))
 
     def envelopes(self, *, project: str | int | None = None) -> list[Envelope]:
         return [Envelope(r) for r in self.client.envelopes(after=self.cursor, project=project)]
