@@ -40,7 +40,8 @@ def test_every_public_name_is_importable_from_the_package() -> None:
     exec("from sentry_stub import *", namespace)
     assert set(sentry_stub.__all__) <= set(namespace)
     assert namespace["StubServer"] is StubServer
-    assert {"StubClient", "StubApiError", "Event", "StubView", "ConfigError"} <= set(namespace)
+    errors = {"StubApiError", "StubConnectionError", "ConfigError"}
+    assert {"StubClient", "Event", "StubView", *errors} <= set(namespace)
     assert set(sentry_stub.__all__) <= set(dir(sentry_stub))
 
 
