@@ -10,6 +10,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -294,7 +295,27 @@ def test_an_unreachable_server_gets_a_hint_and_status_2(command: tuple[str, ...]
     )
 
 
-def test_the_hint_names_the_url_from_the_environment(tmp_path: Path) -> None:
+def test_a_malformed_url_is_a_usage_error() -> None:
+    result = run("events", "--url", "ftp://example")
+    assert result.returncode == 2
+    assert "argument --url: sentry-stub URL must look like http://HOST:PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_taken_port_says_so(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), "--db", str(tmp_path / "stub.sqlite3"))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"sentry-stub: cannot listen on 127.0.0.1:{port}: Address already in use. Choose "
+        "another address with --port / SENTRY_STUB_PORT or --host / SENTRY_STUB_HOST\n"
+    )
+
+
+def test_the_hint_names_the_url_from_the_environment() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = run("events", SENTRY_STUB_URL=url)
     assert result.returncode == 2

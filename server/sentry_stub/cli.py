@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import math
 import os
 import sys
@@ -237,9 +238,18 @@ def _add_check_commands(commands: Any) -> None:
 def _add_url(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
+        type=_server_url,
         default=os.environ.get("SENTRY_STUB_URL", DEFAULT_URL),
         help=f"the running server (default {DEFAULT_URL}; env SENTRY_STUB_URL)",
     )
+
+
+def _server_url(text: str) -> str:
+    """``--url`` (or SENTRY_STUB_URL) checked as an argument, before anything is sent."""
+    try:
+        return StubClient(text).url
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -252,7 +262,17 @@ def _serve(args: argparse.Namespace) -> int:
         config=args.config,
         allowed_hosts=args.allowed_host,
     )
-    serve(settings, log_level=args.log_level, on_ready=_announce)
+    try:
+        serve(settings, log_level=args.log_level, on_ready=_announce)
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        print(
+            f"sentry-stub: cannot listen on {settings.host}:{settings.port}: {error.strerror}. "
+            "Choose another address with --port / SENTRY_STUB_PORT or --host / SENTRY_STUB_HOST",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
