@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .client import StubClient
+from .client import StubClient, StubConnectionError
 from .view import StubView
 
 MARKER = "sentry_stub"
@@ -78,7 +78,11 @@ def sentry_stub_server(request: pytest.FixtureRequest) -> Iterator[StubClient]:
     url = request.config.getoption("--sentry-stub-url")
     if url:
         client = StubClient(url)
-        client.cursor()  # fail early and clearly when the server is not there
+        try:
+            client.cursor()  # fail early and clearly when the server is not there
+        except StubConnectionError as error:
+            hint = "Start it with `sentry-stub serve`, or fix --sentry-stub-url / SENTRY_STUB_URL"
+            pytest.fail(f"{error}. {hint}", pytrace=False)
         yield client
         return
     # Imported here: a session that uses a running server never loads the server stack.
