@@ -112,10 +112,13 @@ def test_events_oldest_first_on_request(stub: ServerProcess, dsn: str, project: 
     assert [r["title"] for r in table(result)] == ["first"]
 
 
-def test_events_limit_must_be_positive(stub: ServerProcess) -> None:
+def test_events_arguments_are_checked(stub: ServerProcess) -> None:
     result = run("events", "--url", stub.url, "--limit", "0")
     assert result.returncode == 2
     assert "--limit: must be 1 or more, got 0" in result.stderr
+    both = run("events", "--url", stub.url, "--oldest", "--follow")
+    assert both.returncode == 2
+    assert "argument --follow: not allowed with argument --oldest" in both.stderr
 
 
 # --- numbers ----------------------------------------------------------------------------------

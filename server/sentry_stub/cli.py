@@ -128,10 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument(
         "--limit", type=_positive, default=50, help="how many events to show (default 50)"
     )
-    events.add_argument(
+    order = events.add_mutually_exclusive_group()
+    order.add_argument(
         "--oldest", action="store_true", help="the oldest events first instead of the newest"
     )
-    events.add_argument(
+    order.add_argument(
         "--follow",
         action="store_true",
         help="after the newest events (oldest of them first), print new ones as they arrive, "
