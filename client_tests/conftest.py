@@ -11,8 +11,9 @@ from client_tests.support import ServerProcess
 @pytest.fixture(scope="session")
 def stub_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A ``sentry-stub serve`` process shared by the session's client tests."""
-    with ServerProcess(tmp_path_factory.mktemp("stub") / "stub.sqlite3") as server:
-        yield server
+    server = ServerProcess(tmp_path_factory.mktemp("stub") / "stub.sqlite3").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

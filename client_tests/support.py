@@ -119,12 +119,6 @@ class ServerProcess:
             exited=lambda: process.poll() is not None,
         )
 
-    def __enter__(self) -> ServerProcess:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""
         if self.process is not None:

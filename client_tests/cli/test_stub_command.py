@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sentry_sdk
 
-from client_tests.support import ServerProcess, free_port, sentry_client
+from client_tests.support import ServerProcess, free_port, running_server, sentry_client
 from sentry_stub.client import StubClient
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -31,8 +31,7 @@ COMMAND = (sys.executable, "-m", "sentry_stub")
 @pytest.fixture(scope="module")
 def stub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server of this module's own: ``reset`` must not wipe other modules' data."""
-    with ServerProcess(tmp_path_factory.mktemp("cli") / "stub.sqlite3") as server:
-        yield server
+    yield from running_server(tmp_path_factory.mktemp("cli"))
 
 
 @pytest.fixture
