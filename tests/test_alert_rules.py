@@ -345,3 +345,13 @@ def test_rules_are_attached_to_the_projects_they_name() -> None:
                 "alerts": [{"name": "x", "projects": ["nope"]}],
             }
         )
+
+
+def test_a_webhook_url_without_a_host_fails_without_sending() -> None:
+    """``http://`` passes the config's check; without this it was posted to the local host."""
+    from sentry_stub.rules.actions import post_json
+
+    result = post_json("http:///hook", {"a": 1}, {})
+    assert result["status"] == "failed"
+    assert result["attempts"] == 0
+    assert result["error"] == "no host in the URL 'http:///hook'"

@@ -91,7 +91,7 @@ class StubApp:
         # The web UI answers the paths no route claims: a wrong method on an API route
         # still gets its 405, and a missing trailing slash its redirect.
         self.starlette.router.default = web_ui()
-        self._stack = None
+        self._stack: FaultResponses | None = None
         # The route SDKs post to skips Starlette's router and exception layers, which would cost
         # more than the rest of the request; its answers get the same CORS, fault and error
         # treatment as every other ingest route.

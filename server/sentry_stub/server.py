@@ -127,7 +127,6 @@ class StubServer:
         self._server = uvicorn.Server(
             uvicorn_config(self.app, header_timeout=self.settings.limits.header_timeout)
         )
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="sentry-stub", daemon=True
         )

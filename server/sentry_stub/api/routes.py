@@ -226,7 +226,7 @@ class QueryApi:
         except InvalidQueryError as error:
             raise _query_error(error, text) from None
         result = await self._discover(
-            params, pipe.fields, pipe.orderby, query=pipe.query, text=text
+            params, list(pipe.fields), list(pipe.orderby), query=pipe.query, text=text
         )
         del result["has_next"]
         result["request"] = {"fields": pipe.fields, "query": pipe.query, "sort": pipe.orderby}

@@ -95,10 +95,10 @@ def find_leaks(
     """Every value of ``event`` that Sentry's scrubbers (with ``scrubbing``) would change."""
     if not normalize.RELAY_AVAILABLE:
         raise PiiCheckUnavailable(normalize.RELAY_MISSING_REASON)
-    relay = normalize.sentry_relay
+    relay = normalize.relay
     try:
         before = _normalizer().normalize_event(event)
-    except relay.RelayError:
+    except normalize.RelayError:
         before = event  # Relay's scrubber takes what its normalizer refused, as it is
     after = relay.pii_strip_event(normalize.pii_config(check_scrubbing(scrubbing)), before)
     known = {(tuple(segments), rule) for segments, rule in _remarks(before.get("_meta") or {})}
@@ -218,7 +218,7 @@ def _shorten(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _normalizer() -> Any:
-    return normalize.sentry_relay.StoreNormalizer(**normalize.NORMALIZER_CONFIG)
+    return normalize.relay.StoreNormalizer(**normalize.NORMALIZER_CONFIG)
 
 
 def _remarks(meta: dict, segments: list[str] | None = None) -> Iterator[tuple[list[str], str]]:

@@ -125,7 +125,7 @@ def _invalid_for_sentry(release: str) -> str | None:
     if not normalize.RELAY_AVAILABLE:
         return None
     try:
-        normalize.sentry_relay.parse_release(release)
-    except normalize.sentry_relay.InvalidReleaseError as error:
+        normalize.relay.parse_release(release)
+    except normalize.RelayError as error:  # its InvalidReleaseError, made at run time
         return str(error).splitlines()[0]
     return None

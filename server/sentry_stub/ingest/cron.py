@@ -89,12 +89,13 @@ def _typed(data: dict[str, Any], key: str, kind: type | Any) -> Any:
 def _fields_from_query(query: Mapping[str, str]) -> dict[str, Any]:
     if "status" not in query:
         raise ValueError("missing field `status`")
-    duration = query.get("duration")
-    if duration is not None:
+    text = query.get("duration")
+    duration: float | None = None
+    if text is not None:
         try:
-            duration = float(duration)
+            duration = float(text)
         except ValueError:
-            raise ValueError(f"invalid float literal for duration {duration!r}") from None
+            raise ValueError(f"invalid float literal for duration {text!r}") from None
     return {
         "status": _status(query["status"]),
         "check_in_id": _check_in_id(query.get("check_in_id")),

@@ -137,10 +137,10 @@ def _decompress(data: bytes, encoding: str) -> Iterator[bytes]:
             raise EOFError("compressed stream ended early")
     elif encoding == "zstd":
         # No output cap in zstandard's API: small input slices bound each step (~3 MB at most).
-        decompressor = zstandard.ZstdDecompressor().decompressobj()
+        stream = zstandard.ZstdDecompressor().decompressobj()
         for start in range(0, len(data), 64):
-            yield decompressor.decompress(data[start : start + 64])
-        if not decompressor.eof:
+            yield stream.decompress(data[start : start + 64])
+        if not stream.eof:
             raise EOFError("compressed stream ended early")
     else:
         raise ValueError(f"unsupported encoding {encoding}")

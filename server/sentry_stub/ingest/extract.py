@@ -16,10 +16,11 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -468,7 +469,7 @@ def _span_row(span: dict, reader: _Reader) -> dict:
     """Columns of a legacy standalone span, which names its transaction in its data."""
     row = _span_columns(span, reader)
     row["is_segment"] = 1 if span.get("is_segment") is True else 0
-    data = span.get("data") if isinstance(span.get("data"), dict) else {}
+    data = span["data"] if isinstance(span.get("data"), dict) else {}
     row["transaction_name"] = _first_string(data, "transaction", "sentry.transaction")
     row["environment"] = _first_string(data, "sentry.environment", "environment")
     row["release"] = _first_string(data, "sentry.release", "release")
@@ -827,10 +828,11 @@ class _Reader:
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value)
         elif isinstance(value, str):
-            seconds = _parse_rfc3339(value)
-            if seconds is None:
+            parsed = _parse_rfc3339(value)
+            if parsed is None:
                 self.note(f"{name} {value!r} is not an RFC 3339 date-time; Relay drops it")
                 return None
+            seconds = parsed
         else:
             self.note(f"{name}: expected a number or a string, got {_kind(value)}; Relay drops it")
             return None
@@ -931,7 +933,7 @@ def _float_or_none(text: str) -> float | None:
         return None
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -971,7 +973,7 @@ _EVENT_COLUMNS = (
     *("browser_name", "os_name"),
 )
 
-_EXTRACTORS = {
+_EXTRACTORS: dict[str, Callable[[Rows, Any, dict], None]] = {
     "event": _extract_event,
     "transaction": _extract_transaction,
     "feedback": _extract_feedback,

@@ -125,7 +125,7 @@ def _nested_keys(key: str) -> list[str] | None:
     """``["a", "b"]`` for ``sentry[a][b]``; None when brackets are not back to back."""
     if not key.startswith("sentry["):
         return None
-    keys = []
+    keys: list[str] = []
     rest = key[key.index("[") :]
     while rest.startswith("["):
         close = rest.find("]")

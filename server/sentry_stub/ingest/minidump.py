@@ -109,7 +109,7 @@ def items_from_multipart(parts: list[Part], limits: Limits, *, typed: bool = Tru
 
 def _file_item(part: Part, limits: Limits, *, typed: bool) -> Item:
     if part.filename == REPLAY_RECORDING_FILENAME:
-        headers = {"type": "replay_recording"}
+        headers: dict[str, str | None] = {"type": "replay_recording"}
     else:
         if len(part.data) > limits.max_attachment_size:
             raise exceeded("attachment")

@@ -16,9 +16,10 @@ from functools import lru_cache
 from typing import Any
 
 try:
-    import sentry_relay
+    # The submodules, typed; the package's top level re-exports their names only at run time.
+    from sentry_relay import processing as relay
+    from sentry_relay.exceptions import RelayError
 except ImportError as error:  # no wheel for this platform, or not installed
-    sentry_relay = None
     RELAY_AVAILABLE = False
     RELAY_MISSING_REASON: str | None = (
         f"the `sentry-relay` package is not importable on {platform.system()} "
@@ -63,8 +64,8 @@ def stored_event(
     try:
         normalized = _normalizer().normalize_event(_with_client_ip(event, client_ip))
         config = pii_config(scrubbing)
-        return (sentry_relay.pii_strip_event(config, normalized) if config else normalized), None
-    except sentry_relay.RelayError as error:
+        return (relay.pii_strip_event(config, normalized) if config else normalized), None
+    except RelayError as error:
         return None, f"Relay refused the event: {str(error).splitlines()[0]}"
 
 
@@ -76,7 +77,7 @@ def pii_config(scrubbing: Scrubbing) -> dict:
 @lru_cache(maxsize=64)
 def _converted_pii_config(scrubbing: Scrubbing) -> dict:
     # Relay's `DataScrubbingConfig` is camelCase; snake_case keys would be silently ignored.
-    return sentry_relay.convert_datascrubbing_config(
+    return relay.convert_datascrubbing_config(
         {
             "scrubData": scrubbing.scrub_data,
             "scrubDefaults": scrubbing.scrub_defaults,
@@ -89,7 +90,7 @@ def _converted_pii_config(scrubbing: Scrubbing) -> dict:
 
 @lru_cache(maxsize=1)
 def _normalizer() -> Any:
-    return sentry_relay.StoreNormalizer(**NORMALIZER_CONFIG)
+    return relay.StoreNormalizer(**NORMALIZER_CONFIG)
 
 
 def _with_client_ip(event: dict, client_ip: str | None) -> dict:
@@ -105,7 +106,7 @@ def _with_client_ip(event: dict, client_ip: str | None) -> dict:
     event = dict(event)  # copies of the parts changed below; the rest is only read
     request = event.get("request")
     env = request.get("env") if isinstance(request, dict) else None
-    if isinstance(env, dict) and env.get("REMOTE_ADDR") == "{{auto}}":
+    if isinstance(request, dict) and isinstance(env, dict) and env.get("REMOTE_ADDR") == "{{auto}}":
         env = {**env, "REMOTE_ADDR": client_ip}
         event["request"] = {**request, "env": env}
     user = event.get("user")

@@ -243,9 +243,9 @@ def _read_csp_fields(raw: Any) -> dict[str, Any]:
         raise InvalidReport("report body is not an object")
     fields: dict[str, Any] = {"other": {}}
     known = {}
-    for name, spellings in _CSP_FIELDS.items():
-        for spelling in (name, *spellings):
-            known[spelling] = name
+    for canonical, spellings in _CSP_FIELDS.items():
+        for spelling in (canonical, *spellings):
+            known[spelling] = canonical
     for key, value in raw.items():
         name = known.get(key)
         if name is None:

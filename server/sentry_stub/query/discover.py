@@ -226,7 +226,8 @@ def _scope(
     public_keys: Sequence[str] = (),
 ) -> tuple[str, list[object]]:
     """The request's projects, environments, time range and DSN keys as one condition."""
-    conditions, params = ["1"], []
+    conditions: list[str] = ["1"]
+    params: list[object] = []
     if public_keys:
         conditions.append(
             f"{dataset.item_id} IN (SELECT id FROM items WHERE public_key IN "
@@ -274,7 +275,7 @@ def _non_negative(name: str, value: int) -> int:
     return value
 
 
-def _output(value: object, kind: str) -> object:
+def _output(value: int | float | str | bytes | None, kind: str) -> object:
     """A value as Discover serialises it: ISO dates, arrays for array columns, ints for counts."""
     if kind == ARRAY:
         return json.loads(value) if isinstance(value, str) and value.startswith("[") else []

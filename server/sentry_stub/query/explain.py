@@ -25,7 +25,7 @@ def explain_misses(
 ) -> list[dict]:
     """The newest events after the cursor that ``query`` does not match, each with the reason."""
     node = parse_query(query)
-    clauses = list(node.terms) if isinstance(node, And) else ([node] if node else [])
+    clauses: list[Node] = list(node.terms) if isinstance(node, And) else ([node] if node else [])
     matching = set(
         search_events(connection, query, project_ids=project_ids, min_item_id=min_item_id)
     )

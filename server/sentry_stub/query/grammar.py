@@ -263,7 +263,7 @@ class _Parser:
         if function and self.text.startswith(":", function.end()):
             operator, value, value_start, end = self.value(function.end() + 1, allow_list=False)
             assert isinstance(value, str)
-            node = AggregateFilter(
+            node: Node = AggregateFilter(
                 function.group(), operator, value, negated, start + 1, value_start
             )
             return node, end

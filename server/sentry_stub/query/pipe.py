@@ -113,7 +113,7 @@ def _field(piece: _Piece) -> str:
 def _sort_key(piece: _Piece, selected: tuple[str, ...]) -> str:
     direction = _DIRECTION.search(piece.text)
     key = piece.text[: direction.start()] if direction else piece.text
-    descending = bool(direction) and direction.group(1).lower() == "desc"
+    descending = direction is not None and direction.group(1).lower() == "desc"
     matches = [field for field in selected if key in (field, _alias(field))]
     if not matches:
         matches = [f for f in selected if is_function(f) and split_call(f)[0] == key]

@@ -116,7 +116,7 @@ def _render_issue(
     if kind == "slack":
         shown = [k.strip() for k in str(action.get("tags", "")).split(",") if k.strip()]
         fields = [f"*{k}:* {v}" for k, v in tags if k in shown]
-        blocks = [
+        blocks: list[dict[str, Any]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*<{link}|{issue['title']}>*"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": issue["culprit"] or " "}},
         ]
@@ -301,6 +301,14 @@ def post_json(url: str, body: dict, headers: dict, secret: str | None = None) ->
             digest = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
             headers["Sentry-Hook-Signature"] = digest
     parts = urlsplit(url)
+    if not parts.hostname:  # "http://" alone passes the config's check
+        return {
+            "status": "failed",
+            "attempts": 0,
+            "status_code": None,
+            "error": f"no host in the URL {url!r}",
+            "finished_at": time.time(),
+        }
     target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
     status_code, error = None, None
     for attempt in range(1, ATTEMPTS + 1):

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..query.aggregates import resolve_aggregate
 from ..query.errors import InvalidQueryError
@@ -514,6 +514,10 @@ def _list(value: Any, where: str) -> list:
     return value
 
 
+@overload
+def _string(entry: dict, key: str, where: str, *, required: Literal[True]) -> str: ...
+@overload
+def _string(entry: dict, key: str, where: str, *, required: bool = False) -> str | None: ...
 def _string(entry: dict, key: str, where: str, *, required: bool = False) -> str | None:
     value = entry.get(key)
     if value is None and not required:

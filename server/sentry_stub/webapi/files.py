@@ -66,6 +66,7 @@ def save_bundle(
         ),
     )
     bundle_row = cursor.lastrowid
+    assert bundle_row is not None, "an INSERT sets it"
     connection.executemany(
         "INSERT INTO release_files (org, artifact_bundle_id, release, dist, name, type, debug_id,"
         " sourcemap, headers, size, sha1, content, date_created)"

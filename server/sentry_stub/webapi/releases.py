@@ -115,7 +115,9 @@ def upsert_release(
             " VALUES (?, ?, ?, ?, 'open', '[]', '[]')",
             (org, version, orjson.dumps(list(dict.fromkeys(projects))).decode(), now_iso()),
         )
-        return update_release(connection, find_release(connection, org, version), changes), True
+        created = find_release(connection, org, version)
+        assert created is not None, "the release was inserted just above"
+        return update_release(connection, created, changes), True
     known = json_column(release["projects"], [])
     added = [slug for slug in dict.fromkeys(projects) if slug not in known]
     if added:
