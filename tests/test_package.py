@@ -13,6 +13,7 @@ import sys
 import tomllib
 import urllib.request
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,12 @@ def test_build_makes_an_sdist_and_a_wheel_that_twine_accepts(dist: Path) -> None
     ]
     output = run([sys.executable, "-m", "twine", "check", "--strict", *dist.iterdir()], cwd=dist)
     assert output.count("PASSED") == 2, output
+
+
+def test_the_wheel_ships_py_typed(dist: Path) -> None:
+    """``py.typed`` (PEP 561): type checkers read the installed package's hints."""
+    [wheel] = dist.glob("*.whl")
+    assert "sentry_stub/py.typed" in zipfile.ZipFile(wheel).namelist()
 
 
 def test_the_installed_command_tells_the_pyproject_version(installed: Path) -> None:
