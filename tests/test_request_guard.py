@@ -114,7 +114,11 @@ def test_allowed_hosts_and_same_origin_json_writes_succeed(
         assert discover.status_code == 200, (host, discover.text)
         assert http.get("/stub/api/events", headers=headers).json()["data"]
         assert http.get("/", headers=headers).status_code == 200
-    same_origin = {"Origin": f"http://localhost:{stub.port}", "Sec-Fetch-Site": "same-origin"}
+    same_origin = {
+        "Host": f"localhost:{stub.port}",
+        "Origin": f"http://localhost:{stub.port}",
+        "Sec-Fetch-Site": "same-origin",
+    }
     added = http.post("/stub/api/faults", json={"kind": "drop", "count": 1}, headers=same_origin)
     assert added.status_code == 201, added.text
     assert http.delete(f"/stub/api/faults/{added.json()['id']}", headers=same_origin).is_success
@@ -182,8 +186,17 @@ def test_allowed_host_flag_and_variable_add_names(tmp_path: Path) -> None:
             assert answer.status_code == 200, (host, answer.text)
         # The variable replaced the process's default list, which named the service.
         assert_misdirected(http.get("/", headers={"Host": "sentry-stub"}), "sentry-stub")
-        origin = {"Origin": "http://stub.test:3000"}
-        assert http.post("/stub/api/reset", json={}, headers=origin).status_code == 200
+        # The stub's own origin under an allowed name may write; another port of it is another
+        # origin (a second dev server on that name), as is another allowed name.
+        own = {"Host": f"stub.test:{server.port}", "Origin": f"http://stub.test:{server.port}"}
+        assert http.post("/stub/api/reset", json={}, headers=own).status_code == 200
+        for origin in ("http://stub.test:3000", f"http://ci-runner:{server.port}"):
+            elsewhere = {**own, "Origin": origin}
+            refused = http.post("/stub/api/reset", json={}, headers=elsewhere)
+            assert refused.status_code == 403, (origin, refused.text)
+            assert "not the stub's own origin" in refused.json()["detail"]
+        site = {**own, "Sec-Fetch-Site": "same-site"}
+        assert http.post("/stub/api/reset", json={}, headers=site).status_code == 403
     banner = server.log.read_text()
     assert "allowed hosts (web UI and APIs; ingest answers any): " in banner
     assert "127.0.0.1, ::1, ci-runner, localhost, other.test, stub.test" in banner

@@ -8,12 +8,14 @@ A developer's browser reaches 127.0.0.1 too, so any page it opens is a client of
   421 Misdirected Request (RFC 9110 15.5.20: this server does not answer for that authority),
   which also tells them apart from the 403 of a refused write.
 - Cross-site writes: a form or a ``text/plain`` fetch is a "simple" request, sent without a CORS
-  preflight. A write must come from an allowed origin, not be ``Sec-Fetch-Site: cross-site``,
-  and a POST must say ``Content-Type: application/json``: a page can send that only after a
-  preflight, which these routes never grant (no CORS headers outside ingest). POST is the only
-  writing method the Fetch standard lets through without a preflight. The web API
-  (``/api/0/``, which sentry-cli posts multipart to) instead needs ``Authorization: Bearer``,
-  another header that requires a preflight: ``webapi/routes.py`` asks for it on every route.
+  preflight. A write with an ``Origin`` must come from the stub's own origin (scheme, name and
+  port: another dev server on localhost is another origin), ``Sec-Fetch-Site`` must not say
+  another site or origin, and a POST must say ``Content-Type: application/json``: a page can
+  send that only after a preflight, which these routes never grant (no CORS headers outside
+  ingest). POST is the only writing method the Fetch standard lets through without a
+  preflight. The web API (``/api/0/``, which sentry-cli posts multipart to) instead needs
+  ``Authorization: Bearer``, another header that requires a preflight: ``webapi/routes.py``
+  asks for it on every route.
 
 Ingest and Relay's health checks stay open to any Host and any Origin, as Relay's are: browser
 SDKs post from every origin, and containers reach the stub by whatever name their network uses.
@@ -40,6 +42,8 @@ HEALTH_PATHS = ("/api/relay/healthcheck/", "/api/0/relays/live/")
 WEB_API = "/api/0/"
 MISDIRECTED = 421
 JSON_TYPE = "application/json"
+SAME_ORIGIN_SITES = ("same-origin", "none")  # Sec-Fetch-Site values of the stub's own pages
+DEFAULT_PORTS = {"http": 80, "https": 443}
 GUARDED_HEADERS = frozenset({b"host", b"origin", b"sec-fetch-site", b"content-type"})
 
 
@@ -140,13 +144,14 @@ class RequestGuard:
 
     def _write_refusal(self, method: str, path: str, headers: dict[str, str]) -> str | None:
         origin = headers.get("origin")
-        if origin is not None and not self.hosts.allows_url(origin):
+        if origin is not None and not self._same_origin(origin, headers.get("host")):
             return (
-                f"Origin {origin!r} is not one of the allowed hosts (localhost, the server's "
-                f"address, {ALLOW_OPTION})"
+                f"Origin {origin!r} is not the stub's own origin: only its web UI, or a client "
+                "that sends no Origin (the plugin, the CLI, sentry-cli), may write here"
             )
-        if headers.get("sec-fetch-site") == "cross-site":
-            return "the browser says this request comes from another site (Sec-Fetch-Site)"
+        site = headers.get("sec-fetch-site")
+        if site not in (None, *SAME_ORIGIN_SITES):
+            return f"the browser says this request comes from elsewhere (Sec-Fetch-Site: {site})"
         content_type = headers.get("content-type", "")
         if (
             method == "POST"
@@ -159,6 +164,24 @@ class RequestGuard:
                 "page of another origin can send without a CORS preflight"
             )
         return None
+
+    def _same_origin(self, origin: str, host: str | None) -> bool:
+        """Whether ``origin`` is the origin the request was sent to (its ``Host``), allowed."""
+        try:
+            parts = urlsplit(origin)
+            origin_port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:
+            return False
+        if host is None:  # no page's request (see ``refusal``): judge the Origin's name alone
+            return self.hosts.allows_url(origin)
+        name, _, port = host.strip().lower().rpartition(":")
+        if not port.isdigit() or name.endswith(":"):  # no port, or a bare IPv6 address
+            name, port = host.strip().lower(), str(DEFAULT_PORTS["http"])
+        return (
+            parts.scheme == "http"
+            and (parts.hostname or "").removesuffix(".") == host_name(name)
+            and origin_port == int(port)
+        )
 
 
 def _headers(scope: Scope) -> dict[str, str]:
