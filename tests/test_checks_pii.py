@@ -219,6 +219,12 @@ def error_with_frames(*frames: dict) -> dict:
         ({"password": "hunter2"}, "the key 'password'"),
         ({"db_password_hash": "x1"}, "the key 'db_password_hash' (it contains 'password')"),
         ({"scopes": "own_oauth_scopes=None"}, "the value contains 'auth' (in 'own_oauth_scopes')"),
+        # A secret that follows the word is not printed: only the word and its snake_case name.
+        ({"header": "token.eyJhbGciOiJIUzI1NiJ9"}, "the value contains 'token' (in 'token')"),
+        (
+            {"line": "my_api_key-AKIAIOSFODNN7EXAMPLE"},
+            "the value contains 'api_key' (in 'my_api_key')",
+        ),
         ({"card": "4111 1111 1111 1111"}, "the value looks like a credit card number (41…11, 19"),
         ({"credit_card": "x-1"}, "the key 'credit_card'"),
     ],
@@ -226,7 +232,8 @@ def error_with_frames(*frames: dict) -> dict:
 def test_a_finding_names_its_trigger_without_the_secret(data: dict, trigger: str) -> None:
     [finding] = leaks({"request": {"data": data}}).values()
     assert finding.trigger.startswith(trigger)
-    assert "hunter2" not in finding.trigger and "1111 1111" not in finding.trigger
+    for secret in ("hunter2", "1111 1111", "eyJ", "AKIA"):
+        assert secret not in finding.trigger
 
 
 def test_leaks_are_counted_per_event_with_the_allow_entry_to_pass() -> None:

@@ -47,7 +47,9 @@ PATTERNS = {
     "@imei": "an IMEI",
     "@uuid": "a UUID",
 }
-_IDENTIFIER = r"[\w.-]{0,30}"
+# The snake_case name around a word found in a value (``own_oauth_scopes``), enough to tell a
+# name from a secret; it stops at digits, capitals and punctuation, where secrets begin.
+_IDENTIFIER = r"[a-z_]{0,20}"
 
 
 def describe(
@@ -81,7 +83,7 @@ def _word_trigger(key: str, value: Any, words: Sequence[str]) -> str:
             return f"the key {key!r} (it contains {word!r})"
     text = value if isinstance(value, str) else repr(value)
     for word in words:
-        found = re.search(_IDENTIFIER + re.escape(word) + _IDENTIFIER, text, re.IGNORECASE)
+        found = re.search(f"{_IDENTIFIER}(?i:{re.escape(word)}){_IDENTIFIER}", text)
         if found:
             return f"the value contains {word!r} (in {found.group()!r})"
     return "a sensitive key or word in the value"
