@@ -15,7 +15,7 @@ from sentry_stub.query.compile import compile_query
 from sentry_stub.query.discover import search_events
 from sentry_stub.query.errors import InvalidQueryError, QuerySyntaxError
 from sentry_stub.query.fields import EVENT_FIELD_NAMES
-from sentry_stub.query.grammar import And, Filter, FreeText, Or, parse_query
+from sentry_stub.query.grammar import And, Filter, FreeText, Or, parse_query, render
 from sentry_stub.query.sqlite_functions import register
 from tests.query_rows import add_event, add_transaction, at, database
 
@@ -327,3 +327,26 @@ def test_user_text_only_travels_as_parameters(terms, joiner):
         return  # typed keys (dates, numbers) reject these values, which is fine
     assert "zq" not in compiled.sql
     assert any("zq" in str(param) for param in compiled.params)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["message", "environment", "tags[x]", "error.value"]),
+    st.text(min_size=1, max_size=20).filter(lambda v: not v.endswith("\\")),
+)
+def test_a_rendered_filter_parses_back_to_itself(key: str, value: str) -> None:
+    """Suggestions in warnings are rendered searches: they must mean what the tree means."""
+    node = Filter(key, "=", value, False, 1, 1)
+    reparsed = parse_query(render(node))
+    assert isinstance(reparsed, Filter)
+    assert (reparsed.key, reparsed.value, reparsed.operator) == (key, value, "=")
+
+
+def test_a_suggestion_keeps_non_ascii_as_written() -> None:
+    [warning] = compile_query("enviroment:café").warnings
+    assert 'did you mean `environment:"café"`' in warning
+
+
+def test_double_bar_is_named_as_not_sentry_syntax() -> None:
+    with pytest.raises(QuerySyntaxError, match=r"'\|\|' is not Sentry syntax: write OR"):
+        compile_query("level:error || level:fatal")

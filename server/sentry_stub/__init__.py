@@ -10,12 +10,15 @@ remote server (the docker service) never imports it.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 # pyproject.toml holds the one version; the installed package's metadata carries it here.
 # (Set before the imports below: the server's modules read it.)
-__version__ = version("sentry-stub")
+try:
+    __version__ = version("sentry-stub")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 from .client import StubApiError, StubClient, StubConnectionError
 from .query.errors import QuerySyntaxError, SentryStubQueryWarning

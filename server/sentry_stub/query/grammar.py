@@ -23,7 +23,6 @@ before ``*`` is kept so the compiler can tell a literal star from a wildcard.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -153,9 +152,11 @@ def _grouped(node: Node) -> str:
 
 
 def _render_value(value: str) -> str:
+    """``value`` as written in a search: quoted where needed, with ``\\"`` for a quote, the one
+    escape the parser undoes (other characters, ``\\*`` and non-ASCII included, stand as is)."""
     if value and all(character in _SIMPLE_VALUE for character in value):
         return value
-    return json.dumps(value)
+    return '"' + value.replace('"', '\\"') + '"'
 
 
 def _combine(terms: list[Node | _Operator]) -> Node:
@@ -365,6 +366,8 @@ class _Parser:
             position = following
         self.pos = end
         text = self.text[start:end]
+        if "||" in text:
+            raise self.fail("'||' is not Sentry syntax: write OR", start + text.index("||"))
         if "|" in text:
             raise self.fail(PIPE_IN_SEARCH, start + text.index("|"))
         return FreeText(text, start + 1)

@@ -7,7 +7,8 @@ gets a warning for:
 - a bare key that is no field, which Sentry reads as a tag, when a field has a close name:
   ``type:error`` -> did you mean ``event.type:error``? (``tags[type]:error`` means the tag);
 - SQL habits, which Sentry searches as free text or as part of a value: ``event.type = 'error'``,
-  ``==``, ``LIKE``, ``NOT``, ``&&``/``||``, single quotes around a value;
+  ``==``, ``LIKE``, ``NOT``, ``&&``, single quotes around a value (``||`` is a syntax error: an
+  unquoted ``|`` belongs to the pipe form);
 - an aggregate such as ``count()`` written where a search term belongs.
 """
 
@@ -32,7 +33,6 @@ _KEY = r"[A-Za-z_][\w.\[\]]*"
 _VALUE = r"'[^']*'|\"[^\"]*\"|[^\s'\"()]+"
 _COMPARISON = re.compile(rf"({_KEY})\s*(==|!=|<>|=)\s*({_VALUE})?")
 _LIKE = re.compile(rf"({_KEY})\s+(NOT\s+)?LIKE\s+({_VALUE})", re.IGNORECASE)
-_BOOLEAN_SYMBOLS = {"&&": "AND", "||": "OR"}
 _SIMILARITY = 0.75  # difflib ratio for a typo: "enviroment" ~ "environment" is 0.95
 
 
@@ -113,9 +113,8 @@ def _sql_like(text: str) -> list[str]:
             "`NOT` is searched as a word in the message; Sentry negates a filter with '!', "
             "e.g. `!level:error`"
         )
-    for symbol, word in _BOOLEAN_SYMBOLS.items():
-        if symbol in words:
-            found.append(f"`{symbol}` is searched as text in the message; write `{word}`")
+    if "&&" in words:
+        found.append("`&&` is searched as text in the message; write `AND`")
     if not found and "'" in text:
         found.append(
             f"`{text}` is searched as free text with its single quotes; Sentry quotes with "
