@@ -17,6 +17,7 @@ import pytest
 
 from client_tests.support import ServerProcess
 from sentry_stub.config import ConfigError, load_settings
+from sentry_stub.ingest.guard import HostAllowList, HostNameError, allowed_host_name, host_name
 
 KEY = "0123456789abcdef0123456789abcdef"
 EVIL = "http://evil.example"
@@ -271,3 +272,16 @@ def test_bad_server_lists_in_the_file_are_named(tmp_path: Path, server: str, mes
     config.write_text(f"[server]\n{server}\n")
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(config=str(config), environ={})
+
+
+@pytest.mark.parametrize("entry", ["*.example.com", "stub:8990", "http://stub", "a b", ""])
+def test_an_allow_list_entry_must_be_a_bare_name(entry: str) -> None:
+    with pytest.raises(HostNameError, match="without a port or wildcard"):
+        allowed_host_name(entry)
+
+
+def test_ipv6_hosts_compare_in_one_spelling() -> None:
+    hosts = HostAllowList.for_server("127.0.0.1", ["[fd00:0:0::7]"])
+    assert hosts.allows(host_name("[0:0::1]:8990")) and hosts.allows(host_name("[FD00::7]"))
+    assert hosts.allows_url("http://[0:0:0::1]:8990")
+    assert not hosts.allows(host_name("[fd00::8]:8990"))

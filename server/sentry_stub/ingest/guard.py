@@ -56,12 +56,12 @@ def allowed_host_name(value: str) -> str:
     name = value.strip().lower().removesuffix(".")
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]
-    if not name or any(c in name for c in "/@?# \t,") or (":" in name and not _is_ipv6(name)):
+    if not name or any(c in name for c in "/@?#* \t,") or (":" in name and not _is_ipv6(name)):
         raise HostNameError(
-            f"allowed host {value!r} must be a host name or address without a port "
-            "(every port of an allowed host is allowed)"
+            f"allowed host {value!r} must be a host name or address without a port or "
+            "wildcard (every port of an allowed host is allowed; '*' alone allows every host)"
         )
-    return name
+    return _canonical(name)
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,14 @@ class HostAllowList:
             name = urlsplit(url).hostname
         except ValueError:
             return self.any_host
-        return self.allows(name.removesuffix(".") if name else None)
+        return self.allows(_canonical(name.removesuffix(".")) if name else None)
 
 
 def host_name(authority: str) -> str:
     """The name in a ``Host`` header, without its port: ``[::1]:8990`` -> ``::1``."""
     authority = authority.strip().lower()
     if authority.startswith("["):
-        return authority[1:].partition("]")[0]
+        return _canonical(authority[1:].partition("]")[0])
     return authority.partition(":")[0].removesuffix(".")
 
 
@@ -179,7 +179,7 @@ class RequestGuard:
             name, port = host.strip().lower(), str(DEFAULT_PORTS["http"])
         return (
             parts.scheme == "http"
-            and (parts.hostname or "").removesuffix(".") == host_name(name)
+            and _canonical((parts.hostname or "").removesuffix(".")) == host_name(name)
             and origin_port == int(port)
         )
 
@@ -191,6 +191,11 @@ def _headers(scope: Scope) -> dict[str, str]:
         if name in GUARDED_HEADERS:
             found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
     return found
+
+
+def _canonical(name: str) -> str:
+    """One spelling per IPv6 address (``0:0::1`` is ``::1``); other names as they are."""
+    return ipaddress.ip_address(name).compressed if _is_ipv6(name) else name
 
 
 def _is_ipv6(name: str) -> bool:

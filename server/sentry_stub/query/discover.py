@@ -38,9 +38,9 @@ from sentry_stub.query.fields import (
 )
 from sentry_stub.query.grammar import AggregateFilter, Filter, Has, Node, leaves, parse_query
 from sentry_stub.query.values import parse_date, parse_stats_period
+from sentry_stub.storage.schema import INT64_MAX
 
 Moment = datetime | float | str
-MAX_SQLITE_INTEGER = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -268,10 +268,8 @@ def _seconds(moment: Moment) -> float:
 
 def _non_negative(name: str, value: int) -> int:
     """``value`` checked for SQLite, whose integers stop at 2**63 - 1 (OverflowError past it)."""
-    if not isinstance(value, int) or not 0 <= value <= MAX_SQLITE_INTEGER:
-        raise InvalidQueryError(
-            f"{name} must be an integer from 0 to {MAX_SQLITE_INTEGER}, not {value!r}"
-        )
+    if not isinstance(value, int) or not 0 <= value <= INT64_MAX:
+        raise InvalidQueryError(f"{name} must be an integer from 0 to {INT64_MAX}, not {value!r}")
     return value
 
 

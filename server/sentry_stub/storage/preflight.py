@@ -15,7 +15,7 @@ from pathlib import Path
 from .schema import connect
 
 
-class UnusableDatabase(Exception):
+class UnusableDatabase(ValueError):
     """The database cannot be served; the message names the path and why."""
 
 

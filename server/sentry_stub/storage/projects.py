@@ -17,7 +17,7 @@ KEY_LENGTH = 32
 SLUG = re.compile(r"(?![0-9]+\Z)[a-z0-9_\-]{1,50}\Z")
 
 
-class InvalidSlug(IngestError):
+class InvalidSlug(IngestError, ValueError):
     """A project slug Sentry would refuse: 400, naming the slug."""
 
     def __init__(self, slug: str):
