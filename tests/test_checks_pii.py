@@ -19,7 +19,7 @@ from sentry_stub.checks.pii import (
 )
 from sentry_stub.checks.text import pii_text
 from sentry_stub.client import StubApiError, StubClient
-from sentry_stub.ingest.normalize import Scrubbing
+from sentry_stub.settings.values import Scrubbing
 from sentry_stub.view import StubView
 from tests.sending import post_event
 

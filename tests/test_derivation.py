@@ -25,8 +25,9 @@ import pytest
 
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
-from sentry_stub.config import DEFAULT_PROJECT_ID, Settings
+from sentry_stub.config import Settings
 from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope, serialize_envelope
+from sentry_stub.settings.values import DEFAULT_PROJECT_ID
 from sentry_stub.storage import derivation, writer
 from sentry_stub.storage.database import Database
 from sentry_stub.storage.derivation import Deriver

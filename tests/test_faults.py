@@ -12,7 +12,7 @@ import pytest
 
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
-from sentry_stub.config import ConfigError, Project, parse_config
+from sentry_stub.config import ConfigError, parse_config
 from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope
 from sentry_stub.ingest.faults import (
     RATE_LIMITED_DETAIL,
@@ -25,6 +25,7 @@ from sentry_stub.ingest.faults import (
     merge_rate_limits,
     parse_fault_rule,
 )
+from sentry_stub.settings.values import Project
 from sentry_stub.view import StubView
 
 KEY = "0123456789abcdef0123456789abcdef"

@@ -33,11 +33,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..settings.validation import ConfigError, check_keys
 from .envelope import Envelope, Item
 from .errors import IngestError
 
 if TYPE_CHECKING:
-    from ..config import Project
+    from ..settings.values import Project
 
 RATE_LIMITS_HEADER = "X-Sentry-Rate-Limits"
 RATE_LIMITED_DETAIL = (
@@ -130,7 +131,7 @@ EVENT_ITEMS = frozenset({"event", "transaction", "security", "raw_security", "un
 EVENT_DEPENDENTS = frozenset({"attachment", "form_data", "user_report", "profile"})
 
 
-class FaultRuleError(ValueError):
+class FaultRuleError(ConfigError):
     """A fault rule that cannot be used; the message names the key and what was wrong."""
 
 
@@ -198,20 +199,24 @@ REQUIRED_KEYS = {"status": ("status",), "delay": ("seconds",)}
 def parse_fault_rule(data: Any, where: str = "") -> FaultRule:
     """A rule from its JSON/TOML form; errors name the key (prefixed by ``where``)."""
     if not isinstance(data, dict):
-        raise FaultRuleError(f"{where or 'a fault rule '}must be a table/object")
+        raise FaultRuleError(where, f"{where or 'a fault rule '}must be a table/object")
     kind = data.get("kind")
     if kind not in KINDS:
-        raise FaultRuleError(f"{where}kind must be one of {', '.join(KINDS)}; got {kind!r}")
+        raise FaultRuleError(
+            f"{where}kind", f"{where}kind must be one of {', '.join(KINDS)}; got {kind!r}"
+        )
     allowed = {"kind", *COMMON_KEYS, *KIND_KEYS[kind]}
-    for key in data:
-        if key not in allowed:
-            raise FaultRuleError(
-                f"unknown fault rule key {where}{key!r} for kind {kind!r}; "
-                f"expected one of: {', '.join(sorted(allowed))}"
-            )
+    check_keys(
+        data,
+        allowed,
+        where,
+        error=FaultRuleError,
+        label="fault rule key",
+        qualifier=f" for kind {kind!r}",
+    )
     for key in REQUIRED_KEYS.get(kind, ()):
         if key not in data:
-            raise FaultRuleError(f"{where}{key} is required for kind {kind!r}")
+            raise FaultRuleError(f"{where}{key}", f"{where}{key} is required for kind {kind!r}")
     values = {key: _CHECKS[key](data[key], f"{where}{key}") for key in data if key != "kind"}
     return FaultRule(kind=kind, **values)
 
@@ -219,13 +224,16 @@ def parse_fault_rule(data: Any, where: str = "") -> FaultRule:
 def faults_from_config(entries: Any, projects: Sequence[Project] = ()) -> tuple[FaultRule, ...]:
     """The ``[[faults]]`` array of a config file; with ``projects`` listed, rules must name one."""
     if not isinstance(entries, list):
-        raise FaultRuleError("faults must be an array of tables ([[faults]])")
+        raise FaultRuleError("faults", "faults must be an array of tables ([[faults]])")
     rules = []
     for index, entry in enumerate(entries):
         rule = parse_fault_rule(entry, f"faults[{index}].")
         known = [name for p in projects for name in (p.slug, str(p.id))]
         if projects and rule.project is not None and rule.project not in known:
-            raise FaultRuleError(f"faults[{index}].project {rule.project!r} is not a project")
+            raise FaultRuleError(
+                f"faults[{index}].project",
+                f"faults[{index}].project {rule.project!r} is not a project",
+            )
         rules.append(rule)
     return tuple(rules)
 
@@ -235,60 +243,60 @@ def _project(value: Any, where: str) -> str | None:
         return str(value)
     if isinstance(value, str) and value:
         return value
-    raise FaultRuleError(f"{where} must be a project slug or a positive project id")
+    raise FaultRuleError(where, f"{where} must be a project slug or a positive project id")
 
 
 def _categories(value: Any, where: str) -> tuple[str, ...]:
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise FaultRuleError(f"{where} must be a list of data category names")
+        raise FaultRuleError(where, f"{where} must be a list of data category names")
     for name in values:
         if name not in CATEGORIES:
             hint = " (client reports are never rate limited)" if name == "internal" else ""
-            raise FaultRuleError(f"{where}: unknown data category {name!r}{hint}")
+            raise FaultRuleError(where, f"{where}: unknown data category {name!r}{hint}")
     return tuple(values)
 
 
 def _positive_int(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise FaultRuleError(f"{where} must be a positive integer")
+        raise FaultRuleError(where, f"{where} must be a positive integer")
     return value
 
 
 def _seconds(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise FaultRuleError(f"{where} must be a number of seconds (0 or more)")
+        raise FaultRuleError(where, f"{where} must be a number of seconds (0 or more)")
     return float(value)
 
 
 def _positive_seconds(value: Any, where: str) -> float:
     seconds = _seconds(value, where)
     if seconds == 0:
-        raise FaultRuleError(f"{where} must be more than 0 seconds")
+        raise FaultRuleError(where, f"{where} must be more than 0 seconds")
     return seconds
 
 
 def _scope(value: Any, where: str) -> str:
     if value not in SCOPES:
-        raise FaultRuleError(f"{where} must be one of {', '.join(SCOPES)}; got {value!r}")
+        raise FaultRuleError(where, f"{where} must be one of {', '.join(SCOPES)}; got {value!r}")
     return value
 
 
 def _text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value or any(c in value for c in ":,;\r\n"):
-        raise FaultRuleError(f"{where} must be a non-empty string without : , ; or newlines")
+        raise FaultRuleError(where, f"{where} must be a non-empty string without : , ; or newlines")
     return value
 
 
 def _detail(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise FaultRuleError(f"{where} must be a string")
+        raise FaultRuleError(where, f"{where} must be a string")
     return value
 
 
 def _status(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 400 <= value <= 599:
-        raise FaultRuleError(f"{where} must be an HTTP error status (400-599)")
+        raise FaultRuleError(where, f"{where} must be an HTTP error status (400-599)")
     return value
 
 
