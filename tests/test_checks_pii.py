@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
-from sentry_stub import StubServer
 from sentry_stub.checks.pii import (
     SEND_DEFAULT_PII,
     Finding,
@@ -162,12 +160,6 @@ def test_report_separates_allowed_findings():
 
 
 # --- through the HTTP API ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as stub:
-        yield stub
 
 
 def test_assert_no_pii_names_event_path_rule_and_redacted_excerpt(server):

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from sentry_stub import StubServer
-from sentry_stub.client import StubClient
 from sentry_stub.config import ConfigError, parse_config
 from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope
 from sentry_stub.ingest.faults import (
@@ -284,15 +283,9 @@ def test_a_rate_limit_counts_only_requests_it_limits():
 # --- at the HTTP level ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as stub:
-        yield stub
-
-
 @pytest.fixture
-def view(server: StubServer) -> Iterator[StubView]:
-    view = StubView(StubClient(server.url))
+def view(view: StubView) -> Iterator[StubView]:
+    """The shared view; the faults a test added are cleared after it."""
     yield view
     view.client.clear_faults()
 
