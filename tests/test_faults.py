@@ -450,3 +450,19 @@ count = 1
     assert first.status_code == 429
     assert first.headers["x-sentry-rate-limits"] == "30:error:key"
     assert second.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "keys"),
+    [
+        ({"kind": "rate_limit"}, ["retry_after", "scope", "reason_code"]),
+        ({"kind": "status", "status": 503}, ["status", "detail"]),
+        ({"kind": "delay", "seconds": 1}, ["seconds"]),
+        ({"kind": "drop"}, []),
+    ],
+)
+def test_each_kind_of_rule_carries_only_its_own_keys(data: dict, keys: list[str]) -> None:
+    rule = parse_fault_rule(data)
+    common = ["kind", "project", "key", "categories", "count", "duration"]
+    assert list(rule.to_json()) == common + keys
+    assert rule.to_json().items() >= data.items()

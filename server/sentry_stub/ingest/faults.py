@@ -30,8 +30,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..settings.validation import ConfigError, check_keys
 from .envelope import Envelope, Item
@@ -46,7 +46,6 @@ RATE_LIMITED_DETAIL = (
     "affect your application. See https://docs.sentry.io/product/accounts/quotas/ for more "
     "information."
 )
-KINDS = ("rate_limit", "status", "delay", "drop")
 SCOPES = ("organization", "project", "key", "unknown")
 # The data category names Relay knows (relay-base-schema data_category.rs, spec §5.4).
 CATEGORIES = frozenset(
@@ -135,18 +134,14 @@ class FaultRuleError(ConfigError):
     """A fault rule that cannot be used; the message names the key and what was wrong."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FaultRule:
-    kind: str
+    """What every rule has: which requests it hits and for how long. One subclass per kind."""
+
+    kind: ClassVar[str]
     project: str | None = None  # a slug or a numeric id (as text); None = every project
     key: str | None = None  # a DSN public key; None = every key
     categories: tuple[str, ...] = ()  # empty = every category
-    retry_after: int = 60
-    scope: str = "key"
-    reason_code: str | None = None
-    status: int = 0
-    detail: str | None = None
-    seconds: float = 0.0
     count: int | None = None
     duration: float | None = None
 
@@ -157,10 +152,43 @@ class FaultRule:
 
     def to_json(self) -> dict[str, Any]:
         """The rule as it is written in the config or posted to the API."""
-        keys = ("kind", *COMMON_KEYS, *KIND_KEYS[self.kind])
-        data = {key: getattr(self, key) for key in keys}
+        data = {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
         data["categories"] = list(self.categories)
         return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimitRule(FaultRule):
+    kind: ClassVar[str] = "rate_limit"
+    retry_after: int = 60
+    scope: str = "key"
+    reason_code: str | None = None
+
+    def rate_limit(self) -> RateLimit:
+        return RateLimit(self.retry_after, self.categories, self.scope, self.reason_code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusRule(FaultRule):
+    kind: ClassVar[str] = "status"
+    status: int
+    detail: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DelayRule(FaultRule):
+    kind: ClassVar[str] = "delay"
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DropRule(FaultRule):
+    kind: ClassVar[str] = "drop"
+
+
+RULE_TYPES: dict[str, type[FaultRule]] = {
+    rule.kind: rule for rule in (RateLimitRule, StatusRule, DelayRule, DropRule)
+}
 
 
 @dataclass(frozen=True)
@@ -183,14 +211,7 @@ class RateLimit:
         return bool(categories) and (not self.categories or bool(categories & set(self.categories)))
 
 
-COMMON_KEYS = ("project", "key", "categories", "count", "duration")
-KIND_KEYS = {
-    "rate_limit": ("retry_after", "scope", "reason_code"),
-    "status": ("status", "detail"),
-    "delay": ("seconds",),
-    "drop": (),
-}
-REQUIRED_KEYS = {"status": ("status",), "delay": ("seconds",)}
+KINDS = tuple(RULE_TYPES)
 
 
 # --- reading rules ---------------------------------------------------------------------------
@@ -205,7 +226,8 @@ def parse_fault_rule(data: Any, where: str = "") -> FaultRule:
         raise FaultRuleError(
             f"{where}kind", f"{where}kind must be one of {', '.join(KINDS)}; got {kind!r}"
         )
-    allowed = {"kind", *COMMON_KEYS, *KIND_KEYS[kind]}
+    rule_type = RULE_TYPES[kind]
+    allowed = {"kind", *(f.name for f in fields(rule_type))}
     check_keys(
         data,
         allowed,
@@ -214,11 +236,11 @@ def parse_fault_rule(data: Any, where: str = "") -> FaultRule:
         label="fault rule key",
         qualifier=f" for kind {kind!r}",
     )
-    for key in REQUIRED_KEYS.get(kind, ()):
+    for key in (f.name for f in fields(rule_type) if f.default is MISSING):
         if key not in data:
             raise FaultRuleError(f"{where}{key}", f"{where}{key} is required for kind {kind!r}")
     values = {key: _CHECKS[key](data[key], f"{where}{key}") for key in data if key != "kind"}
-    return FaultRule(kind=kind, **values)
+    return rule_type(**values)
 
 
 def faults_from_config(entries: Any, projects: Sequence[Project] = ()) -> tuple[FaultRule, ...]:
@@ -418,14 +440,12 @@ class ActiveFault:
         )
 
     def error(self) -> IngestError:
-        if self.rule.kind == "drop":
-            return ConnectionDropped(502, f"connection dropped by sentry-stub fault rule {self.id}")
-        detail = self.rule.detail or f"simulated by sentry-stub fault rule {self.id}"
-        return IngestError(self.rule.status, detail)
-
-    def rate_limit(self) -> RateLimit:
+        """The answer of a status rule; a drop rule's stand-in (see ``ConnectionDropped``)."""
         rule = self.rule
-        return RateLimit(rule.retry_after, rule.categories, rule.scope, rule.reason_code)
+        if isinstance(rule, StatusRule):
+            detail = rule.detail or f"simulated by sentry-stub fault rule {self.id}"
+            return IngestError(rule.status, detail)
+        return ConnectionDropped(502, f"connection dropped by sentry-stub fault rule {self.id}")
 
     def to_json(self, now: float) -> dict[str, Any]:
         expires_in = None
@@ -489,20 +509,22 @@ class FaultRules:
             live = [f for f in self._faults if f.is_live(now)]
             live = [f for f in live if f.rule.applies_to(project, public_key)]
             concerned = [f for f in live if _concerns(f.rule, present)]
-            delays = [f for f in concerned if f.rule.kind == "delay"]
-            failures = [f for f in concerned if f.rule.kind in ("status", "drop")][:1]
+            delays = [f for f in concerned if isinstance(f.rule, DelayRule)]
+            failures = [f for f in concerned if isinstance(f.rule, StatusRule | DropRule)][:1]
             limiting = [
-                f
+                (f, f.rule.rate_limit())
                 for f in live
-                if f.rule.kind == "rate_limit" and not failures
-                if any(f.rate_limit().limits(item) for item in categories)
+                if isinstance(f.rule, RateLimitRule) and not failures
             ]
-            for fault in (*delays, *failures, *limiting):
+            limiting = [(f, limit) for f, limit in limiting if any(map(limit.limits, categories))]
+            for fault in (*delays, *failures, *(f for f, _ in limiting)):
                 fault.hits += 1
-        limits = merge_rate_limits(f.rate_limit() for f in limiting)
+        limits = merge_rate_limits(limit for _, limit in limiting)
         return Verdict(
             endpoint,
-            delay=max((f.rule.seconds for f in delays), default=0.0),
+            delay=max(
+                (f.rule.seconds for f in delays if isinstance(f.rule, DelayRule)), default=0.0
+            ),
             failure=failures[0] if failures else None,
             limits=limits,
             limited=limited_items(envelope, limits),
@@ -511,6 +533,6 @@ class FaultRules:
 
 def _concerns(rule: FaultRule, present: set[str]) -> bool:
     """A status, drop or delay rule concerns requests carrying one of its categories (or all)."""
-    return rule.kind != "rate_limit" and (
+    return not isinstance(rule, RateLimitRule) and (
         not rule.categories or bool(present & set(rule.categories))
     )
