@@ -22,9 +22,9 @@ What each figure covers:
   last answer.
 - ``burst_eps``: the first ``BURST`` acknowledgements of the run over the time from the first
   to the last of them (all of the run's, if fewer), so that opening the connections is left
-  out. The stub answers that many at full speed before its backpressure
-  starts (``MAX_BACKLOG`` in ``sentry_stub/storage/writer.py``): this is what a test suite's
-  burst sees, where the measured window of a long run sees a flood.
+  out. The stub answers that many at full speed before its backpressure starts
+  (``WritePolicy.max_backlog`` in ``sentry_stub/storage/writer.py``): this is what a test
+  suite's burst sees, where the measured window of a long run sees a flood.
 - ``backlog``, ``derive_seconds``, ``derive_cpu_ms_per_envelope`` (stub servers only): the
   catch-up, which starts as the last answer arrives. ``backlog`` is the number of envelopes it
   derived (those without rows when the load ended: few when the load left the writer gaps
@@ -50,13 +50,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentry_stub.storage.writer import MAX_BACKLOG
+from sentry_stub.storage.writer import DEFAULT_POLICY
 
 from .catchup import CatchUp, catch_up
 from .procfs import cpu_seconds, memory_kib
 
 KEY = "0123456789abcdef0123456789abcdef"
-BURST = MAX_BACKLOG  # envelopes the stub acknowledges at full speed from an empty backlog
+BURST = (
+    DEFAULT_POLICY.max_backlog
+)  # envelopes the stub acknowledges at full speed from an empty backlog
 AUTH = f"Sentry sentry_version=7, sentry_key={KEY}, sentry_client=sentry.python/2.0.0"
 
 

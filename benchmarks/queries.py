@@ -25,7 +25,7 @@ from sentry_stub.storage.schema import TABLES, migrate
 from sentry_stub.view import StubView
 
 from .load import KEY
-from .servers import ServerProcess
+from .servers import BenchmarkServer
 
 TRANSACTIONS = [f"/api/endpoint-{n}" for n in range(40)]
 ENVIRONMENTS = ["production", "staging", "development"]
@@ -191,7 +191,7 @@ def run(sizes: list[int], workdir: Path, repeats: int) -> dict:
         started = time.perf_counter()
         bulk_load(db, size)
         load_seconds = time.perf_counter() - started
-        with ServerProcess("stub", db) as server:
+        with BenchmarkServer("stub", db) as server:
             results[str(size)] = {
                 "load_seconds": round(load_seconds, 1),
                 **measure(server.url, repeats),

@@ -28,7 +28,7 @@ from sentry_stub.storage.packing import unpack
 
 from . import compare, corpus, feel, queries, sampling_suite
 from .procfs import memory_kib
-from .servers import ROOT, STORING, ServerProcess, database_bytes
+from .servers import ROOT, STORING, BenchmarkServer, database_bytes
 
 SERVERS = ("baseline", "http", "checks", *STORING)
 
@@ -81,7 +81,7 @@ def machine() -> dict:
 def ingest(kind: str, profile: Profile, workdir: Path, bodies: dict[str, Path]) -> dict:
     """Every load run against one fresh server of ``kind``, plus its memory and storage."""
     db = workdir / f"{kind}.sqlite3"
-    server = ServerProcess(kind, db).start()
+    server = BenchmarkServer(kind, db).start()
     runs = {}
     try:
         for encoding, concurrency in profile.runs:
@@ -104,7 +104,7 @@ def ingest(kind: str, profile: Profile, workdir: Path, bodies: dict[str, Path]) 
 
 
 def _load(
-    server: ServerProcess,
+    server: BenchmarkServer,
     bodies: Path,
     encoding: str,
     concurrency: int,
@@ -323,11 +323,11 @@ def run(profile_name: str, workdir: Path) -> dict:
         bodies[encoding] = workdir / f"bodies-{encoding}.pickle"
         bodies[encoding].write_bytes(pickle.dumps(captured.encoded(encoding)))
     servers = {kind: ingest(kind, profile, workdir, bodies) for kind in SERVERS}
-    with ServerProcess("stub", workdir / "feel.sqlite3") as stub:
+    with BenchmarkServer("stub", workdir / "feel.sqlite3") as stub:
         felt = feel.flush_to_wait_for(stub.url, profile.repeats)
     with (
-        ServerProcess("baseline", workdir / "unused") as baseline,
-        ServerProcess("stub", workdir / "sampled.sqlite3") as stub,
+        BenchmarkServer("baseline", workdir / "unused") as baseline,
+        BenchmarkServer("stub", workdir / "sampled.sqlite3") as stub,
         StubServer(db=workdir / "sampled-inprocess.sqlite3") as inprocess,  # in this process
     ):
         sampled = sampling_suite.sample_rate_test(

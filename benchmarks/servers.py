@@ -57,7 +57,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServerProcess:
+class BenchmarkServer:
+    """One server of ``COMMANDS`` in a process of its own, with the time it took to answer.
+
+    Not the test suites' ``client_tests.support.ServerProcess`` (the console script configured
+    as the container configures it): this one starts the reference servers too, from the
+    repository root, and measures start-up.
+    """
+
     def __init__(self, kind: str, db: Path):
         if kind not in COMMANDS:
             raise ValueError(f"unknown server {kind!r}; expected one of {', '.join(COMMANDS)}")
@@ -76,7 +83,7 @@ class ServerProcess:
         assert self.process is not None, "start the server first"
         return self.process.pid
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def start(self, timeout: float = 20.0) -> BenchmarkServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_STUB_")}
         started = time.perf_counter()
         self.process = subprocess.Popen(
@@ -125,7 +132,7 @@ class ServerProcess:
         with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as connection:
             return connection.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0]
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> BenchmarkServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from .catchup import catch_up
 from .procfs import cpu_seconds, memory_kib
 from .run import machine
-from .servers import ROOT, ServerProcess
+from .servers import ROOT, BenchmarkServer
 
 PROJECT = 1
 SMOKE = {"clients": 4, "processes": 2, "duration": 3.0}
@@ -47,7 +47,7 @@ SMOKE = {"clients": 4, "processes": 2, "duration": 3.0}
 def soak(clients: int, processes: int, duration: float, batch: int, workdir: Path) -> dict:
     """One soak against a fresh ``sentry-stub serve``; the figures described above."""
     keys = [secrets.token_hex(16) for _ in range(clients)]
-    server = ServerProcess("stub", workdir / "soak.sqlite3").start()
+    server = BenchmarkServer("stub", workdir / "soak.sqlite3").start()
     try:
         started, cpu_before = time.perf_counter(), cpu_seconds(server.pid)
         per_key = _run_clients(server.port, keys, processes, duration, batch, workdir)

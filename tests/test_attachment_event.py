@@ -7,7 +7,7 @@ import msgpack
 from sentry_stub.ingest.attachment_event import event_from_attachments, merge_breadcrumb_files
 from sentry_stub.ingest.envelope import Item
 from sentry_stub.ingest.form_data import encode_form_data, event_from_form_data
-from sentry_stub.ingest.limits import Limits
+from sentry_stub.settings.values import Limits
 
 D1 = "2019-10-10T12:10:10Z"
 D2 = "2019-10-11T12:10:10Z"

@@ -13,20 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client_tests.support import ServerProcess, running_server
+from client_tests.support import ServerProcess
 
 KEY = "b" * 32
 HUGE = "99999999999999999999"  # past 2^63-1, SQLite's largest integer
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    yield from running_server(tmp_path_factory.mktemp("bad-input"))
-
-
 @pytest.fixture
-def http(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+def http(server_process: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server_process.url, timeout=30) as client:
         yield client
 
 

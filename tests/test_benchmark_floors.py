@@ -13,12 +13,12 @@ import sqlite3
 import pytest
 
 from benchmarks.load import AUTH
-from benchmarks.servers import ServerProcess
+from benchmarks.servers import BenchmarkServer
 
 ENVELOPE = b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}\n{"type":"event"}\n{"message":"hi"}\n'
 
 
-def _post(server: ServerProcess, body: bytes, auth: str | None = AUTH) -> tuple[int, dict]:
+def _post(server: BenchmarkServer, body: bytes, auth: str | None = AUTH) -> tuple[int, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     headers = {"Content-Type": "application/x-sentry-envelope"}
     if auth is not None:
@@ -33,7 +33,7 @@ def _post(server: ServerProcess, body: bytes, auth: str | None = AUTH) -> tuple[
 
 @pytest.fixture(scope="module")
 def checks(tmp_path_factory):
-    with ServerProcess("checks", tmp_path_factory.mktemp("floors") / "checks.sqlite3") as server:
+    with BenchmarkServer("checks", tmp_path_factory.mktemp("floors") / "checks.sqlite3") as server:
         yield server
 
 
@@ -56,5 +56,5 @@ def test_checks_stores_nothing(checks):
 
 
 def test_http_answers_every_body_without_looking_at_it(tmp_path):
-    with ServerProcess("http", tmp_path / "unused") as server:
+    with BenchmarkServer("http", tmp_path / "unused") as server:
         assert _post(server, b"not an envelope", auth=None) == (200, {"id": None})

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
-from sentry_stub import StubServer
 from sentry_stub.checks.pii import (
     SEND_DEFAULT_PII,
     Finding,
@@ -19,7 +17,7 @@ from sentry_stub.checks.pii import (
 )
 from sentry_stub.checks.text import pii_text
 from sentry_stub.client import StubApiError, StubClient
-from sentry_stub.ingest.normalize import Scrubbing
+from sentry_stub.settings.values import Scrubbing
 from sentry_stub.view import StubView
 from tests.sending import post_event
 
@@ -162,12 +160,6 @@ def test_report_separates_allowed_findings():
 
 
 # --- through the HTTP API ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as stub:
-        yield stub
 
 
 def test_assert_no_pii_names_event_path_rule_and_redacted_excerpt(server):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -95,12 +94,6 @@ def test_known_releases_come_from_the_releases_table_when_there_is_one():
 
 
 # --- through the HTTP API ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as stub:
-        yield stub
 
 
 def send_event(server: StubServer, **fields) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from sentry_stub import StubServer
 from sentry_stub.checks.sampling import (
     Trace,
     beta_quantile,
@@ -191,12 +189,6 @@ def test_bad_arguments_are_named(arguments, message):
 
 
 # --- through the HTTP API ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as stub:
-        yield stub
 
 
 def test_the_api_combines_kept_transactions_client_reports_and_trace_headers(server):

@@ -25,8 +25,9 @@ import pytest
 
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
-from sentry_stub.config import DEFAULT_PROJECT_ID, Settings
+from sentry_stub.config import Settings
 from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope, serialize_envelope
+from sentry_stub.settings.values import DEFAULT_PROJECT_ID
 from sentry_stub.storage import derivation, writer
 from sentry_stub.storage.database import Database
 from sentry_stub.storage.derivation import Deriver
@@ -35,6 +36,7 @@ from sentry_stub.storage.projects import ProjectRegistry
 from sentry_stub.storage.reader import Scope, envelopes, item_content
 from sentry_stub.storage.records import Received, derive_rows, store_envelope
 from sentry_stub.storage.schema import DERIVED_THROUGH, UNUSED_INDEXES, connect, migrate
+from sentry_stub.storage.writer import DEFAULT_POLICY, WritePolicy
 from sentry_stub.view import StubView
 from tests.sending import post_event
 
@@ -130,9 +132,9 @@ def acknowledged_but_never_derived(path: Path, how_many: int, chunks_derived: in
 
 
 @contextlib.contextmanager
-def opened(path: Path) -> Iterator[Database]:
+def opened(path: Path, policy: WritePolicy = DEFAULT_POLICY) -> Iterator[Database]:
     """The database as a server start opens it, closed again at the end of the block."""
-    database = Database(str(path), ProjectRegistry(Settings()))
+    database = Database(str(path), ProjectRegistry(Settings()), policy)
     database.open()
     try:
         yield database
@@ -293,14 +295,14 @@ def test_rows_are_derived_without_any_read_once_requests_stop(database: Database
 
 
 def test_an_sdk_sending_one_envelope_at_a_time_finds_its_rows_made_between_its_requests(
-    monkeypatch: pytest.MonkeyPatch, database: Database, db_path: Path
+    db_path: Path,
 ):
     """Each gap between two requests derives some rows: the backlog never builds up."""
-    monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)  # no turns: only the gaps derive
     last = 0
-    for number in range(100):
-        last = acknowledge(database, event_envelope(number))
-        time.sleep(SDK_WORK)
+    with opened(db_path, WritePolicy(idle_turn=3600.0)) as database:  # only the gaps derive
+        for number in range(100):
+            last = acknowledge(database, event_envelope(number))
+            time.sleep(SDK_WORK)
     assert last - (watermark(db_path) or 0) < 20  # no read has waited for anything
 
 
@@ -377,12 +379,10 @@ def acknowledged_with_backlog(number: int, database: Database) -> Callable:
 
 
 @pytest.mark.parametrize("turns", [True, False], ids=["with-turns", "without-turns"])
-def test_a_queue_that_never_empties_still_gets_turns_of_idle_work(
-    monkeypatch: pytest.MonkeyPatch, db_path: Path, turns: bool
-):
-    monkeypatch.setattr(writer, "MAX_BATCH", 1)  # one request per commit: many commits
-    monkeypatch.setattr(writer, "IDLE_TURN", 0.0 if turns else 3600.0)
-    with opened(db_path) as database:
+def test_a_queue_that_never_empties_still_gets_turns_of_idle_work(db_path: Path, turns: bool):
+    # One request per commit: many commits.
+    policy = WritePolicy(max_batch=1, idle_turn=0.0 if turns else 3600.0)
+    with opened(db_path, policy) as database:
         stored = flood(database, [acknowledged_with_backlog(n, database) for n in range(60)])
     last_id, last_backlog = stored[-1]
     if turns:
@@ -391,14 +391,10 @@ def test_a_queue_that_never_empties_still_gets_turns_of_idle_work(
         assert last_backlog == last_id  # the control: without turns, nothing was
 
 
-def test_past_the_backlog_limit_each_request_waits_for_rows_as_many_as_it_adds(
-    monkeypatch: pytest.MonkeyPatch, db_path: Path
-):
+def test_past_the_backlog_limit_each_request_waits_for_rows_as_many_as_it_adds(db_path: Path):
     """A flood is acknowledged only as fast as it is derived: the backlog stops growing."""
-    monkeypatch.setattr(writer, "MAX_BATCH", 1)
-    monkeypatch.setattr(writer, "IDLE_TURN", 3600.0)
-    monkeypatch.setattr(writer, "MAX_BACKLOG", 20)
-    with opened(db_path) as database:
+    policy = WritePolicy(max_batch=1, idle_turn=3600.0, max_backlog=20)
+    with opened(db_path, policy) as database:
         stored = flood(database, [acknowledged_with_backlog(n, database) for n in range(100)])
     backlogs = [backlog for _, backlog in stored]
     assert backlogs[:20] == list(range(1, 21))  # below the limit nothing is derived

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 import sentry_sdk
@@ -14,16 +12,16 @@ from sentry_stub.view import StubView
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as server:
-        view = StubView(StubClient(server.url))
-        sentry_sdk.init(dsn=server.dsn, default_integrations=False, environment="production")
-        for level, count in (("error", 3), ("warning", 2)):
-            for _ in range(count):
-                sentry_sdk.capture_message("disk almost full", level=level)
-        sentry_sdk.flush()
-        view.wait_for(count=5)
-        yield server
+def server(server: StubServer) -> StubServer:
+    """The shared server with five messages from a real sentry-sdk (three errors, two warnings)."""
+    view = StubView(StubClient(server.url))
+    sentry_sdk.init(dsn=server.dsn, default_integrations=False, environment="production")
+    for level, count in (("error", 3), ("warning", 2)):
+        for _ in range(count):
+            sentry_sdk.capture_message("disk almost full", level=level)
+    sentry_sdk.flush()
+    view.wait_for(count=5)
+    return server
 
 
 def discover(server: StubServer, **params) -> httpx.Response:

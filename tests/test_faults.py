@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from sentry_stub import StubServer
-from sentry_stub.client import StubClient
-from sentry_stub.config import ConfigError, Project, parse_config
+from sentry_stub.config import ConfigError, parse_config
 from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope
 from sentry_stub.ingest.faults import (
     RATE_LIMITED_DETAIL,
@@ -25,6 +24,7 @@ from sentry_stub.ingest.faults import (
     merge_rate_limits,
     parse_fault_rule,
 )
+from sentry_stub.settings.values import Project
 from sentry_stub.view import StubView
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -283,15 +283,9 @@ def test_a_rate_limit_counts_only_requests_it_limits():
 # --- at the HTTP level ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as stub:
-        yield stub
-
-
 @pytest.fixture
-def view(server: StubServer) -> Iterator[StubView]:
-    view = StubView(StubClient(server.url))
+def view(view: StubView) -> Iterator[StubView]:
+    """The shared view; the faults a test added are cleared after it."""
     yield view
     view.client.clear_faults()
 
@@ -456,3 +450,19 @@ count = 1
     assert first.status_code == 429
     assert first.headers["x-sentry-rate-limits"] == "30:error:key"
     assert second.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "keys"),
+    [
+        ({"kind": "rate_limit"}, ["retry_after", "scope", "reason_code"]),
+        ({"kind": "status", "status": 503}, ["status", "detail"]),
+        ({"kind": "delay", "seconds": 1}, ["seconds"]),
+        ({"kind": "drop"}, []),
+    ],
+)
+def test_each_kind_of_rule_carries_only_its_own_keys(data: dict, keys: list[str]) -> None:
+    rule = parse_fault_rule(data)
+    common = ["kind", "project", "key", "categories", "count", "duration"]
+    assert list(rule.to_json()) == common + keys
+    assert rule.to_json().items() >= data.items()

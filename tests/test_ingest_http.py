@@ -82,11 +82,10 @@ class Stub:
 
 
 @pytest.fixture(scope="module")
-def stub() -> Iterator[Stub]:
-    with StubServer() as server:
-        stub = Stub(server)
-        yield stub
-        stub.http.close()
+def stub(server: StubServer) -> Iterator[Stub]:
+    stub = Stub(server)
+    yield stub
+    stub.http.close()
 
 
 @pytest.fixture(scope="module")

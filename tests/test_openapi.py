@@ -10,11 +10,10 @@ from sentry_stub import StubServer
 from sentry_stub.app import StubApp
 
 
-def test_every_stub_api_route_is_described() -> None:
-    with StubServer() as server:
-        schema = httpx.get(f"{server.url}/stub/api/openapi.json").json()
-        assert isinstance(server.app, StubApp)
-        routes = server.app.starlette.routes
+def test_every_stub_api_route_is_described(server: StubServer) -> None:
+    schema = httpx.get(f"{server.url}/stub/api/openapi.json").json()
+    assert isinstance(server.app, StubApp)
+    routes = server.app.starlette.routes
     assert schema["openapi"].startswith("3.")
     described = schema["paths"]
     for route in routes:

@@ -59,7 +59,7 @@ def test_the_server_stack_loads_when_stub_server_is_first_used() -> None:
 
 
 def test_a_session_against_a_running_server_never_loads_the_server_stack(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, server: StubServer
 ) -> None:
     pytester.makepyfile(
         f"""
@@ -71,8 +71,5 @@ def test_a_session_against_a_running_server_never_loads_the_server_stack(
             assert loaded == []
         """
     )
-    with StubServer() as server:
-        result = pytester.runpytest_subprocess(
-            "-p", "no:randomly", f"--sentry-stub-url={server.url}"
-        )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", f"--sentry-stub-url={server.url}")
     result.assert_outcomes(passed=1)

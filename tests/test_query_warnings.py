@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -103,11 +102,11 @@ def test_a_pipe_in_a_plain_search_is_refused_at_its_column() -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    with StubServer() as stub:
-        post_event(stub, {"event_id": "a" * 32, "message": "boom", "level": "error"})
-        StubClient(stub.url).events()  # read barrier: the event is derived
-        yield stub
+def server(server: StubServer) -> StubServer:
+    """The shared server with one error event, derived before the tests read."""
+    post_event(server, {"event_id": "a" * 32, "message": "boom", "level": "error"})
+    StubClient(server.url).events()  # read barrier: the event is derived
+    return server
 
 
 def get(server: StubServer, path: str, **params: object) -> httpx.Response:

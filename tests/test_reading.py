@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,27 +27,16 @@ ALL_FIXTURES = sorted(path for path in FIXTURES.rglob("*") if path.is_file())
 BOUNDARY = "sentry-stub-reading"
 
 
-@pytest.fixture(scope="module")
-def stub() -> Iterator[StubServer]:
-    with StubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def view(stub: StubServer) -> StubView:
-    return StubView(StubClient(stub.url))
-
-
-def send_fixture(stub: StubServer, path: Path) -> int | None:
+def send_fixture(server: StubServer, path: Path) -> int | None:
     """Post one fixture to the endpoint its kind goes to; the answer's status (None: not sent)."""
-    key = stub.dsn.split("//")[1].split("@")[0]
+    key = server.dsn.split("//")[1].split("@")[0]
     auth = {"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"}
     kind = path.relative_to(FIXTURES).parts[0]
     body = path.read_bytes()
     if kind == "envelopes":
         # An envelope whose header names its DSN goes where the DSN says, authenticated by it.
         project = dsn_project(body)
-        url = f"{stub.url}/api/{project or 1}/envelope/"
+        url = f"{server.url}/api/{project or 1}/envelope/"
         return httpx.post(url, content=body, headers={} if project else auth).status_code
     if kind == "events":
         payload = json.loads(body)
@@ -56,10 +44,10 @@ def send_fixture(stub: StubServer, path: Path) -> int | None:
             payload_bytes = body.strip()
             header = {"type": "check_in", "length": len(payload_bytes)}
             lines = [b"{}", json.dumps(header).encode(), payload_bytes]
-            url = f"{stub.url}/api/1/envelope/"
+            url = f"{server.url}/api/1/envelope/"
             return httpx.post(url, content=b"\n".join(lines), headers=auth).status_code
         payload.setdefault("event_id", uuid.uuid4().hex)
-        post_event(stub, payload)
+        post_event(server, payload)
         return 200
     if kind == "minidumps":
         form = (
@@ -71,10 +59,10 @@ def send_fixture(stub: StubServer, path: Path) -> int | None:
             + f"\r\n--{BOUNDARY}--\r\n".encode()
         )
         content_type = f"multipart/form-data; boundary={BOUNDARY}"
-        url = f"{stub.url}/api/1/minidump/?sentry_key={key}"
+        url = f"{server.url}/api/1/minidump/?sentry_key={key}"
         return httpx.post(url, content=form, headers={"content-type": content_type}).status_code
     if kind == "unreal":
-        return httpx.post(f"{stub.url}/api/1/unreal/{key}/", content=body).status_code
+        return httpx.post(f"{server.url}/api/1/unreal/{key}/", content=body).status_code
     return None  # PROVENANCE.md
 
 
@@ -129,8 +117,8 @@ def item_ids(view: StubView, query: str) -> set[int]:
 
 
 @pytest.mark.parametrize("path", ALL_FIXTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_every_attribute_of_every_fixture_event_is_what_its_search_matches(stub, view, path):
-    status = send_fixture(stub, path)
+def test_every_attribute_of_every_fixture_event_is_what_its_search_matches(server, view, path):
+    status = send_fixture(server, path)
     if status is None:
         assert path.suffix == ".md"
         return
@@ -146,12 +134,12 @@ def test_every_attribute_of_every_fixture_event_is_what_its_search_matches(stub,
     assert not mismatches, "\n".join(mismatches)
 
 
-def test_the_walk_reads_events_of_every_kind(stub):
+def test_the_walk_reads_events_of_every_kind(server):
     """The walk above is only worth something if the fixtures give it events to read."""
-    view = StubView(StubClient(stub.url))
+    view = StubView(StubClient(server.url))
     checked: dict[str, int] = {}
     for path in ALL_FIXTURES:
-        send_fixture(stub, path)
+        send_fixture(server, path)
     for event in view.events():
         checked[event.type] = checked.get(event.type, 0) + len(attribute_searches(event))
     assert {"error", "default", "transaction"} <= checked.keys()
@@ -161,9 +149,9 @@ def test_the_walk_reads_events_of_every_kind(stub):
 # --- the cases where the raw JSON and Sentry's reading differ ------------------------------------
 
 
-def test_a_single_exception_object_is_a_list_of_one_and_titles_the_event(stub, view):
+def test_a_single_exception_object_is_a_list_of_one_and_titles_the_event(server, view):
     post_event(
-        stub, {"event_id": uuid.uuid4().hex, "exception": {"type": "ValueError", "value": "msg"}}
+        server, {"event_id": uuid.uuid4().hex, "exception": {"type": "ValueError", "value": "msg"}}
     )
     (event,) = view.wait_for("error.type:ValueError")
     assert event.exception == [{"type": "ValueError", "value": "msg"}]
@@ -179,16 +167,16 @@ def test_a_single_exception_object_groups_as_its_values_form():
     assert single != fingerprint({"exception": {"values": [{**exception, "type": "KeyError"}]}})
 
 
-def test_an_empty_exception_object_is_no_exception_as_relay_reads_it(stub, view):
-    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": {}, "message": "plain"})
+def test_an_empty_exception_object_is_no_exception_as_relay_reads_it(server, view):
+    post_event(server, {"event_id": uuid.uuid4().hex, "exception": {}, "message": "plain"})
     (event,) = view.wait_for('message:"plain"')
     assert event.exception == []
     assert event.type == "default"
 
 
-def test_a_bare_exception_list_is_read_as_the_values(stub, view):
+def test_a_bare_exception_list_is_read_as_the_values(server, view):
     values = [{"type": "KeyError", "value": "'a'"}, {"type": "LookupError", "value": "wrapped"}]
-    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": values})
+    post_event(server, {"event_id": uuid.uuid4().hex, "exception": values})
     (event,) = view.wait_for("error.type:LookupError")
     assert event.exception == values
     assert event.title == "LookupError: wrapped"
@@ -211,8 +199,8 @@ def test_a_bare_exception_list_is_read_as_the_values(stub, view):
         ({"message": "mine", "formatted": "given", "params": ["x"]}, "given"),
     ],
 )
-def test_a_logentry_with_params_reads_as_relay_formats_it(stub, view, logentry, formatted):
-    post_event(stub, {"event_id": uuid.uuid4().hex, "logentry": logentry})
+def test_a_logentry_with_params_reads_as_relay_formats_it(server, view, logentry, formatted):
+    post_event(server, {"event_id": uuid.uuid4().hex, "logentry": logentry})
     (event,) = view.wait_for()
     assert event.message == formatted
     assert event.title == formatted
@@ -224,8 +212,8 @@ def test_a_logentry_with_params_reads_as_relay_formats_it(stub, view, logentry, 
 @pytest.mark.parametrize(
     ("sent", "stored"), [("critical", "fatal"), ("log", "info"), (30, "warning"), (None, "error")]
 )
-def test_the_level_is_the_one_relay_stores(stub, view, sent, stored):
-    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "lvl", "level": sent})
+def test_the_level_is_the_one_relay_stores(server, view, sent, stored):
+    post_event(server, {"event_id": uuid.uuid4().hex, "message": "lvl", "level": sent})
     (event,) = view.wait_for()
     assert event.level == stored
     assert view.events(f"level:{stored}") == [event]
@@ -233,9 +221,9 @@ def test_the_level_is_the_one_relay_stores(stub, view, sent, stored):
     assert event.stored["level"] == stored  # Relay's own normalization
 
 
-def test_tags_read_as_the_search_reads_them(stub, view):
+def test_tags_read_as_the_search_reads_them(server, view):
     tags = [["a key", "1"], ["a key", "2"], ["environment", "from-tag"], ["ok", "yes"]]
-    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "tagged", "tags": tags})
+    post_event(server, {"event_id": uuid.uuid4().hex, "message": "tagged", "tags": tags})
     (event,) = view.wait_for()
     # Relay: spaces in keys become dashes, the environment tag becomes the field.
     assert event.tags == {"a-key": "1", "ok": "yes"}
@@ -243,9 +231,11 @@ def test_tags_read_as_the_search_reads_them(stub, view):
     assert view.events('tags[a-key]:"1" environment:from-tag') == [event]
 
 
-def test_user_and_platform_are_the_indexed_fields(stub, view):
+def test_user_and_platform_are_the_indexed_fields(server, view):
     user = {"id": 7, "email": "a@example.com", "name": "not indexed"}
-    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "u", "user": user, "platform": "x"})
+    post_event(
+        server, {"event_id": uuid.uuid4().hex, "message": "u", "user": user, "platform": "x"}
+    )
     (event,) = view.wait_for()
     assert event.user == {"id": "7", "email": "a@example.com"}  # Relay reads a number id as text
     assert event.platform == "other"  # not a platform Relay knows
@@ -253,18 +243,18 @@ def test_user_and_platform_are_the_indexed_fields(stub, view):
     assert view.events("user.id:7 platform:other") == [event]
 
 
-def test_openapi_names_every_indexed_field(stub, view):
-    post_event(stub, {"event_id": uuid.uuid4().hex, "message": "documented"})
+def test_openapi_names_every_indexed_field(server, view):
+    post_event(server, {"event_id": uuid.uuid4().hex, "message": "documented"})
     (event,) = view.wait_for()
-    schema = httpx.get(f"{stub.url}/stub/api/openapi.json").json()["components"]["schemas"]
+    schema = httpx.get(f"{server.url}/stub/api/openapi.json").json()["components"]["schemas"]
     described = schema["Event"]["properties"]["indexed"]["description"]
     assert event.indexed, "the event record has no indexed fields"
     missing = [key for key in event.indexed if f"`{key}`" not in described]
     assert not missing, f"openapi.py does not describe indexed fields {missing}"
 
 
-def test_the_timeout_report_titles_a_miss_as_event_title_does(stub, view):
-    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": {"type": "Boom"}})
+def test_the_timeout_report_titles_a_miss_as_event_title_does(server, view):
+    post_event(server, {"event_id": uuid.uuid4().hex, "exception": {"type": "Boom"}})
     (event,) = view.wait_for("error.type:Boom")
     assert event.title == "Boom"
     with pytest.raises(AssertionError) as failure:
@@ -272,11 +262,11 @@ def test_the_timeout_report_titles_a_miss_as_event_title_does(stub, view):
     assert f"error {event.event_id} 'Boom' (project default)" in str(failure.value)
 
 
-def test_the_events_command_reads_as_the_search_does(stub, view, capsys):
+def test_the_events_command_reads_as_the_search_does(server, view, capsys):
     exception = {"type": "ValueError", "value": "from the cli"}
-    post_event(stub, {"event_id": uuid.uuid4().hex, "exception": exception, "level": "critical"})
+    post_event(server, {"event_id": uuid.uuid4().hex, "exception": exception, "level": "critical"})
     view.wait_for('error.value:"from the cli"')
-    assert main(["events", 'error.value:"from the cli"', "--url", stub.url]) == 0
+    assert main(["events", 'error.value:"from the cli"', "--url", server.url]) == 0
     (row,) = [line for line in capsys.readouterr().out.splitlines() if "from the cli" in line]
     assert " fatal " in row
     assert row.rstrip().endswith("ValueError: from the cli")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sentry_stub.ingest.errors import IngestError
-from sentry_stub.ingest.limits import Limits
 from sentry_stub.ingest.unreal import UnrealError, envelope_from_unreal, read_unreal_crash
+from sentry_stub.settings.values import Limits
 
 CRASH = (
     Path(__file__).parent / "fixtures" / "unreal" / "symbolic__unreal_crash.REDACTED"

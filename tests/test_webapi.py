@@ -291,8 +291,8 @@ def test_parse_assemble_names_what_is_wrong(body: dict, problem: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with StubServer() as server, httpx.Client(base_url=server.url, headers=HEADERS) as client:
+def http(server: StubServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers=HEADERS) as client:
         yield client
 
 
@@ -596,10 +596,10 @@ def test_strict_mode_refuses_tokens_it_does_not_know_with_401(tmp_path) -> None:
         assert http.get("/api/0/", headers=minted).json()["user"] is not None
 
 
-def test_every_web_api_write_needs_a_token() -> None:
+def test_every_web_api_write_needs_a_token(server: StubServer) -> None:
     """What keeps web pages from writing here: no page can send Authorization cross-origin
     without a preflight, and multipart uploads cannot be asked to be JSON (ingest/guard.py)."""
-    with StubServer() as server, httpx.Client(base_url=server.url) as http:
+    with httpx.Client(base_url=server.url) as http:
         routes = [r for r in server.app.starlette.routes if r.path.startswith("/api/0/")]
         writes = [(r, m) for r in routes for m in r.methods - {"GET", "HEAD"}]
         assert {m for _, m in writes} == {"POST", "PUT", "DELETE"}

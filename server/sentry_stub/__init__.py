@@ -26,8 +26,8 @@ from .records import Attachment, Envelope, Event, Record, Row
 from .view import Fault, StubView, Trace
 
 if TYPE_CHECKING:
-    from .config import ConfigError
     from .server import StubServer
+    from .settings.validation import ConfigError
 
 __all__ = [
     "Attachment",
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 # Public names that live with the server stack, imported on first use: name -> module.
-_LAZY = {"StubServer": ".server", "ConfigError": ".config"}
+_LAZY = {"StubServer": ".server", "ConfigError": ".settings.validation"}
 
 
 def __getattr__(name: str) -> Any:

@@ -7,47 +7,26 @@ to *strict mode*, where unknown keys and project ids are refused as Relay refuse
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import secrets
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .ingest.faults import FaultRule, FaultRuleError, faults_from_config
+from .ingest.faults import FaultRule, faults_from_config
 from .ingest.guard import ANY_HOST, HostAllowList, HostNameError, allowed_host_name
-from .ingest.limits import Limits
-from .ingest.normalize import Scrubbing
-from .rules.config import RULES_KEYS, ProjectRules, RulesConfig, RulesConfigError, parse_rules
+from .rules.config import RULES_KEYS, RulesConfig, parse_rules
+from .settings.validation import ConfigError, boolean, check_keys, strings, table
+from .settings.values import Limits, Project, Scrubbing
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8990
 DEFAULT_DB = "sentry-stub.sqlite3"
-DEFAULT_PROJECT_ID = 1
-DEFAULT_PROJECT_SLUG = "default"
 
 PUBLIC_KEY = re.compile(r"^[0-9a-f]{32}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-class ConfigError(ValueError):
-    """A config file or environment value that cannot be used; the message names it."""
-
-
-@dataclass(frozen=True)
-class Project:
-    id: int
-    slug: str
-    keys: tuple[str, ...]
-    scrubbing: Scrubbing = field(default_factory=Scrubbing)
-    rules: ProjectRules = field(default_factory=ProjectRules)  # alerts and ownership
-
-    def dsn(self, base_url: str) -> str:
-        scheme, _, host = base_url.partition("://")
-        return f"{scheme}://{self.keys[0]}@{host.rstrip('/')}/{self.id}"
 
 
 @dataclass(frozen=True)
@@ -81,15 +60,6 @@ class Settings:
     def base_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
-
-
-def generated_key(seed: str) -> str:
-    """A stable 32-hex public key for ``seed`` (so a project's open-mode DSN never changes)."""
-    return hashlib.md5(seed.encode(), usedforsecurity=False).hexdigest()
-
-
-def random_key() -> str:
-    return secrets.token_hex(16)
 
 
 def load_settings(
@@ -131,48 +101,43 @@ def load_config_file(path: str) -> Settings:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file {path!r} does not exist") from None
+        raise ConfigError(path, f"config file {path!r} does not exist") from None
     except UnicodeDecodeError as error:  # TOML is UTF-8 by definition
         raise ConfigError(
+            path,
             f"config file {path!r} is not UTF-8: byte 0x{error.object[error.start]:02x} "
-            f"at offset {error.start}"
+            f"at offset {error.start}",
         ) from None
     except OSError as error:
-        raise ConfigError(f"config file {path!r} cannot be read: {error.strerror}") from None
+        raise ConfigError(path, f"config file {path!r} cannot be read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"config file {path!r} is not valid TOML: {error}") from None
+        raise ConfigError(path, f"config file {path!r} is not valid TOML: {error}") from None
     return parse_config(data, path=path)
 
 
 def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
     """Validate a parsed TOML document; unknown keys are errors that name the key."""
-    _check_keys(data, {"server", "limits", "scrubbing", "projects", "faults", *RULES_KEYS}, "")
-    server = data.get("server", {})
-    _check_keys(server, {"host", "port", "db", "allowed_hosts", "auth_tokens"}, "server.")
+    check_keys(data, {"server", "limits", "scrubbing", "projects", "faults", *RULES_KEYS}, "")
+    server = table(data.get("server", {}), "server.")
+    check_keys(server, {"host", "port", "db", "allowed_hosts", "auth_tokens"}, "server.")
     if "allowed_hosts" in server:
-        hosts = _strings(server["allowed_hosts"], "server.allowed_hosts")
+        hosts = strings(server["allowed_hosts"], "server.allowed_hosts")
         server = {**server, "allowed_hosts": _host_names(hosts, "server.allowed_hosts")}
     if "auth_tokens" in server:
-        server = {**server, "auth_tokens": _strings(server["auth_tokens"], "server.auth_tokens")}
+        server = {**server, "auth_tokens": strings(server["auth_tokens"], "server.auth_tokens")}
     limits = _dataclass_from(Limits, data.get("limits", {}), "limits.")
     default_scrubbing = _scrubbing(data.get("scrubbing", {}), "scrubbing.", Scrubbing())
     if not isinstance(data.get("projects", []), list):
-        raise ConfigError("projects must be an array of tables ([[projects]])")
+        raise ConfigError("projects", "projects must be an array of tables ([[projects]])")
     projects = tuple(
         _project(entry, f"projects[{index}].", default_scrubbing)
         for index, entry in enumerate(data.get("projects", []))
     )
     _check_unique(projects)
-    try:
-        faults = faults_from_config(data.get("faults", []), projects)
-    except FaultRuleError as error:
-        raise ConfigError(str(error)) from None
-    try:
-        rules = parse_rules(data)
-        if projects:
-            rules.check_projects(p.slug for p in projects)
-    except RulesConfigError as error:
-        raise ConfigError(str(error)) from None
+    faults = faults_from_config(data.get("faults", []), projects)
+    rules = parse_rules(data)
+    if projects:
+        rules.check_projects(p.slug for p in projects)
     projects = tuple(replace(p, rules=rules.for_project(p.slug)) for p in projects)
     settings = Settings(
         config_path=path,
@@ -188,25 +153,26 @@ def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
 
 
 def _project(entry: Any, where: str, default_scrubbing: Scrubbing) -> Project:
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where[:-1]} must be a table")
-    _check_keys(entry, {"slug", "id", "keys", "scrubbing"}, where)
+    check_keys(table(entry, where), {"slug", "id", "keys", "scrubbing"}, where)
     for required in ("slug", "id", "keys"):
         if required not in entry:
-            raise ConfigError(f"{where}{required} is required")
+            raise ConfigError(f"{where}{required}", f"{where}{required} is required")
     slug, project_id, keys = entry["slug"], entry["id"], entry["keys"]
     if not isinstance(slug, str) or not SLUG.match(slug):
-        raise ConfigError(f"{where}slug {slug!r} must be lowercase letters, digits, - or _")
+        raise ConfigError(
+            f"{where}slug", f"{where}slug {slug!r} must be lowercase letters, digits, - or _"
+        )
     if not isinstance(project_id, int) or isinstance(project_id, bool) or project_id < 1:
-        raise ConfigError(f"{where}id must be a positive integer")
+        raise ConfigError(f"{where}id", f"{where}id must be a positive integer")
     if isinstance(keys, str):
         keys = [keys]
     if not isinstance(keys, list) or not keys:
-        raise ConfigError(f"{where}keys must be a non-empty list of public keys")
+        raise ConfigError(f"{where}keys", f"{where}keys must be a non-empty list of public keys")
     for key in keys:
         if not isinstance(key, str) or not PUBLIC_KEY.match(key):
             raise ConfigError(
-                f"{where}keys: {key!r} is not a public key (32 hex characters, as Relay expects)"
+                f"{where}keys",
+                f"{where}keys: {key!r} is not a public key (32 hex characters, as Relay expects)",
             )
     scrubbing = _scrubbing(entry.get("scrubbing", {}), f"{where}scrubbing.", default_scrubbing)
     return Project(id=project_id, slug=slug, keys=tuple(keys), scrubbing=scrubbing)
@@ -216,10 +182,10 @@ def _scrubbing(data: Any, where: str, base: Scrubbing) -> Scrubbing:
     values = _fields_from(Scrubbing, data, where)
     for name in ("sensitive_fields", "exclude_fields"):
         if name in values:
-            values[name] = _strings(values[name], f"{where}{name}")
+            values[name] = strings(values[name], f"{where}{name}")
     for name in ("scrub_data", "scrub_defaults", "scrub_ip_addresses"):
-        if name in values and not isinstance(values[name], bool):
-            raise ConfigError(f"{where}{name} must be true or false")
+        if name in values:
+            boolean(values[name], f"{where}{name}")
     return replace(base, **values)
 
 
@@ -227,25 +193,15 @@ def _dataclass_from(cls: type, data: Any, where: str) -> Any:
     values = _fields_from(cls, data, where)
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"{where}{name} must be a non-negative integer (bytes or a count)")
+            raise ConfigError(
+                f"{where}{name}", f"{where}{name} must be a non-negative integer (bytes or a count)"
+            )
     return cls(**values)
 
 
 def _fields_from(cls: type, data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where[:-1]} must be a table")
-    _check_keys(data, {f.name for f in fields(cls)}, where)
+    check_keys(table(data, where), {f.name for f in fields(cls)}, where)
     return dict(data)
-
-
-def _check_keys(data: Any, allowed: set[str], where: str) -> None:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where[:-1]} must be a table")
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown config key {where}{key!r}; expected one of: {', '.join(sorted(allowed))}"
-            )
 
 
 def _check_unique(projects: tuple[Project, ...]) -> None:
@@ -254,21 +210,15 @@ def _check_unique(projects: tuple[Project, ...]) -> None:
     seen_keys: set[str] = set()
     for project in projects:
         if project.id in seen_ids:
-            raise ConfigError(f"project id {project.id} is listed twice")
+            raise ConfigError("projects", f"project id {project.id} is listed twice")
         if project.slug in seen_slugs:
-            raise ConfigError(f"project slug {project.slug!r} is listed twice")
+            raise ConfigError("projects", f"project slug {project.slug!r} is listed twice")
         for key in project.keys:
             if key in seen_keys:
-                raise ConfigError(f"public key {key} belongs to two projects")
+                raise ConfigError("projects", f"public key {key} belongs to two projects")
             seen_keys.add(key)
         seen_ids.add(project.id)
         seen_slugs.add(project.slug)
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a list of strings")
-    return tuple(value)
 
 
 def _comma_list(value: str | None) -> list[str]:
@@ -280,16 +230,16 @@ def _host_names(names: Sequence[str], where: str) -> tuple[str, ...]:
     try:
         return tuple(name if name == ANY_HOST else allowed_host_name(name) for name in names)
     except HostNameError as error:
-        raise ConfigError(f"{where}: {error}") from None
+        raise ConfigError(where, f"{where}: {error}") from None
 
 
 def _port(value: Any) -> int:
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ConfigError(f"port {value!r} is not a whole number")
+        raise ConfigError("port", f"port {value!r} is not a whole number")
     try:
         port = int(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"port {value!r} is not a number") from None
+        raise ConfigError("port", f"port {value!r} is not a number") from None
     if not 0 <= port <= 65535:
-        raise ConfigError(f"port {port} is out of range 0-65535")
+        raise ConfigError("port", f"port {port} is out of range 0-65535")
     return port

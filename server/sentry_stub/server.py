@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 from .app import StubApp
 from .config import Settings, load_settings
 from .header_deadline import with_header_timeout
-from .ingest.limits import Limits
+from .settings.values import Limits
 from .storage.preflight import check_database
 
 # Loggers whose records sentry-sdk's logging integration must never turn into events.

@@ -20,7 +20,8 @@ from sentry_stub.ingest.envelope import (
     serialize_envelope,
 )
 from sentry_stub.ingest.errors import IngestError
-from sentry_stub.ingest.limits import Limits, check_envelope_limits
+from sentry_stub.ingest.limits import check_envelope_limits
+from sentry_stub.settings.values import Limits
 from tests.fuzz.mutations import FUZZ, fixtures, mutated
 
 ENVELOPES = mutated(fixtures("envelopes", ".envelope"))

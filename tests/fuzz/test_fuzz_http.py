@@ -31,8 +31,8 @@ DERIVE_FAILED = "could not derive"
 
 
 @pytest.fixture(scope="module")
-def stub() -> Iterator[tuple[StubServer, httpx.Client]]:
-    with StubServer() as server, httpx.Client(base_url=server.url, timeout=30) as http:
+def stub(server: StubServer) -> Iterator[tuple[StubServer, httpx.Client]]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         yield server, http
 
 

@@ -16,7 +16,7 @@ from ..checks.pii import SCOPES, PiiCheckUnavailable, find_leaks, pii_report
 from ..checks.releases import DEFAULT_ENVIRONMENTS, DEFAULT_PATTERN, check_releases
 from ..checks.sampling import CATEGORIES, check_sampling
 from ..config import Settings
-from ..ingest.normalize import Scrubbing
+from ..settings.values import Scrubbing
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from ..storage.schema import INT64_MAX, stored_integer

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..ingest import normalize
-from ..ingest.normalize import Scrubbing
+from ..settings.values import Scrubbing
 from .pii_triggers import allow_entry, describe
 
 # The fields the mission's Security & Privacy settings list; always scrubbed by this check.

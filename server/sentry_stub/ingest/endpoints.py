@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..config import DEFAULT_PROJECT_ID, Project
+from ..settings.values import DEFAULT_PROJECT_ID, Limits, Project
 from ..storage.database import Database
 from ..storage.projects import KEY_LENGTH, ProjectRegistry
 from ..storage.records import Received, store_envelope
@@ -48,7 +48,7 @@ from .envelope import (
 from .errors import IngestError
 from .fault_responses import answer_with_faults
 from .faults import FaultRules
-from .limits import Limits, check_envelope_limits
+from .limits import check_envelope_limits
 from .minidump import envelope_from_attachment_upload, envelope_from_minidump
 from .security import envelope_from_nel, envelope_from_security_report
 from .store import envelope_from_store, envelope_from_store_get

@@ -338,9 +338,9 @@ def _item_length(value: Any, index: int, pos: int) -> int | None:
     0 to 2^32-1 fails the item header (``EnvelopeError::InvalidItemHeader``, serde's words)."""
     if value is None:
         return None
-    if _is_int(value) and 0 <= value <= U32_MAX:
+    if is_int(value) and 0 <= value <= U32_MAX:
         return value
-    if _is_int(value):
+    if is_int(value):
         found = f"invalid value: integer `{value}`"
     else:
         found = f"invalid type: {_serde_kind(value)}"
@@ -372,14 +372,15 @@ def _check_envelope_header(headers: dict) -> None:
         raise invalid("sent_at", "an RFC 3339 date-time with offset")
     for key in ("version", "retention", "downsampled_retention"):
         value = headers.get(key)
-        if value is not None and not (_is_int(value) and 0 <= value <= 65535):
+        if value is not None and not (is_int(value) and 0 <= value <= 65535):
             raise invalid(key, "an integer from 0 to 65535")
     for key in ("dsn", "origin", "client", "user_agent"):
         if headers.get(key) is not None and not isinstance(headers[key], str):
             raise invalid(key, "a string")
 
 
-def _is_int(value: Any) -> TypeGuard[int]:
+def is_int(value: Any) -> TypeGuard[int]:
+    """A JSON integer: Python's ``bool`` is an ``int`` too, but ``true`` is no number."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -20,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeGuard
+from typing import Any
 
 import orjson
+
+from .envelope import is_int
 
 # A timestamp beyond 9999-12-31T23:59:59Z is out of Relay's range; milliseconds land here.
 MAX_TIMESTAMP = 253402300799
@@ -596,7 +598,7 @@ def _log_row(log: dict, reader: _Reader) -> dict:
         "trace_id": trace_id,
         "span_id": reader.hex_id(log.get("span_id"), "span_id", 16),
         "level": reader.string(log.get("level"), "level"),
-        "severity_number": severity if _is_int(severity) else None,
+        "severity_number": severity if is_int(severity) else None,
         "body": reader.string(log.get("body"), "body"),
         "environment": _first_string(attributes, "sentry.environment"),
         "release": _first_string(attributes, "sentry.release"),
@@ -635,7 +637,7 @@ def _extract_client_report(rows: Rows, payload: Any, headers: dict) -> None:
             continue
         for index, entry in enumerate(entries):
             quantity = entry.get("quantity") if isinstance(entry, dict) else None
-            if not _is_int(quantity) or quantity < 0:
+            if not is_int(quantity) or quantity < 0:
                 reader.note(f"{kind}[{index}]: expected {{reason, category, quantity}}; skipped")
                 continue
             rows.outcomes.append(
@@ -808,7 +810,7 @@ class _Reader:
             return default
         if isinstance(value, str) and (value in LEVELS or value in LEVEL_ALIASES):
             return LEVEL_ALIASES.get(value, value)
-        if _is_int(value) and value in PYTHON_LOGGING_LEVELS:
+        if is_int(value) and value in PYTHON_LOGGING_LEVELS:
             return PYTHON_LOGGING_LEVELS[value]
         self.note(f"level {value!r} is not a valid level; Relay drops it and stores {default!r}")
         return default
@@ -911,7 +913,7 @@ def _first_string(values: dict, *keys: str) -> str | None:
 
 
 def _int_or_none(value: Any, name: str, reader: _Reader) -> int | None:
-    if value is None or _is_int(value):
+    if value is None or is_int(value):
         return value
     reader.note(f"{name}: expected an integer, got {_kind(value)}; Relay rejects it")
     return None
@@ -931,10 +933,6 @@ def _float_or_none(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _json_text(value: Any) -> str:
@@ -962,16 +960,6 @@ def _kind(value: Any) -> str:
         return "a list"
     return "an object"
 
-
-_EVENT_COLUMNS = (
-    *("event_id", "type", "level", "release", "dist", "environment", "transaction_name"),
-    *("transaction_op", "transaction_source", "platform", "logger", "server_name", "timestamp"),
-    *("start_timestamp", "duration", "trace_id", "span_id", "parent_span_id", "trace_status"),
-    *("user_id", "user_email", "user_ip", "user_username", "sdk_name", "sdk_version", "message"),
-    *("exception_type", "exception_value", "exception_types", "exception_values", "handled"),
-    *("http_status_code", "http_method", "url"),
-    *("browser_name", "os_name"),
-)
 
 _EXTRACTORS: dict[str, Callable[[Rows, Any, dict], None]] = {
     "event": _extract_event,

@@ -30,14 +30,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..settings.validation import ConfigError, check_keys
 from .envelope import Envelope, Item
 from .errors import IngestError
 
 if TYPE_CHECKING:
-    from ..config import Project
+    from ..settings.values import Project
 
 RATE_LIMITS_HEADER = "X-Sentry-Rate-Limits"
 RATE_LIMITED_DETAIL = (
@@ -45,7 +46,6 @@ RATE_LIMITED_DETAIL = (
     "affect your application. See https://docs.sentry.io/product/accounts/quotas/ for more "
     "information."
 )
-KINDS = ("rate_limit", "status", "delay", "drop")
 SCOPES = ("organization", "project", "key", "unknown")
 # The data category names Relay knows (relay-base-schema data_category.rs, spec §5.4).
 CATEGORIES = frozenset(
@@ -130,22 +130,18 @@ EVENT_ITEMS = frozenset({"event", "transaction", "security", "raw_security", "un
 EVENT_DEPENDENTS = frozenset({"attachment", "form_data", "user_report", "profile"})
 
 
-class FaultRuleError(ValueError):
+class FaultRuleError(ConfigError):
     """A fault rule that cannot be used; the message names the key and what was wrong."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FaultRule:
-    kind: str
+    """What every rule has: which requests it hits and for how long. One subclass per kind."""
+
+    kind: ClassVar[str]
     project: str | None = None  # a slug or a numeric id (as text); None = every project
     key: str | None = None  # a DSN public key; None = every key
     categories: tuple[str, ...] = ()  # empty = every category
-    retry_after: int = 60
-    scope: str = "key"
-    reason_code: str | None = None
-    status: int = 0
-    detail: str | None = None
-    seconds: float = 0.0
     count: int | None = None
     duration: float | None = None
 
@@ -156,10 +152,43 @@ class FaultRule:
 
     def to_json(self) -> dict[str, Any]:
         """The rule as it is written in the config or posted to the API."""
-        keys = ("kind", *COMMON_KEYS, *KIND_KEYS[self.kind])
-        data = {key: getattr(self, key) for key in keys}
+        data = {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
         data["categories"] = list(self.categories)
         return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimitRule(FaultRule):
+    kind: ClassVar[str] = "rate_limit"
+    retry_after: int = 60
+    scope: str = "key"
+    reason_code: str | None = None
+
+    def rate_limit(self) -> RateLimit:
+        return RateLimit(self.retry_after, self.categories, self.scope, self.reason_code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusRule(FaultRule):
+    kind: ClassVar[str] = "status"
+    status: int
+    detail: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DelayRule(FaultRule):
+    kind: ClassVar[str] = "delay"
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DropRule(FaultRule):
+    kind: ClassVar[str] = "drop"
+
+
+RULE_TYPES: dict[str, type[FaultRule]] = {
+    rule.kind: rule for rule in (RateLimitRule, StatusRule, DelayRule, DropRule)
+}
 
 
 @dataclass(frozen=True)
@@ -182,14 +211,7 @@ class RateLimit:
         return bool(categories) and (not self.categories or bool(categories & set(self.categories)))
 
 
-COMMON_KEYS = ("project", "key", "categories", "count", "duration")
-KIND_KEYS = {
-    "rate_limit": ("retry_after", "scope", "reason_code"),
-    "status": ("status", "detail"),
-    "delay": ("seconds",),
-    "drop": (),
-}
-REQUIRED_KEYS = {"status": ("status",), "delay": ("seconds",)}
+KINDS = tuple(RULE_TYPES)
 
 
 # --- reading rules ---------------------------------------------------------------------------
@@ -198,34 +220,42 @@ REQUIRED_KEYS = {"status": ("status",), "delay": ("seconds",)}
 def parse_fault_rule(data: Any, where: str = "") -> FaultRule:
     """A rule from its JSON/TOML form; errors name the key (prefixed by ``where``)."""
     if not isinstance(data, dict):
-        raise FaultRuleError(f"{where or 'a fault rule '}must be a table/object")
+        raise FaultRuleError(where, f"{where or 'a fault rule '}must be a table/object")
     kind = data.get("kind")
     if kind not in KINDS:
-        raise FaultRuleError(f"{where}kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    allowed = {"kind", *COMMON_KEYS, *KIND_KEYS[kind]}
-    for key in data:
-        if key not in allowed:
-            raise FaultRuleError(
-                f"unknown fault rule key {where}{key!r} for kind {kind!r}; "
-                f"expected one of: {', '.join(sorted(allowed))}"
-            )
-    for key in REQUIRED_KEYS.get(kind, ()):
+        raise FaultRuleError(
+            f"{where}kind", f"{where}kind must be one of {', '.join(KINDS)}; got {kind!r}"
+        )
+    rule_type = RULE_TYPES[kind]
+    allowed = {"kind", *(f.name for f in fields(rule_type))}
+    check_keys(
+        data,
+        allowed,
+        where,
+        error=FaultRuleError,
+        label="fault rule key",
+        qualifier=f" for kind {kind!r}",
+    )
+    for key in (f.name for f in fields(rule_type) if f.default is MISSING):
         if key not in data:
-            raise FaultRuleError(f"{where}{key} is required for kind {kind!r}")
+            raise FaultRuleError(f"{where}{key}", f"{where}{key} is required for kind {kind!r}")
     values = {key: _CHECKS[key](data[key], f"{where}{key}") for key in data if key != "kind"}
-    return FaultRule(kind=kind, **values)
+    return rule_type(**values)
 
 
 def faults_from_config(entries: Any, projects: Sequence[Project] = ()) -> tuple[FaultRule, ...]:
     """The ``[[faults]]`` array of a config file; with ``projects`` listed, rules must name one."""
     if not isinstance(entries, list):
-        raise FaultRuleError("faults must be an array of tables ([[faults]])")
+        raise FaultRuleError("faults", "faults must be an array of tables ([[faults]])")
     rules = []
     for index, entry in enumerate(entries):
         rule = parse_fault_rule(entry, f"faults[{index}].")
         known = [name for p in projects for name in (p.slug, str(p.id))]
         if projects and rule.project is not None and rule.project not in known:
-            raise FaultRuleError(f"faults[{index}].project {rule.project!r} is not a project")
+            raise FaultRuleError(
+                f"faults[{index}].project",
+                f"faults[{index}].project {rule.project!r} is not a project",
+            )
         rules.append(rule)
     return tuple(rules)
 
@@ -235,60 +265,60 @@ def _project(value: Any, where: str) -> str | None:
         return str(value)
     if isinstance(value, str) and value:
         return value
-    raise FaultRuleError(f"{where} must be a project slug or a positive project id")
+    raise FaultRuleError(where, f"{where} must be a project slug or a positive project id")
 
 
 def _categories(value: Any, where: str) -> tuple[str, ...]:
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise FaultRuleError(f"{where} must be a list of data category names")
+        raise FaultRuleError(where, f"{where} must be a list of data category names")
     for name in values:
         if name not in CATEGORIES:
             hint = " (client reports are never rate limited)" if name == "internal" else ""
-            raise FaultRuleError(f"{where}: unknown data category {name!r}{hint}")
+            raise FaultRuleError(where, f"{where}: unknown data category {name!r}{hint}")
     return tuple(values)
 
 
 def _positive_int(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise FaultRuleError(f"{where} must be a positive integer")
+        raise FaultRuleError(where, f"{where} must be a positive integer")
     return value
 
 
 def _seconds(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise FaultRuleError(f"{where} must be a number of seconds (0 or more)")
+        raise FaultRuleError(where, f"{where} must be a number of seconds (0 or more)")
     return float(value)
 
 
 def _positive_seconds(value: Any, where: str) -> float:
     seconds = _seconds(value, where)
     if seconds == 0:
-        raise FaultRuleError(f"{where} must be more than 0 seconds")
+        raise FaultRuleError(where, f"{where} must be more than 0 seconds")
     return seconds
 
 
 def _scope(value: Any, where: str) -> str:
     if value not in SCOPES:
-        raise FaultRuleError(f"{where} must be one of {', '.join(SCOPES)}; got {value!r}")
+        raise FaultRuleError(where, f"{where} must be one of {', '.join(SCOPES)}; got {value!r}")
     return value
 
 
 def _text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value or any(c in value for c in ":,;\r\n"):
-        raise FaultRuleError(f"{where} must be a non-empty string without : , ; or newlines")
+        raise FaultRuleError(where, f"{where} must be a non-empty string without : , ; or newlines")
     return value
 
 
 def _detail(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise FaultRuleError(f"{where} must be a string")
+        raise FaultRuleError(where, f"{where} must be a string")
     return value
 
 
 def _status(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 400 <= value <= 599:
-        raise FaultRuleError(f"{where} must be an HTTP error status (400-599)")
+        raise FaultRuleError(where, f"{where} must be an HTTP error status (400-599)")
     return value
 
 
@@ -410,14 +440,12 @@ class ActiveFault:
         )
 
     def error(self) -> IngestError:
-        if self.rule.kind == "drop":
-            return ConnectionDropped(502, f"connection dropped by sentry-stub fault rule {self.id}")
-        detail = self.rule.detail or f"simulated by sentry-stub fault rule {self.id}"
-        return IngestError(self.rule.status, detail)
-
-    def rate_limit(self) -> RateLimit:
+        """The answer of a status rule; a drop rule's stand-in (see ``ConnectionDropped``)."""
         rule = self.rule
-        return RateLimit(rule.retry_after, rule.categories, rule.scope, rule.reason_code)
+        if isinstance(rule, StatusRule):
+            detail = rule.detail or f"simulated by sentry-stub fault rule {self.id}"
+            return IngestError(rule.status, detail)
+        return ConnectionDropped(502, f"connection dropped by sentry-stub fault rule {self.id}")
 
     def to_json(self, now: float) -> dict[str, Any]:
         expires_in = None
@@ -481,20 +509,22 @@ class FaultRules:
             live = [f for f in self._faults if f.is_live(now)]
             live = [f for f in live if f.rule.applies_to(project, public_key)]
             concerned = [f for f in live if _concerns(f.rule, present)]
-            delays = [f for f in concerned if f.rule.kind == "delay"]
-            failures = [f for f in concerned if f.rule.kind in ("status", "drop")][:1]
+            delays = [f for f in concerned if isinstance(f.rule, DelayRule)]
+            failures = [f for f in concerned if isinstance(f.rule, StatusRule | DropRule)][:1]
             limiting = [
-                f
+                (f, f.rule.rate_limit())
                 for f in live
-                if f.rule.kind == "rate_limit" and not failures
-                if any(f.rate_limit().limits(item) for item in categories)
+                if isinstance(f.rule, RateLimitRule) and not failures
             ]
-            for fault in (*delays, *failures, *limiting):
+            limiting = [(f, limit) for f, limit in limiting if any(map(limit.limits, categories))]
+            for fault in (*delays, *failures, *(f for f, _ in limiting)):
                 fault.hits += 1
-        limits = merge_rate_limits(f.rate_limit() for f in limiting)
+        limits = merge_rate_limits(limit for _, limit in limiting)
         return Verdict(
             endpoint,
-            delay=max((f.rule.seconds for f in delays), default=0.0),
+            delay=max(
+                (f.rule.seconds for f in delays if isinstance(f.rule, DelayRule)), default=0.0
+            ),
             failure=failures[0] if failures else None,
             limits=limits,
             limited=limited_items(envelope, limits),
@@ -503,6 +533,6 @@ class FaultRules:
 
 def _concerns(rule: FaultRule, present: set[str]) -> bool:
     """A status, drop or delay rule concerns requests carrying one of its categories (or all)."""
-    return rule.kind != "rate_limit" and (
+    return not isinstance(rule, RateLimitRule) and (
         not rule.categories or bool(present & set(rule.categories))
     )

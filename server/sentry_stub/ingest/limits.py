@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..settings.values import Limits
 from .envelope import Envelope, Item
 from .errors import IngestError
-
-KIB = 1024
-MIB = 1024 * KIB
 
 SIZE_LIMITS_URL = "https://develop.sentry.dev/sdk/envelopes/#size-limits"
 
@@ -17,32 +13,6 @@ EVENT_SLOT = frozenset(
     {"event", "transaction", "security", "raw_security", "replay_event", "feedback", "form_data"}
 )
 CONTAINERS = frozenset({"log", "trace_metric", "span"})
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_envelope_size: int = 200 * MIB
-    max_event_size: int = 1 * MIB
-    max_attachment_size: int = 200 * MIB
-    max_attachments_size: int = 200 * MIB
-    max_attachment_count: int = 30
-    max_session_count: int = 100
-    max_sessions_size: int = 10 * MIB
-    max_client_reports_count: int = 100
-    max_client_reports_size: int = 100 * KIB
-    max_check_in_size: int = 100 * KIB
-    max_profile_size: int = 50 * MIB
-    max_replay_compressed_size: int = 10 * MIB
-    max_log_size: int = 2 * MIB
-    max_trace_metric_size: int = 1 * MIB
-    max_span_size: int = 10 * MIB
-    max_container_size: int = 12 * MIB
-    max_statsd_size: int = 1 * MIB
-    max_api_payload_size: int = 20 * MIB
-    # The stub's own, so that no client can stall the others (not Relay settings):
-    max_in_flight_size: int = 256 * MIB  # request bodies held at once, all requests (budget.py)
-    body_timeout: int = 60  # seconds for a whole ingest request body to arrive (else 408)
-    header_timeout: int = 10  # seconds from a request's first byte to its last header
 
 
 def exceeded(item_type: str) -> IngestError:

@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterator
 import msgpack
 import zstandard
 
+from ..settings.values import Limits
 from .envelope import Envelope, Item, normalize_event_id
 from .errors import IngestError
 from .form_data import decode_form_data, encode_form_data
-from .limits import Limits, exceeded
+from .limits import exceeded
 from .multipart import Part, boundary_of, embedded_boundary, parse_multipart
 
 MINIDUMP_FIELD = "upload_file_minidump"

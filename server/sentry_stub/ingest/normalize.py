@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import ipaddress
 import platform
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from ..settings.values import Scrubbing
 
 try:
     # The submodules, typed; the package's top level re-exports their names only at run time.
@@ -40,17 +41,6 @@ NORMALIZER_CONFIG = {
 }
 # Platforms whose SDKs never send an IP, so Relay takes the client's (legacy backfilling).
 IP_BACKFILL_PLATFORMS = frozenset({"javascript", "cocoa", "objc"})
-
-
-@dataclass(frozen=True)
-class Scrubbing:
-    """A project's data-scrubbing settings, named as on Sentry's Security & Privacy page."""
-
-    scrub_data: bool = True
-    scrub_defaults: bool = True
-    sensitive_fields: tuple[str, ...] = ()
-    exclude_fields: tuple[str, ...] = ()
-    scrub_ip_addresses: bool = False
 
 
 def stored_event(

@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 import orjson
 
 from .. import __version__
+from ..settings.values import Ownership
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from . import history
-from .config import Ownership
 from .grouping import formatted_message
 from .ownership import matching_rules, owners_of
 

@@ -41,10 +41,12 @@ from ..query.aggregates import resolve_aggregate
 from ..query.errors import InvalidQueryError
 from ..query.fields import EVENTS
 from ..query.grammar import parse_query
-from .ownership import OwnershipRule, OwnershipSyntaxError, parse_ownership
+from ..settings.validation import ConfigError, boolean, check_keys, table
+from ..settings.values import Ownership, ProjectRules
+from .ownership import OwnershipSyntaxError, parse_ownership
 
 
-class RulesConfigError(ValueError):
+class RulesConfigError(ConfigError):
     """A rules section that cannot be used; the message names the key."""
 
 
@@ -226,23 +228,6 @@ class MetricAlertRule:
 
 
 @dataclass(frozen=True)
-class Ownership:
-    rules: tuple[OwnershipRule, ...] = ()
-    text: str = ""
-    fallthrough: bool = True
-    auto_assignment: bool = True
-
-
-@dataclass(frozen=True)
-class ProjectRules:
-    """The rules that apply to one project."""
-
-    alerts: tuple[IssueAlertRule, ...] = ()
-    metric_alerts: tuple[MetricAlertRule, ...] = ()
-    ownership: Ownership = field(default_factory=Ownership)
-
-
-@dataclass(frozen=True)
 class RulesConfig:
     """Every rule of the config file; ``for_project`` picks those of one project."""
 
@@ -278,7 +263,7 @@ class RulesConfig:
         named += [("ownership", slug) for slug, _ in self.ownership if slug not in known]
         if named:
             where, slug = named[0]
-            raise RulesConfigError(f"{where}: project {slug!r} is not in [[projects]]")
+            raise RulesConfigError(where, f"{where}: project {slug!r} is not in [[projects]]")
 
 
 RULES_KEYS = ("alerts", "metric_alerts", "ownership")
@@ -357,12 +342,14 @@ def _metric_rule(entry: Any, where: str) -> MetricAlertRule:
     try:
         resolve_aggregate(aggregate, EVENTS)
     except InvalidQueryError as error:
-        raise RulesConfigError(f"{where}aggregate {aggregate!r}: {error}") from None
+        raise RulesConfigError(
+            f"{where}aggregate", f"{where}aggregate {aggregate!r}: {error}"
+        ) from None
     query = _string(entry, "query", where) or ""
     try:
         parse_query(query)
     except InvalidQueryError as error:
-        raise RulesConfigError(f"{where}query {query!r}: {error}") from None
+        raise RulesConfigError(f"{where}query", f"{where}query {query!r}: {error}") from None
     triggers = tuple(
         _trigger(trigger, f"{where}triggers[{index}].")
         for index, trigger in enumerate(_list(entry.get("triggers"), f"{where}triggers"))
@@ -370,7 +357,8 @@ def _metric_rule(entry: Any, where: str) -> MetricAlertRule:
     labels = [trigger.label for trigger in triggers]
     if "critical" not in labels or len(set(labels)) != len(labels):
         raise RulesConfigError(
-            f"{where}triggers must hold one 'critical' trigger and at most one 'warning' trigger"
+            f"{where}triggers",
+            f"{where}triggers must hold one 'critical' trigger and at most one 'warning' trigger",
         )
     return MetricAlertRule(
         name=_string(entry, "name", where, required=True),
@@ -392,7 +380,7 @@ def _trigger(entry: Any, where: str) -> Trigger:
     _check_keys(entry, ("label", "alert_threshold", "actions"), where)
     threshold = _number(entry, "alert_threshold", where)
     if threshold is None:
-        raise RulesConfigError(f"{where}alert_threshold is required")
+        raise RulesConfigError(f"{where}alert_threshold", f"{where}alert_threshold is required")
     return Trigger(
         label=_choice(entry, "label", TRIGGER_LABELS, None, where),
         alert_threshold=threshold,
@@ -407,7 +395,7 @@ def _ownership(entry: Any, where: str) -> Ownership:
     try:
         rules = parse_ownership(text)
     except OwnershipSyntaxError as error:
-        raise RulesConfigError(f"{where}rules: {error}") from None
+        raise RulesConfigError(f"{where}rules", f"{where}rules: {error}") from None
     return Ownership(
         rules=rules,
         text=text,
@@ -429,15 +417,16 @@ def _clauses(entry: dict, key: str, catalogue: dict, where: str) -> tuple[Clause
         if kind is None:
             names = ", ".join(catalogue)
             raise RulesConfigError(
+                f"{here}id",
                 f"{here}id {given!r} is not supported; expected one of {names} "
-                "(or Sentry's class path for one of them)"
+                "(or Sentry's class path for one of them)",
             )
         sentry_id, allowed, required = catalogue[kind]
         data = {k: v for k, v in item.items() if k != "id"}
         _check_keys(data, allowed, here)
         for name in required:
             if name not in data:
-                raise RulesConfigError(f"{here}{name} is required for {kind}")
+                raise RulesConfigError(f"{here}{name}", f"{here}{name} is required for {kind}")
         _check_clause(kind, data, here)
         clauses.append(Clause(kind, sentry_id, data))
     return tuple(clauses)
@@ -446,39 +435,50 @@ def _clauses(entry: dict, key: str, catalogue: dict, where: str) -> tuple[Clause
 def _check_clause(kind: str, data: dict, where: str) -> None:
     """Values Sentry's forms would refuse, refused here with the key's name."""
     if kind in ("event_attribute", "tagged_event") and data["match"] not in MATCHES:
-        raise RulesConfigError(f"{where}match must be one of {', '.join(MATCHES)}")
+        raise RulesConfigError(f"{where}match", f"{where}match must be one of {', '.join(MATCHES)}")
     if kind == "event_attribute":
         attribute = str(data["attribute"]).lower()
         if attribute not in ATTRIBUTES and not attribute.startswith("extra."):
             raise RulesConfigError(
+                f"{where}attribute",
                 f"{where}attribute {data['attribute']!r} is not one of Sentry's event attributes: "
-                f"{', '.join(ATTRIBUTES)}, extra.<path>"
+                f"{', '.join(ATTRIBUTES)}, extra.<path>",
             )
     needs_value = kind in ("event_attribute", "tagged_event") and data["match"] not in ("is", "ns")
     if needs_value and not isinstance(data.get("value"), str | int | float):
-        raise RulesConfigError(f"{where}value is required for match {data['match']!r}")
+        raise RulesConfigError(
+            f"{where}value", f"{where}value is required for match {data['match']!r}"
+        )
     if kind == "level":
         if data["match"] not in LEVEL_MATCHES:
-            raise RulesConfigError(f"{where}match must be one of {', '.join(LEVEL_MATCHES)}")
+            raise RulesConfigError(
+                f"{where}match", f"{where}match must be one of {', '.join(LEVEL_MATCHES)}"
+            )
         if level_number(data["level"]) is None:
             raise RulesConfigError(
+                f"{where}level",
                 f"{where}level {data['level']!r} must be a level name or number "
-                f"({', '.join(f'{k}={v}' for k, v in LEVELS.items())})"
+                f"({', '.join(f'{k}={v}' for k, v in LEVELS.items())})",
             )
     if kind in ("event_frequency", "event_unique_user_frequency"):
         if data["interval"] not in INTERVALS:
-            raise RulesConfigError(f"{where}interval must be one of {', '.join(INTERVALS)}")
+            raise RulesConfigError(
+                f"{where}interval", f"{where}interval must be one of {', '.join(INTERVALS)}"
+            )
         if not isinstance(data["value"], int | float) or isinstance(data["value"], bool):
-            raise RulesConfigError(f"{where}value must be a number")
+            raise RulesConfigError(f"{where}value", f"{where}value must be a number")
         if data.get("comparisonType", "count") not in ("count", "percent"):
-            raise RulesConfigError(f"{where}comparisonType must be 'count' or 'percent'")
+            raise RulesConfigError(
+                f"{where}comparisonType", f"{where}comparisonType must be 'count' or 'percent'"
+            )
         if data.get("comparisonInterval", "5m") not in INTERVALS:
             raise RulesConfigError(
-                f"{where}comparisonInterval must be one of {', '.join(INTERVALS)}"
+                f"{where}comparisonInterval",
+                f"{where}comparisonInterval must be one of {', '.join(INTERVALS)}",
             )
     url = data.get("url")
     if url is not None and (not isinstance(url, str) or not url.startswith("http://")):
-        raise RulesConfigError(f"{where}url must be an http:// URL, got {url!r}")
+        raise RulesConfigError(f"{where}url", f"{where}url must be an http:// URL, got {url!r}")
 
 
 def level_number(level: Any) -> int | None:
@@ -493,24 +493,16 @@ def level_number(level: Any) -> int | None:
 
 
 def _check_keys(data: dict, allowed: Iterable[str], where: str) -> None:
-    allowed = set(allowed)
-    for key in data:
-        if key not in allowed:
-            expected = ", ".join(sorted(allowed)) or "nothing"
-            raise RulesConfigError(
-                f"unknown config key {where}{key!r}; expected one of: {expected}"
-            )
+    check_keys(data, allowed, where, error=RulesConfigError)
 
 
 def _table(value: Any, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise RulesConfigError(f"{where.rstrip('.')} must be a table")
-    return value
+    return table(value, where, error=RulesConfigError)
 
 
 def _list(value: Any, where: str) -> list:
     if not isinstance(value, list):
-        raise RulesConfigError(f"{where} must be a list")
+        raise RulesConfigError(where, f"{where} must be a list")
     return value
 
 
@@ -523,14 +515,16 @@ def _string(entry: dict, key: str, where: str, *, required: bool = False) -> str
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value):
-        raise RulesConfigError(f"{where}{key} must be a non-empty string")
+        raise RulesConfigError(f"{where}{key}", f"{where}{key} must be a non-empty string")
     return value
 
 
 def _slugs(entry: dict, where: str) -> tuple[str, ...]:
     value = entry.get("projects", [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RulesConfigError(f"{where}projects must be a list of project slugs")
+        raise RulesConfigError(
+            f"{where}projects", f"{where}projects must be a list of project slugs"
+        )
     return tuple(value)
 
 
@@ -539,7 +533,9 @@ def _choice(
 ) -> str:
     value = entry.get(key, default)
     if value not in choices:
-        raise RulesConfigError(f"{where}{key} must be one of {', '.join(choices)}, got {value!r}")
+        raise RulesConfigError(
+            f"{where}{key}", f"{where}{key} must be one of {', '.join(choices)}, got {value!r}"
+        )
     return value
 
 
@@ -550,7 +546,9 @@ def _integer(
     too_big = maximum is not None and isinstance(value, int) and value > maximum
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum or too_big:
         limit = f"between {minimum} and {maximum}" if maximum else f"at least {minimum}"
-        raise RulesConfigError(f"{where}{key} must be an integer {limit}, got {value!r}")
+        raise RulesConfigError(
+            f"{where}{key}", f"{where}{key} must be an integer {limit}, got {value!r}"
+        )
     return value
 
 
@@ -559,12 +557,9 @@ def _number(entry: dict, key: str, where: str) -> float | None:
     if value is None:
         return None
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise RulesConfigError(f"{where}{key} must be a number, got {value!r}")
+        raise RulesConfigError(f"{where}{key}", f"{where}{key} must be a number, got {value!r}")
     return float(value)
 
 
 def _boolean(entry: dict, key: str, default: bool, where: str) -> bool:
-    value = entry.get(key, default)
-    if not isinstance(value, bool):
-        raise RulesConfigError(f"{where}{key} must be true or false")
-    return value
+    return boolean(entry.get(key, default), f"{where}{key}", error=RulesConfigError)

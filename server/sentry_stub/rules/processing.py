@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ..config import Project
+from ..settings.values import Project
 from .alerts import EventFacts, IssueFacts, evaluate_issue_rule
 from .config import Clause, IssueAlertRule, MetricAlertRule
 from .grouping import culprit, fingerprint, issue_title

@@ -20,16 +20,18 @@ from .derivation import Deriver, catch_up_target
 from .health import StorageUnavailable, clear_probe, probe, storage_fault
 from .projects import ProjectRegistry
 from .schema import connect
-from .writer import Writer
+from .writer import DEFAULT_POLICY, WritePolicy, Writer
 
 T = TypeVar("T")
 
 
 class Database:
-    def __init__(self, path: str, projects: ProjectRegistry):
+    def __init__(self, path: str, projects: ProjectRegistry, policy: WritePolicy = DEFAULT_POLICY):
         self.path = path
         self.deriver = Deriver(projects)
-        self.writer = Writer(path, on_commit=self._committed, idle=self.deriver.idle_work)
+        self.writer = Writer(
+            path, on_commit=self._committed, idle=self.deriver.idle_work, policy=policy
+        )
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

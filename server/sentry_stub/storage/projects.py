@@ -7,9 +7,13 @@ import sqlite3
 import threading
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from ..config import DEFAULT_PROJECT_ID, DEFAULT_PROJECT_SLUG, Project, Settings, generated_key
 from ..ingest.errors import IngestError
+from ..settings.values import DEFAULT_PROJECT_ID, DEFAULT_PROJECT_SLUG, Project, generated_key
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 KEY_LENGTH = 32
 # Sentry's MIXED_SLUG_PATTERN (sentry/slug/patterns.py): lowercase letters, digits, "_" and "-",

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from ..ingest.normalize import RELAY_MISSING_REASON, Scrubbing, stored_event
+from ..ingest.normalize import RELAY_MISSING_REASON, stored_event
+from ..settings.values import Scrubbing
 from .projects import ProjectRegistry
 
 Update = tuple[str | None, str | None, int]  # (stored JSON, stored_error, item_id)

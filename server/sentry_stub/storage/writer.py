@@ -17,18 +17,21 @@ A commit that fails for want of disk space or of the database lock (``health.py`
 whole: each of its requests gets 503, idle work is retried after the next commit, and the first
 commit that succeeds ends the fault.
 
+The scheduling is a ``WritePolicy`` handed to the writer (the defaults serve; tests hand a
+policy of their own to force one path):
+
 - Whenever no request is queued, idle work fills the gap, one unit at a time (at most
-  ``GAP_UNITS`` per transaction). The first request to queue up meanwhile waits for the unit in
+  ``gap_units`` per transaction). The first request to queue up meanwhile waits for the unit in
   progress, then gets the next commit: rows keep pace with a test's SDK, which spends a
   millisecond or more on each envelope it sends, so its assertions find nothing left to derive.
   A gap cut short within its first unit means a client that sends again as soon as it has its
   answer (a load generator, a flood): then the next gap is filled only once it has lasted
-  ``GAP_DELAY``, so that such a client is not slowed down one unit per request.
-- Traffic that never leaves the queue empty still gives idle work a turn of ``TURN_UNITS`` every
-  ``IDLE_TURN`` seconds, so alerts fire while a flood goes on.
-- Past ``MAX_BACKLOG`` units, the writer does as much idle work as the last batch added before
+  ``gap_delay``, so that such a client is not slowed down one unit per request.
+- Traffic that never leaves the queue empty still gives idle work a turn of ``turn_units`` every
+  ``idle_turn`` seconds, so alerts fire while a flood goes on.
+- Past ``max_backlog`` units, the writer does as much idle work as the last batch added before
   it takes the next: a burst is answered at full speed, a flood only as fast as its rows are
-  made, and a read never has much more than ``MAX_BACKLOG`` envelopes to wait for.
+  made, and a read never has much more than ``max_backlog`` envelopes to wait for.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .health import Health, StorageUnavailable, storage_fault
@@ -51,15 +55,32 @@ logger = logging.getLogger("sentry_stub")
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
 Outcome = tuple["Future | asyncio.Future", Any, BaseException | None]
-MAX_BATCH = 512
-IDLE_TURN = 0.1  # seconds of busy writing after which idle work gets one turn anyway
-TURN_UNITS = 4  # units of idle work in such a turn: a short stall for the requests
-GAP_DELAY = 0.001  # seconds a gap must last after one was cut short, before it is filled
-GAP_UNITS = 16  # units of idle work in one transaction while no request waits
-MAX_BACKLOG = 5_000  # units of idle work left to pile up before requests pay for their own
 # How long a commit waits for a lock another process holds before its requests get 503: SDKs
 # time out after a few seconds, and every request queued behind the commit waits as long.
 LOCK_WAIT_MS = 2_000
+
+
+@dataclass(frozen=True)
+class WritePolicy:
+    """When the writer commits requests and when it does idle work (see the module's docstring)."""
+
+    max_batch: int = 512  # requests committed in one transaction at most
+    idle_turn: float = 0.1  # seconds of busy writing after which idle work gets one turn anyway
+    turn_units: int = 4  # units of idle work in such a turn: a short stall for the requests
+    gap_delay: float = 0.001  # seconds a gap must last after one was cut short, before it is filled
+    gap_units: int = 16  # units of idle work in one transaction while no request waits
+    max_backlog: int = 5_000  # units of idle work left to pile up before requests pay for their own
+
+    def idle_share(self, backlog: int, last_batch: int, turn_due: bool) -> int:
+        """How many units of idle work to do before the next batch."""
+        if not backlog:
+            return 0
+        if backlog > self.max_backlog:
+            return last_batch
+        return self.turn_units if turn_due else 0
+
+
+DEFAULT_POLICY = WritePolicy()
 
 
 class Writer:
@@ -68,10 +89,12 @@ class Writer:
         path: str,
         on_commit: Callable[[], None] | None = None,
         idle: Callable[[sqlite3.Connection, int], int] | None = None,
+        policy: WritePolicy = DEFAULT_POLICY,
     ):
         self.path = path
         self.on_commit = on_commit
         self.idle = idle  # (connection, units to do) -> units left
+        self.policy = policy
         self._queue: queue.SimpleQueue[tuple[Operation, Future | asyncio.Future] | None]
         self._queue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -122,19 +145,20 @@ class Writer:
         self._ready.set()
         backlog = 1 if self.idle is not None else 0  # a start may find work left by the last run
         last_batch = 0
-        idle_turn = time.monotonic() + IDLE_TURN
+        policy = self.policy
+        idle_turn = time.monotonic() + policy.idle_turn
         gap_delay = 0.0  # how long the queue must stay empty to count as a gap
         while not self._stopping:
-            units = _idle_share(backlog, last_batch, time.monotonic() >= idle_turn)
+            units = policy.idle_share(backlog, last_batch, time.monotonic() >= idle_turn)
             if units:
                 backlog = self._run_idle(connection, units)
-                idle_turn = time.monotonic() + IDLE_TURN
+                idle_turn = time.monotonic() + policy.idle_turn
             try:
                 first = self._queue.get(timeout=gap_delay if backlog else None)
             except queue.Empty:  # a gap between requests: fill it
                 backlog, cut_short = self._fill_gap(connection)
-                gap_delay = GAP_DELAY if cut_short else 0.0
-                idle_turn = time.monotonic() + IDLE_TURN
+                gap_delay = policy.gap_delay if cut_short else 0.0
+                idle_turn = time.monotonic() + policy.idle_turn
                 continue
             if first is None:
                 break
@@ -157,7 +181,7 @@ class Writer:
         def until_a_request(connection: sqlite3.Connection) -> int:
             nonlocal cut_short
             left = 1
-            for done in range(1, GAP_UNITS + 1):
+            for done in range(1, self.policy.gap_units + 1):
                 left = idle(connection, 1)
                 waiting = not self._queue.empty()
                 if done == 1:
@@ -183,7 +207,7 @@ class Writer:
 
     def _queued(self) -> Iterator[tuple[Operation, Future | asyncio.Future]]:
         """What has queued up, taken without waiting; the stop sentinel ends the writer's loop."""
-        for _ in range(MAX_BATCH - 1):
+        for _ in range(self.policy.max_batch - 1):
             try:
                 queued = self._queue.get_nowait()
             except queue.Empty:
@@ -241,15 +265,6 @@ def _roll_back(connection: sqlite3.Connection) -> None:
             connection.execute("ROLLBACK")
         except sqlite3.Error:  # the transaction is gone either way; the writer must go on
             logger.warning("rolling back a failed commit failed", exc_info=True)
-
-
-def _idle_share(backlog: int, last_batch: int, turn_due: bool) -> int:
-    """How many units of idle work to do before the next batch (see the module's docstring)."""
-    if not backlog:
-        return 0
-    if backlog > MAX_BACKLOG:
-        return last_batch
-    return TURN_UNITS if turn_due else 0
 
 
 def _units_left(outcome: Outcome) -> int:
