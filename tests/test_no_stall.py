@@ -122,6 +122,31 @@ def test_bodies_past_the_shared_budget_get_503_with_retry_after(server: ServerPr
         first.close()
 
 
+@pytest.mark.timeout(60)
+def test_a_body_announced_past_the_route_limit_gets_413_even_when_the_budget_is_short(
+    server: ServerProcess,
+) -> None:
+    """413 (never accepted) comes before the budget's 503 (retry later)."""
+    announced = 300 * 1024 * 1024  # past the 200 MiB envelope limit; never sent
+    head = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+    alone = open_request(server, head % (ENVELOPE_PATH.encode(), announced))
+    first = open_request(server, head % (ENVELOPE_PATH.encode(), 1000 * 1024))
+    try:
+        assert answer_of_first(alone).startswith(b"HTTP/1.1 413")  # at once, not after 2 s
+        first.sendall(b" " * (700 * 1024))  # 700 KiB held of the 1 MiB budget
+        time.sleep(0.3)
+        refused = open_request(server, head % (ENVELOPE_PATH.encode(), announced))
+        try:
+            answer = answer_of_first(refused)
+            assert answer.startswith(b"HTTP/1.1 413"), answer
+            assert b"exceeds the size limit of 209715200 bytes" in answer
+        finally:
+            refused.close()
+    finally:
+        alone.close()
+        first.close()
+
+
 def trickle(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):  # the server may have closed it already
         sock.sendall(b"X")

@@ -21,6 +21,7 @@ import anyio.to_thread
 import brotli
 import zstandard
 
+from .budget import Reservation
 from .errors import IngestError
 
 STEP = 64 * 1024
@@ -49,6 +50,26 @@ def too_large(limit: int) -> IngestError:
     # Relay's framework answers this 413 in plain text whose exact words are unverified (spec
     # section 13); SDKs read only the status, so the stub keeps its JSON error shape.
     return IngestError(413, f"request body exceeds the size limit of {limit} bytes")
+
+
+async def read_request_body(
+    chunks: AsyncIterator[bytes],
+    encodings: list[str],
+    limit: int,
+    *,
+    content_length: int,
+    reservation: Reservation,
+    timeout: float | None,
+) -> bytes:
+    """``read_body`` within the shared budget, refused at once by its ``Content-Length``.
+
+    A body announced past ``limit`` gets 413 before the budget is asked: its 503 would tell the
+    client to retry a body that can never be accepted.
+    """
+    if content_length > limit:
+        raise too_large(limit)
+    reservation.fits(content_length)
+    return await read_body(chunks, encodings, limit, take=reservation.take, timeout=timeout)
 
 
 async def read_body(

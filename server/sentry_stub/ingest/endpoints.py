@@ -36,7 +36,7 @@ from .auth import (
 )
 from .budget import BodyBudget, Reservation
 from .cron import envelope_from_cron
-from .decoding import parse_content_encoding, read_body
+from .decoding import parse_content_encoding, read_request_body
 from .envelope import (
     INTERNAL_TYPES,
     Envelope,
@@ -237,12 +237,12 @@ class Ingest:
             check_protocol_version(auth)
         body = b""
         if limit:
-            reservation.fits(_content_length(headers))
-            body = await read_body(
+            body = await read_request_body(
                 request.stream(),
                 encodings,
                 limit,
-                take=reservation.take,
+                content_length=_content_length(headers),
+                reservation=reservation,
                 timeout=self.limits.body_timeout or None,
             )
         if auth is None:
