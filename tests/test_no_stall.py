@@ -25,6 +25,7 @@ from client_tests.support import ServerProcess, running_server
 
 KEY = "c" * 32
 ENVELOPE_PATH = f"/api/1/envelope/?sentry_key={KEY}"
+JSON = {"Content-Type": "application/json"}  # what the request guard wants of an API write
 
 
 def envelope() -> bytes:
@@ -56,6 +57,18 @@ def answer_of(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         data += chunk
     return data
+
+
+def response_of(sock: socket.socket) -> bytes:
+    """One whole response (head and ``Content-Length`` bytes of body), the connection left open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
 
 
 @pytest.mark.timeout(120)
@@ -132,12 +145,12 @@ def test_a_body_announced_past_the_route_limit_gets_413_even_when_the_budget_is_
     alone = open_request(server, head % (ENVELOPE_PATH.encode(), announced))
     first = open_request(server, head % (ENVELOPE_PATH.encode(), 1000 * 1024))
     try:
-        assert answer_of_first(alone).startswith(b"HTTP/1.1 413")  # at once, not after 2 s
+        assert response_of(alone).startswith(b"HTTP/1.1 413")  # at once, not after 2 s
         first.sendall(b" " * (700 * 1024))  # 700 KiB held of the 1 MiB budget
         time.sleep(0.3)
         refused = open_request(server, head % (ENVELOPE_PATH.encode(), announced))
         try:
-            answer = answer_of_first(refused)
+            answer = response_of(refused)
             assert answer.startswith(b"HTTP/1.1 413"), answer
             assert b"exceeds the size limit of 209715200 bytes" in answer
         finally:
@@ -145,6 +158,29 @@ def test_a_body_announced_past_the_route_limit_gets_413_even_when_the_budget_is_
     finally:
         alone.close()
         first.close()
+
+
+@pytest.mark.timeout(60)
+def test_api_bodies_have_a_size_limit_and_a_deadline_too(server: ServerProcess) -> None:
+    """The stub's own JSON APIs read bodies as ingest does: 413 past 20 MiB
+    (``limits.max_api_payload_size``), 408 when the body is sent too slowly."""
+    oversized = (b" " * (1024 * 1024) for _ in range(21))  # streamed: no Content-Length
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        refused = http.post("/stub/api/faults", content=oversized, headers=JSON)
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["detail"] == "request body exceeds the size limit of 20971520 bytes"
+
+    slow = open_request(
+        server,
+        b"POST /stub/api/projects HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 100\r\n"
+        b"Content-Type: application/json\r\n\r\n{" % server.port,
+    )
+    try:
+        answer = answer_of(slow)
+    finally:
+        slow.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"request body not received within 2 seconds" in answer
 
 
 def trickle(sock: socket.socket) -> None:

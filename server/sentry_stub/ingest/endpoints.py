@@ -36,7 +36,7 @@ from .auth import (
 )
 from .budget import BodyBudget, Reservation
 from .cron import envelope_from_cron
-from .decoding import parse_content_encoding, read_request_body
+from .decoding import announced_length, parse_content_encoding, read_request_body
 from .envelope import (
     INTERNAL_TYPES,
     Envelope,
@@ -241,7 +241,7 @@ class Ingest:
                 request.stream(),
                 encodings,
                 limit,
-                content_length=_content_length(headers),
+                content_length=announced_length(headers.get("content-length")),
                 reservation=reservation,
                 timeout=self.limits.body_timeout or None,
             )
@@ -363,11 +363,6 @@ async def _off_loop_if_large(parse: BodyParser, body: bytes) -> Envelope:
     if len(body) < PARSE_ON_LOOP:
         return parse(body)
     return await anyio.to_thread.run_sync(parse, body)
-
-
-def _content_length(headers: dict[str, str]) -> int:
-    value = headers.get("content-length", "")
-    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 def _parse(body: bytes) -> Envelope:
