@@ -44,11 +44,9 @@ def test_section_errors_are_config_errors():
     assert str(rules_error.value) == "alerts must be a list"
 
 
-def test_relay_api_payload_limit_is_not_accepted_since_nothing_enforces_it():
-    with pytest.raises(
-        ConfigError, match=re.escape("unknown config key limits.'max_api_payload_size'")
-    ):
-        parse_config({"limits": {"max_api_payload_size": 1}})
+def test_relay_api_payload_limit_is_read_from_the_config():
+    """Enforced on API bodies (ingest/decoding.py read_api_body; tests/test_no_stall.py)."""
+    assert parse_config({"limits": {"max_api_payload_size": 1}}).limits.max_api_payload_size == 1
 
 
 def test_public_config_error_is_the_settings_one():

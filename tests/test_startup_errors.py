@@ -111,3 +111,18 @@ def test_a_config_file_that_is_not_utf8(tmp_path: Path) -> None:
         f"sentry-stub: config error: config file {str(config)!r} is not UTF-8: "
         "byte 0xe9 at offset 26",
     )
+
+
+def test_an_error_while_serving_is_not_mistaken_for_the_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only binding the port becomes "cannot listen on ..."; an OSError later (here EACCES from
+    the running server) is not the address's fault and goes up as it is."""
+    from sentry_stub import cli, server
+
+    def fails_while_running(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "somewhere the server writes")
+
+    monkeypatch.setattr(server, "serve", fails_while_running)
+    with pytest.raises(PermissionError, match="somewhere the server writes"):
+        cli.main(["serve", "--port", str(free_port()), "--db", str(tmp_path / "s.sqlite3")])

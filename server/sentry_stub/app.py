@@ -88,6 +88,9 @@ class StubApp:
             },
             lifespan=self._lifespan,
         )
+        # Every API body is read within the limits of ingest's (decoding.read_api_body).
+        self.starlette.state.limits = settings.limits
+        self.starlette.state.body_budget = ingest.budget
         # The web UI answers the paths no route claims: a wrong method on an API route
         # still gets its 405, and a missing trailing slash its redirect.
         self.starlette.router.default = web_ui()

@@ -254,7 +254,7 @@ def _server_url(text: str) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from .server import bind, serve
 
     settings = load_settings(
         host=args.host,
@@ -264,7 +264,7 @@ def _serve(args: argparse.Namespace) -> int:
         allowed_hosts=args.allowed_host,
     )
     try:
-        serve(settings, log_level=args.log_level, on_ready=_announce)
+        settings, sock = bind(settings)
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise
@@ -274,6 +274,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    serve(settings, sock, log_level=args.log_level, on_ready=_announce)
     return 0
 
 

@@ -58,11 +58,18 @@ def uvicorn_config(
     )
 
 
-def serve(settings: Settings, *, log_level: str = "info", on_ready=None) -> None:
-    """Serve in the foreground until interrupted; ``UnusableDatabase`` before anything else."""
+def bind(settings: Settings) -> tuple[Settings, socket.socket]:
+    """The settings with the port bound, and its socket: ``UnusableDatabase`` before anything
+    else, then ``OSError`` when the address cannot be had (in use, not ours, a privileged port)."""
     check_database(settings.db)
     sock = bind_socket(settings.host, settings.port)
-    settings = replace(settings, port=sock.getsockname()[1])
+    return replace(settings, port=sock.getsockname()[1]), sock
+
+
+def serve(
+    settings: Settings, sock: socket.socket, *, log_level: str = "info", on_ready=None
+) -> None:
+    """Serve on ``sock`` (from ``bind``) in the foreground until interrupted."""
     app = StubApp(settings)
     if on_ready is not None:
         on_ready(settings, app)

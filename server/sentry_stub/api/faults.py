@@ -7,14 +7,13 @@ Listed rules carry ``hits`` (requests affected so far) and ``active`` (still in 
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..ingest.faults import FaultRuleError, FaultRules, parse_fault_rule
 from ..storage.projects import ProjectRegistry
-from .params import ApiError, project_id_of
+from .params import ApiError, json_body, project_id_of
 
 
 class FaultsApi:
@@ -35,10 +34,7 @@ class FaultsApi:
         return JSONResponse({"data": self.faults.listing()})
 
     async def add_fault(self, request: Request) -> Response:
-        try:
-            data = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as error:
-            raise ApiError(400, f"request body is not valid JSON: {error}") from None
+        data = await json_body(request)
         try:
             rule = parse_fault_rule(data)
         except FaultRuleError as error:

@@ -7,6 +7,7 @@ import math
 import orjson
 from starlette.requests import Request
 
+from ..ingest.decoding import read_api_body
 from ..storage import reader
 from ..storage.projects import ProjectRegistry
 from ..storage.schema import INT64_MAX, stored_integer
@@ -115,8 +116,9 @@ def scope_of(params: Params, projects: ProjectRegistry) -> reader.Scope:
 
 
 async def json_body(request: Request) -> dict:
+    """The JSON object a request carries, within the limits of every API body (decoding.py)."""
     try:
-        body = orjson.loads(await request.body())
+        body = orjson.loads(await read_api_body(request))
     except orjson.JSONDecodeError as error:
         raise ApiError(400, f"request body is not valid JSON: {error}") from None
     if not isinstance(body, dict):

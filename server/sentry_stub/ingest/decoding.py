@@ -20,8 +20,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import anyio.to_thread
 import brotli
 import zstandard
+from starlette.requests import Request
 
+from .budget import BodyBudget, Reservation
 from .errors import IngestError
+from .limits import Limits
 
 STEP = 64 * 1024
 ON_LOOP_OUTPUT = 64 * 1024
@@ -49,6 +52,51 @@ def too_large(limit: int) -> IngestError:
     # Relay's framework answers this 413 in plain text whose exact words are unverified (spec
     # section 13); SDKs read only the status, so the stub keeps its JSON error shape.
     return IngestError(413, f"request body exceeds the size limit of {limit} bytes")
+
+
+async def read_request_body(
+    chunks: AsyncIterator[bytes],
+    encodings: list[str],
+    limit: int,
+    *,
+    content_length: int,
+    reservation: Reservation,
+    timeout: float | None,
+) -> bytes:
+    """``read_body`` within the shared budget, refused at once by its ``Content-Length``.
+
+    A body announced past ``limit`` gets 413 before the budget is asked: its 503 would tell the
+    client to retry a body that can never be accepted.
+    """
+    if content_length > limit:
+        raise too_large(limit)
+    reservation.fits(content_length)
+    return await read_body(chunks, encodings, limit, take=reservation.take, timeout=timeout)
+
+
+async def read_api_body(request: Request, limit: int | None = None) -> bytes:
+    """The body of a request to the stub's own APIs, read as ingest reads its bodies.
+
+    The shared budget and the body deadline hold for every request, not just for ingest; past
+    ``limit`` (by default ``limits.max_api_payload_size``, Relay's limit on API bodies) it is 413.
+    """
+    limits: Limits = request.app.state.limits
+    budget: BodyBudget = request.app.state.body_budget
+    with budget.reserve() as reservation:
+        return await read_request_body(
+            request.stream(),
+            [],  # the APIs never undid a Content-Encoding
+            limit or limits.max_api_payload_size,
+            content_length=announced_length(request.headers.get("content-length")),
+            reservation=reservation,
+            timeout=limits.body_timeout or None,
+        )
+
+
+def announced_length(content_length: str | None) -> int:
+    """The ``Content-Length`` header's value; 0 when absent or not a number."""
+    value = content_length or ""
+    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 async def read_body(

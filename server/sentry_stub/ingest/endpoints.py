@@ -36,7 +36,7 @@ from .auth import (
 )
 from .budget import BodyBudget, Reservation
 from .cron import envelope_from_cron
-from .decoding import parse_content_encoding, read_body
+from .decoding import announced_length, parse_content_encoding, read_request_body
 from .envelope import (
     INTERNAL_TYPES,
     Envelope,
@@ -237,12 +237,12 @@ class Ingest:
             check_protocol_version(auth)
         body = b""
         if limit:
-            reservation.fits(_content_length(headers))
-            body = await read_body(
+            body = await read_request_body(
                 request.stream(),
                 encodings,
                 limit,
-                take=reservation.take,
+                content_length=announced_length(headers.get("content-length")),
+                reservation=reservation,
                 timeout=self.limits.body_timeout or None,
             )
         if auth is None:
@@ -363,11 +363,6 @@ async def _off_loop_if_large(parse: BodyParser, body: bytes) -> Envelope:
     if len(body) < PARSE_ON_LOOP:
         return parse(body)
     return await anyio.to_thread.run_sync(parse, body)
-
-
-def _content_length(headers: dict[str, str]) -> int:
-    value = headers.get("content-length", "")
-    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 def _parse(body: bytes) -> Envelope:

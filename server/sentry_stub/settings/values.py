@@ -42,6 +42,7 @@ class Limits:
     max_span_size: int = 10 * MIB
     max_container_size: int = 12 * MIB
     max_statsd_size: int = 1 * MIB
+    max_api_payload_size: int = 20 * MIB  # the JSON body of every /stub/api/ and web-API write
     # The stub's own, so that no client can stall the others (not Relay settings):
     max_in_flight_size: int = 256 * MIB  # request bodies held at once, all requests (budget.py)
     body_timeout: int = 60  # seconds for a whole ingest request body to arrive (else 408)

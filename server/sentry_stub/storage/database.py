@@ -17,10 +17,10 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from .derivation import Deriver, catch_up_target
-from .health import StorageUnavailable, clear_probe, probe, storage_fault
+from .health import StorageUnavailable, check, storage_fault
 from .projects import ProjectRegistry
 from .schema import connect
-from .writer import DEFAULT_POLICY, WritePolicy, Writer
+from .writer import DEFAULT_POLICY, LOCK_WAIT_MS, WritePolicy, Writer
 
 T = TypeVar("T")
 
@@ -87,15 +87,14 @@ class Database:
             raise fault from error
 
     async def ready(self) -> StorageUnavailable | None:
-        """None when the writer can commit; after a failed commit, a probe commit decides."""
+        """None when the writer can commit; after a failed commit, ``health.check`` decides.
+
+        The check writes nothing and runs outside the writer, so it never shares (and never
+        fails) a commit with envelopes.
+        """
         if self.writer.health.fault is None:
             return None
-        try:
-            await self.writer.run(probe)
-            await self.writer.run(clear_probe)
-        except StorageUnavailable as fault:
-            return fault
-        return None
+        return await run_in_threadpool(check, self.path, LOCK_WAIT_MS / 1000)
 
     async def write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         return await self.writer.run(operation)

@@ -64,9 +64,12 @@ class Deriver:
         try:
             derive_rows(connection, self._received(row), row["id"])
         except Exception as error:  # never let one envelope stop the queue
-            connection.execute("ROLLBACK TO derive")
             if storage_fault(error) is not None:
-                raise  # the disk's fault, not the envelope's: derived again once it has room
+                # The disk's fault, not the envelope's: derived again once it has room. SQLite
+                # may have undone the whole transaction (SQLITE_FULL, IOERR), savepoint and all,
+                # so the writer's commit rolls back what is left (writer._roll_back), not this.
+                raise
+            connection.execute("ROLLBACK TO derive")
             logger.exception("deriving rows of envelope %s failed", row["id"])
             notes = [*_notes(row), f"the stub could not derive this envelope's rows: {error!r}"]
             connection.execute(

@@ -8,13 +8,15 @@ cause, nothing of that commit is stored, and the next commit that succeeds ends 
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import sqlite3
 
 from ..ingest.errors import IngestError
 
 RETRY_AFTER_SECONDS = 5
-PROBE_BYTES = 1024 * 1024
+ROOM_BYTES = 1024 * 1024  # free disk space readiness asks for after a fault
 
 # SQLite's primary result codes (the low byte of an extended code) that mean "not now".
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
@@ -75,17 +77,24 @@ class Health:
         return ended
 
 
-def probe(connection: sqlite3.Connection) -> None:
-    """What the readiness check commits after a fault: as many bytes as a large envelope.
+def check(path: str, lock_wait: float) -> StorageUnavailable | None:
+    """Whether a commit would succeed now, found without writing (readiness after a fault).
 
-    A commit of a few bytes can fit in the last free pages of a full disk (or of the log SQLite
-    reuses) while every envelope fails; this one needs the room an envelope would.
+    Free room for a large envelope (``ROOM_BYTES``; a commit of a few bytes can fit in the last
+    free pages while every envelope fails), and the write lock taken and given back at once.
     """
-    connection.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_probe', zeroblob(?))",
-        (PROBE_BYTES,),
-    )
-
-
-def clear_probe(connection: sqlite3.Connection) -> None:
-    connection.execute("DELETE FROM meta WHERE key = 'writer_probe'")
+    stats = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    if stats.f_bavail * stats.f_frsize < ROOM_BYTES:
+        room = OSError(errno.ENOSPC, f"less than {ROOM_BYTES} bytes free")
+        return StorageUnavailable(_CAUSES[_SQLITE_FULL], room)
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=lock_wait)) as connection:
+            connection.isolation_level = None
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        fault = storage_fault(error)
+        if fault is None:
+            raise
+        return fault
+    return None

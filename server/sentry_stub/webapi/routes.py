@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..api.params import ApiError, json_body
+from ..ingest.decoding import read_api_body
 from ..ingest.errors import IngestError
 from ..ingest.multipart import Part, boundary_of, parse_multipart
 from ..storage.database import Database
@@ -423,21 +424,11 @@ def _bundle_record(bundle: dict) -> dict:
 
 
 async def _multipart(request: Request, limit: int) -> list[Part]:
-    body = await _body(request, limit)
+    body = await read_api_body(request, limit)
     try:
         return parse_multipart(body, boundary_of(request.headers.get("content-type")))
     except IngestError as error:
         raise BodyError("; ".join([error.detail, *error.causes])) from None
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it grows past ``limit`` bytes."""
-    received = bytearray()
-    async for piece in request.stream():
-        received += piece
-        if len(received) > limit:
-            raise ApiError(413, f"request body larger than {limit} bytes")
-    return bytes(received)
 
 
 def _header(value: bytes) -> tuple[str, str]:
