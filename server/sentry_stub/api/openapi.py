@@ -267,10 +267,16 @@ def openapi_schema() -> dict:
                             ],
                         },
                     },
+                    {"name": "trace", "in": "query", "schema": {"type": "string"}},
                     _PROJECT,
                     _CURSOR,
                     _LIMIT,
                 ],
+            ),
+            f"{a}/traces": _get(
+                "Traces with spans, newest first: root segment, duration, span count, errors, "
+                "projects.",
+                [_PROJECT, _CURSOR, _LIMIT],
             ),
             f"{a}/summary": _get(
                 "Counts of what arrived, by kind, event type and project.", [_CURSOR]

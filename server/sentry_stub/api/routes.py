@@ -58,6 +58,7 @@ class QueryApi:
             Route(f"{a}/items", self.items),
             Route(f"{a}/items/{{item_id:int}}/content", self.item_content),
             Route(f"{a}/rows/{{kind}}", self.rows),
+            Route(f"{a}/traces", self.traces),
             Route(f"{a}/summary", self.summary),
             Route(f"{a}/explain", self.explain),
             Route(f"{a}/discover", self.discover),
@@ -184,6 +185,17 @@ class QueryApi:
             scope=scope_of(params, self.projects),
             table=ROW_KINDS[kind],
             limit=params.integer("limit", MAX_LIMIT, maximum=100000),
+            trace_id=params.text("trace").replace("-", "").lower(),
+        )
+        return JSONResponse({"data": await self.database.read(read)})
+
+    async def traces(self, request: Request) -> Response:
+        """The traces list of the web UI: one summary per trace that has spans."""
+        params = Params(request)
+        read = partial(
+            reader.traces,
+            scope=scope_of(params, self.projects),
+            limit=params.integer("limit", 100, maximum=MAX_LIMIT),
         )
         return JSONResponse({"data": await self.database.read(read)})
 

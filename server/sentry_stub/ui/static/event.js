@@ -2,7 +2,7 @@
 
 import { getJSON } from "./api.js";
 import { append, display, formatTime, h, jsonBlock, keyValueTable, section, table } from "./dom.js";
-import { eventTitle, exceptionValues } from "./events.js";
+import { eventTitle, exceptionValues, filterLink, traceLink } from "./events.js";
 
 export async function renderEvent(view, _params, eventId) {
   const record = await getJSON(`/stub/api/events/${encodeURIComponent(eventId)}`);
@@ -59,8 +59,10 @@ function summary(record) {
     Type: record.type,
     Level: indexed.level,
     Project: record.project,
-    Environment: indexed.environment,
-    Release: indexed.release,
+    Environment: filterLink("environment", indexed.environment),
+    Release: filterLink("release", indexed.release),
+    Transaction: filterLink("transaction", indexed.transaction),
+    Trace: traceLink(indexed.trace),
     Platform: indexed.platform,
     Received: formatTime(record.received_at),
     Envelope: `#${record.envelope_id}`,
@@ -70,7 +72,9 @@ function summary(record) {
     { class: "facts" },
     Object.entries(facts)
       .filter(([, value]) => value !== undefined && value !== null && value !== "")
-      .map(([name, value]) => h("div", {}, h("dt", {}, name), h("dd", {}, display(value)))),
+      .map(([name, value]) =>
+        h("div", {}, h("dt", {}, name), h("dd", {}, value instanceof Node ? value : display(value))),
+      ),
   );
 }
 

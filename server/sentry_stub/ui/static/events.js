@@ -54,8 +54,8 @@ function eventsTable(events) {
       event.type,
       indexed.level ? levelBadge(indexed.level) : null,
       event.project,
-      display(indexed.environment),
-      display(indexed.release),
+      filterLink("environment", indexed.environment),
+      filterLink("release", indexed.release),
     ];
   });
   const headings = ["Received", "Title", "Type", "Level", "Project", "Environment", "Release"];
@@ -85,7 +85,21 @@ export function exceptionValues(record) {
   return Array.isArray(values) ? values.filter((value) => value && typeof value === "object") : [];
 }
 
-function levelBadge(level) {
+/** A link to the events that share a value, e.g. every event of a release; the value quoted as
+ * Sentry's search syntax quotes it. */
+export function filterLink(field, value) {
+  if (value === null || value === undefined || value === "") return null;
+  const quoted = `"${display(value).replace(/(["\\])/g, "\\$1")}"`;
+  return h("a", { href: hashFor("/events", { query: `${field}:${quoted}` }) }, display(value));
+}
+
+/** A trace id as a link to its trace page. */
+export function traceLink(traceId, text = traceId) {
+  if (!traceId) return null;
+  return h("a", { class: "trace-id", href: hashFor(`/traces/${traceId}`) }, display(text));
+}
+
+export function levelBadge(level) {
   const known = ["fatal", "error", "warning", "info", "debug"].includes(level);
   return h("span", { class: `level level-${known ? level : "other"}` }, display(level));
 }

@@ -1,0 +1,74 @@
+// Logs: every log entry (the `log` items of sentry_sdk.logger and Sentry.logger), newest first,
+// with a level filter, a text search, and a link to each entry's trace.
+
+import { getJSON } from "./api.js";
+import { display, formatTime, h, table } from "./dom.js";
+import { levelBadge, traceLink } from "./events.js";
+import { navigate } from "./nav.js";
+
+// The levels of Sentry's log protocol, most verbose first.
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
+
+export async function renderLogs(view, params) {
+  const level = params.get("level") ?? "";
+  const search = params.get("search") ?? "";
+  const input = h("input", {
+    type: "search",
+    name: "search",
+    value: search,
+    placeholder: "text in the message",
+    "aria-label": "Search logs",
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+  const select = h(
+    "select",
+    { name: "level", "aria-label": "Level" },
+    h("option", { value: "" }, "All levels"),
+    LEVELS.map((name) => h("option", { value: name, selected: name === level }, name)),
+  );
+  const form = h("form", { class: "search" }, input, select, h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    navigate("/logs", { level: select.value, search: input.value });
+  });
+  const results = h("div", { class: "results" });
+  view.append(h("h1", {}, "Logs"), form, results);
+
+  async function refresh() {
+    const answer = await getJSON("/stub/api/rows/logs");
+    const needle = search.toLowerCase();
+    const shown = answer.data
+      .filter((log) => !level || log.level === level)
+      .filter((log) => !needle || display(log.body).toLowerCase().includes(needle))
+      .reverse();
+    results.replaceChildren(shown.length ? logsTable(shown) : emptyHint(answer.data.length));
+  }
+  await refresh();
+  return { refresh };
+}
+
+/** Log entries as a table; also the logs section of a trace's page. */
+export function logsTable(logs) {
+  const rows = logs.map((log) => [
+    h("span", { class: "nowrap" }, formatTime(log.timestamp ?? log.received_at)),
+    log.level ? levelBadge(log.level) : null,
+    h("span", { class: "message" }, display(log.body)),
+    display(log.project),
+    traceLink(log.trace_id, log.trace_id ? log.trace_id.slice(0, 8) : ""),
+  ]);
+  return table(["Time", "Level", "Message", "Project", "Trace"], rows, { class: "logs" });
+}
+
+function emptyHint(anyLogs) {
+  if (anyLogs) return h("p", { class: "hint" }, "No log entry matches this filter.");
+  return h(
+    "p",
+    { class: "hint" },
+    "No logs yet. Turn logs on in the SDK (sentry_sdk.init(enable_logs=True) and " +
+      "sentry_sdk.logger.info(...), or Sentry.init({ enableLogs: true }) and Sentry.logger.info(...)) " +
+      "with a DSN from the ",
+    h("a", { href: "#/projects" }, "Projects"),
+    " page.",
+  );
+}

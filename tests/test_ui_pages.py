@@ -1,0 +1,133 @@
+"""The UI's Issues, Traces and Logs pages in headless Chromium, fed by the real sentry-sdk.
+
+The fixtures (one server per module, a fresh browser context per test) are test_ui's.
+"""
+
+from __future__ import annotations
+
+import sentry_sdk
+from playwright.sync_api import expect
+
+from sentry_stub import StubServer
+from sentry_stub.client import StubClient
+from tests.test_ui import UI, XSS, api, browser, sdk, send_error, server, stub, table_rows, ui
+
+__all__ = ["api", "browser", "server", "stub", "ui"]  # fixtures, used by name
+
+
+def send_checkout_trace(
+    dsn: str, name: str = "POST /checkout", description: str = "SELECT * FROM orders"
+) -> str:
+    """A transaction with a db span, an error and a log line inside it; returns the trace id."""
+    with (
+        sdk(dsn, traces_sample_rate=1.0, enable_logs=True, release="shop@1.2.3"),
+        sentry_sdk.start_transaction(op="http.server", name=name) as transaction,
+    ):
+        with sentry_sdk.start_span(op="db", name=description) as span:
+            span.set_data("db.system", "postgresql")
+            span.set_status("deadline_exceeded")
+        sentry_sdk.logger.warning("payment slow for order {order}", order=XSS)
+        try:
+            raise ValueError("card declined")
+        except ValueError:
+            sentry_sdk.capture_exception()
+        trace_id = transaction.trace_id
+    return trace_id
+
+
+def test_navigation_has_issues_traces_and_logs_beside_the_other_pages(ui: UI) -> None:
+    ui.open("/events")
+    names = ui.page.locator("header nav a").all_text_contents()
+    assert names == ["Issues", "Events", "Traces", "Logs", "Envelopes", "Discover", "Projects"]
+    for name in ("Issues", "Traces", "Logs"):
+        ui.page.get_by_role("link", name=name, exact=True).click()
+        expect(ui.page.locator("h1")).to_have_text(name)
+        expect(ui.page.locator("nav a.active")).to_have_text(name)
+    assert ui.console_errors == []
+
+
+def test_a_trace_lists_and_draws_its_spans_errors_and_logs(ui: UI, stub: StubServer) -> None:
+    trace_id = send_checkout_trace(stub.dsn)
+
+    ui.open("/traces")
+    [row] = table_rows(ui.page, "table.traces")
+    assert row[1:3] == ["POST /checkout", "http.server"]
+    assert row[4:] == ["2", "1", "default"]  # spans, errors, projects
+    ui.page.get_by_role("link", name="POST /checkout").click()
+
+    expect(ui.page.locator("h1.title code")).to_have_text(trace_id)
+    labels = ui.page.locator(".waterfall .span-label")
+    expect(labels).to_have_text(["http.server POST /checkout", "db SELECT * FROM orders"])
+    ui.page.get_by_role("button", name="db SELECT * FROM orders").click()
+    detail = table_rows(ui.page, ".span-detail table")
+    assert ["Op", "db"] in detail and ["Status", "deadline_exceeded"] in detail
+    assert ["db.system", "postgresql"] in table_rows(ui.page, ".span-detail div table")
+    assert table_rows(ui.page, "table.errors")[0][1] == "ValueError: card declined"
+    [log] = table_rows(ui.page, "table.logs")
+    assert log[1:4] == ["warn", f"payment slow for order {XSS}", "default"]
+
+
+def test_an_errors_trace_id_opens_its_trace_and_release_lists_its_events(
+    ui: UI, stub: StubServer, api: StubClient
+) -> None:
+    trace_id = send_checkout_trace(stub.dsn)
+    [error] = [e for e in api.events() if e["type"] == "error"]
+
+    ui.open(f"/events/{error['event_id']}")
+    ui.page.get_by_role("link", name=trace_id).click()
+    expect(ui.page.locator("h1.title code")).to_have_text(trace_id)
+    expect(ui.page.locator(".waterfall .span-label").first).to_have_text(
+        "http.server POST /checkout"
+    )
+
+    ui.page.go_back()
+    ui.page.locator(".facts").get_by_role("link", name="shop@1.2.3").click()
+    expect(ui.page.get_by_role("searchbox", name="Search")).to_have_value('release:"shop@1.2.3"')
+    expect(ui.page.locator("table.events tbody tr")).to_have_count(2)  # the error, the transaction
+
+
+def test_the_logs_page_lists_sentry_sdk_logger_messages_with_filters(
+    ui: UI, stub: StubServer
+) -> None:
+    with sdk(stub.dsn, enable_logs=True):
+        sentry_sdk.logger.info("cache warmed in {ms} ms", ms=12)
+        sentry_sdk.logger.error("payment provider down")
+    ui.open("/logs")
+    messages = [row[2] for row in table_rows(ui.page, "table.logs")]
+    assert messages == ["payment provider down", "cache warmed in 12 ms"]
+
+    ui.page.get_by_role("combobox", name="Level").select_option("error")
+    ui.page.get_by_role("button", name="Filter").click()
+    expect(ui.page.locator("table.logs tbody tr")).to_have_count(1)
+    ui.page.get_by_role("combobox", name="Level").select_option("")
+    ui.page.get_by_role("searchbox", name="Search logs").fill("CACHE")
+    ui.page.get_by_role("button", name="Filter").click()
+    expect(ui.page.locator("table.logs tbody tr")).to_have_count(1)
+    assert [row[2] for row in table_rows(ui.page, "table.logs")] == ["cache warmed in 12 ms"]
+
+
+def test_issues_group_events_with_counts(ui: UI, stub: StubServer) -> None:
+    for _ in range(2):
+        send_error(stub.dsn)
+    ui.open("/issues")
+    [row] = table_rows(ui.page, "table.issues")
+    assert row[1:4] == ["ValueError: card declined", "error", "2"]
+    ui.page.get_by_role("link", name="ValueError: card declined").click()
+    expect(ui.page.locator("h1.title")).to_have_text("ValueError: card declined")
+
+
+def test_markup_stays_text_on_the_issues_traces_and_logs_pages(ui: UI, stub: StubServer) -> None:
+    trace_id = send_checkout_trace(stub.dsn, name=XSS, description=XSS)
+    with sdk(stub.dsn):
+        sentry_sdk.capture_message(XSS, level="error")
+
+    for route in ("/issues", "/traces", f"/traces/{trace_id}", "/logs"):
+        ui.open(route)
+        expect(ui.page.locator("main")).to_contain_text(XSS)
+        assert ui.page.locator("main img").count() == 0
+    ui.open(f"/traces/{trace_id}")
+    ui.page.get_by_role("button", name=f"db {XSS}").click()
+    expect(ui.page.locator(".span-detail h3").first).to_have_text(f"db: {XSS}")
+    assert ui.page.locator("main img").count() == 0
+    assert ui.page.evaluate("window.__xss") is None
+    assert ui.console_errors == []
