@@ -31,10 +31,16 @@ export function table(headings, rows, attributes = {}) {
   );
 }
 
-/** A two-column table of an object's keys and values (nested values as JSON). */
-export function keyValueTable(object) {
+/** A two-column table of an object's keys and values (nested values as JSON); the keys in
+ * `flagged` (a Map of key to note) carry a badge with that note. */
+export function keyValueTable(object, flagged = new Map()) {
   const rows = Object.entries(object ?? {}).map(([key, value]) => [
-    h("span", { class: "key" }, key),
+    h(
+      "span",
+      { class: "key" },
+      key,
+      flagged.has(key) ? h("span", { class: "badge pii", title: flagged.get(key) }, "PII") : null,
+    ),
     display(value),
   ]);
   return table(["Key", "Value"], rows, { class: "key-value" });
