@@ -5,6 +5,11 @@ The fixtures (one server per module, a fresh browser context per test) are test_
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
 import sentry_sdk
 from playwright.sync_api import expect
 
@@ -149,3 +154,13 @@ def test_a_pii_finding_is_marked_on_the_event_page(ui: UI, stub: StubServer) -> 
     request = ui.page.locator("section:has(h2:text-is('Request')) table")
     expect(request.locator(".badge.pii")).to_have_count(1)
     expect(request.locator("tr", has_text="data").locator(".badge.pii")).to_have_text("PII")
+
+
+def test_the_screenshot_script_photographs_every_new_page(tmp_path: Path) -> None:
+    script = Path(__file__).parent.parent / "scripts" / "screenshots.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, timeout=120)
+
+    for name in ("issues", "traces", "trace", "logs", "event"):
+        header = (tmp_path / f"{name}.png").read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", header[16:24]) == (1400, 900)  # the IHDR's width, height
