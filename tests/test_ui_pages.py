@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
-from tests.test_ui import UI, XSS, api, browser, sdk, send_error, server, stub, table_rows, ui
+from tests.test_ui import UI, XSS, api, browser, sdk, server, stub, table_rows, ui
 
 __all__ = ["api", "browser", "server", "stub", "ui"]  # fixtures, used by name
 
@@ -112,11 +112,16 @@ def test_the_logs_page_lists_sentry_sdk_logger_messages_with_filters(
 
 
 def test_issues_group_events_with_counts(ui: UI, stub: StubServer) -> None:
-    for _ in range(2):
-        send_error(stub.dsn)
+    for user in ({"id": "user-42"}, {"id": "user-42"}, {"email": "ada@example.com"}):
+        with sdk(stub.dsn):
+            sentry_sdk.set_user(user)
+            try:
+                raise ValueError("card declined")
+            except ValueError:
+                sentry_sdk.capture_exception()
     ui.open("/issues")
     [row] = table_rows(ui.page, "table.issues")
-    assert row[1:4] == ["ValueError: card declined", "error", "2"]
+    assert row[1:5] == ["ValueError: card declined", "error", "3", "2"]
     ui.page.get_by_role("link", name="ValueError: card declined").click()
     expect(ui.page.locator("h1.title")).to_have_text("ValueError: card declined")
 

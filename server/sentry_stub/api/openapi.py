@@ -358,7 +358,10 @@ def openapi_schema() -> dict:
                     "responses": {"200": {"description": "What fired"}},
                 }
             },
-            f"{a}/issues": _get("Issues (events grouped by fingerprint).", [_PROJECT]),
+            f"{a}/issues": _get(
+                "Issues (events grouped by fingerprint), each with the number of users reached.",
+                [_PROJECT],
+            ),
             f"{a}/issues/{{issue_id}}/resolve": {
                 "post": {
                     "summary": "Resolve an issue; its next event is a regression.",

@@ -388,3 +388,16 @@ def traces(connection: sqlite3.Connection, scope: Scope, *, limit: int = 100) ->
             }
         )
     return result
+
+
+def issue_user_counts(connection: sqlite3.Connection, issues: Sequence[dict]) -> list[int]:
+    """How many users each issue's events reached: Sentry's ``user`` tag, the first of id,
+    username, email and IP address that the event has."""
+    return [
+        connection.execute(
+            """SELECT COUNT(DISTINCT COALESCE(user_id, user_username, user_email, user_ip))
+            FROM events WHERE project_id = ? AND fingerprint = ?""",
+            (issue["project_id"], issue["fingerprint"]),
+        ).fetchone()[0]
+        for issue in issues
+    ]
