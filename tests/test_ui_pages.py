@@ -169,3 +169,16 @@ def test_the_screenshot_script_photographs_every_new_page(tmp_path: Path) -> Non
         header = (tmp_path / f"{name}.png").read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", header[16:24]) == (1400, 900)  # the IHDR's width, height
+
+
+def test_empty_pages_show_the_dsn_and_the_init_line_they_need(ui: UI, stub: StubServer) -> None:
+    expected = {
+        "/issues": f'sentry_sdk.init(dsn="{stub.dsn}")',
+        "/traces": f'sentry_sdk.init(dsn="{stub.dsn}", traces_sample_rate=1.0)',
+        "/logs": f'sentry_sdk.init(dsn="{stub.dsn}", enable_logs=True)\n'
+        'sentry_sdk.logger.info("checkout started")',
+    }
+    for route, init in expected.items():
+        ui.open(route)
+        expect(ui.page.locator(".empty-state .dsn code")).to_have_text(stub.dsn)
+        expect(ui.page.locator(".empty-state .snippet pre")).to_have_text(init)

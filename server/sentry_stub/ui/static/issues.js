@@ -5,6 +5,7 @@ import { getJSON } from "./api.js";
 import { display, formatTime, h, table } from "./dom.js";
 import { levelBadge } from "./events.js";
 import { hashFor } from "./nav.js";
+import { emptyState } from "./projects.js";
 
 export async function renderIssues(view) {
   const results = h("div", { class: "results" });
@@ -20,7 +21,7 @@ export async function renderIssues(view) {
     results.replaceChildren(
       newestFirst.length
         ? issuesTable(newestFirst, alertsByIssue(alerts.data), owners)
-        : h("p", { class: "hint" }, "No issues yet: errors and messages are grouped here as they arrive."),
+        : await emptyState("No issues yet: errors and messages are grouped here as they arrive."),
     );
   }
   await refresh();

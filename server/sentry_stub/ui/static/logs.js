@@ -5,6 +5,7 @@ import { getJSON } from "./api.js";
 import { display, formatTime, h, table } from "./dom.js";
 import { levelBadge, traceLink } from "./events.js";
 import { navigate } from "./nav.js";
+import { emptyState } from "./projects.js";
 
 // The levels of Sentry's log protocol, most verbose first.
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -42,7 +43,17 @@ export async function renderLogs(view, params) {
       .filter((log) => !level || log.level === level)
       .filter((log) => !needle || display(log.body).toLowerCase().includes(needle))
       .reverse();
-    results.replaceChildren(shown.length ? logsTable(shown) : emptyHint(answer.data.length));
+    results.replaceChildren(
+      shown.length
+        ? logsTable(shown)
+        : answer.data.length
+          ? h("p", { class: "hint" }, "No log entry matches this filter.")
+          : await emptyState(
+              "No logs yet. Turn logs on and log through the SDK's logger:",
+              "enable_logs=True",
+              '\nsentry_sdk.logger.info("checkout started")',
+            ),
+    );
   }
   await refresh();
   return { refresh };
@@ -58,17 +69,4 @@ export function logsTable(logs) {
     traceLink(log.trace_id, log.trace_id ? log.trace_id.slice(0, 8) : ""),
   ]);
   return table(["Time", "Level", "Message", "Project", "Trace"], rows, { class: "logs" });
-}
-
-function emptyHint(anyLogs) {
-  if (anyLogs) return h("p", { class: "hint" }, "No log entry matches this filter.");
-  return h(
-    "p",
-    { class: "hint" },
-    "No logs yet. Turn logs on in the SDK (sentry_sdk.init(enable_logs=True) and " +
-      "sentry_sdk.logger.info(...), or Sentry.init({ enableLogs: true }) and Sentry.logger.info(...)) " +
-      "with a DSN from the ",
-    h("a", { href: "#/projects" }, "Projects"),
-    " page.",
-  );
 }

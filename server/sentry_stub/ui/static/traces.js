@@ -7,6 +7,7 @@ import { display, formatTime, h, keyValueTable, section, table } from "./dom.js"
 import { eventTitle, filterLink, levelBadge, traceLink } from "./events.js";
 import { logsTable } from "./logs.js";
 import { hashFor } from "./nav.js";
+import { emptyState } from "./projects.js";
 
 export async function renderTraces(view) {
   const results = h("div", { class: "results" });
@@ -14,7 +15,14 @@ export async function renderTraces(view) {
 
   async function refresh() {
     const answer = await getJSON("/stub/api/traces", { limit: 200 });
-    results.replaceChildren(answer.data.length ? tracesTable(answer.data) : emptyHint());
+    results.replaceChildren(
+      answer.data.length
+        ? tracesTable(answer.data)
+        : await emptyState(
+            "No traces yet. Send transactions or spans with tracing on:",
+            "traces_sample_rate=1.0",
+          ),
+    );
   }
   await refresh();
   return { refresh };
@@ -32,17 +40,6 @@ function tracesTable(traces) {
   ]);
   const headings = ["Received", "Root", "Op", "Duration", "Spans", "Errors", "Projects"];
   return table(headings, rows, { class: "traces" });
-}
-
-function emptyHint() {
-  return h(
-    "p",
-    { class: "hint" },
-    "No traces yet. Turn tracing on in the SDK (traces_sample_rate=1.0, or tracesSampleRate: 1.0 " +
-      "with browserTracingIntegration) and point it at a DSN from the ",
-    h("a", { href: "#/projects" }, "Projects"),
-    " page.",
-  );
 }
 
 export async function renderTrace(view, _params, traceId) {
