@@ -28,6 +28,7 @@ PAGES = {
     "traces": "/traces",
     "trace": "/traces/{trace_id}",
     "logs": "/logs",
+    "insights": "/insights",
     "event": "/events/{event_id}",
 }
 

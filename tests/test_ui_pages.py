@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import sentry_sdk
@@ -43,8 +44,10 @@ def send_checkout_trace(
 def test_navigation_has_issues_traces_and_logs_beside_the_other_pages(ui: UI) -> None:
     ui.open("/events")
     names = ui.page.locator("header nav a").all_text_contents()
-    assert names == ["Issues", "Events", "Traces", "Logs", "Envelopes", "Discover", "Projects"]
-    for name in ("Issues", "Traces", "Logs"):
+    assert names == [
+        *("Issues", "Events", "Traces", "Logs", "Insights", "Envelopes", "Discover", "Projects")
+    ]
+    for name in ("Issues", "Traces", "Logs", "Insights"):
         ui.page.get_by_role("link", name=name, exact=True).click()
         expect(ui.page.locator("h1")).to_have_text(name)
         expect(ui.page.locator("nav a.active")).to_have_text(name)
@@ -131,7 +134,7 @@ def test_markup_stays_text_on_the_issues_traces_and_logs_pages(ui: UI, stub: Stu
     with sdk(stub.dsn):
         sentry_sdk.capture_message(XSS, level="error")
 
-    for route in ("/issues", "/traces", f"/traces/{trace_id}", "/logs"):
+    for route in ("/issues", "/traces", f"/traces/{trace_id}", "/logs", "/insights"):
         ui.open(route)
         expect(ui.page.locator("main")).to_contain_text(XSS)
         assert ui.page.locator("main img").count() == 0
@@ -165,7 +168,7 @@ def test_the_screenshot_script_photographs_every_new_page(tmp_path: Path) -> Non
     script = Path(__file__).parent.parent / "scripts" / "screenshots.py"
     subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, timeout=120)
 
-    for name in ("issues", "traces", "trace", "logs", "event"):
+    for name in ("issues", "traces", "trace", "logs", "insights", "event"):
         header = (tmp_path / f"{name}.png").read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", header[16:24]) == (1400, 900)  # the IHDR's width, height
@@ -182,3 +185,21 @@ def test_empty_pages_show_the_dsn_and_the_init_line_they_need(ui: UI, stub: Stub
         ui.open(route)
         expect(ui.page.locator(".empty-state .dsn code")).to_have_text(stub.dsn)
         expect(ui.page.locator(".empty-state .snippet pre")).to_have_text(init)
+
+
+def test_insights_rank_database_queries_by_average_duration(ui: UI, stub: StubServer) -> None:
+    send_checkout_trace(stub.dsn, description="SELECT * FROM orders")
+    send_checkout_trace(stub.dsn, description="SELECT * FROM orders")
+    with (
+        sdk(stub.dsn, traces_sample_rate=1.0),
+        sentry_sdk.start_transaction(op="task", name="nightly report"),
+        sentry_sdk.start_span(op="db.query", name="SELECT pg_sleep(0.05)"),
+    ):
+        time.sleep(0.05)
+
+    ui.open("/insights")
+    rows = table_rows(ui.page, "table.db-queries")
+    assert [row[:3] for row in rows] == [
+        ["SELECT pg_sleep(0.05)", "db.query", "1"],
+        ["SELECT * FROM orders", "db", "2"],
+    ]

@@ -6,6 +6,7 @@ import { renderDiscover } from "./discover.js";
 import { renderEnvelopes } from "./envelopes.js";
 import { renderEvent } from "./event.js";
 import { renderEvents } from "./events.js";
+import { renderInsights } from "./insights.js";
 import { renderIssues } from "./issues.js";
 import { renderLogs } from "./logs.js";
 import { currentRoute, navigate } from "./nav.js";
@@ -21,6 +22,7 @@ const ROUTES = [
   { pattern: /^\/traces$/, page: "traces", render: renderTraces },
   { pattern: /^\/traces\/([0-9a-fA-F-]{32,36})$/, page: "traces", render: renderTrace },
   { pattern: /^\/logs$/, page: "logs", render: renderLogs },
+  { pattern: /^\/insights$/, page: "insights", render: renderInsights },
   { pattern: /^\/envelopes$/, page: "envelopes", render: renderEnvelopes },
   { pattern: /^\/discover$/, page: "discover", render: renderDiscover },
   { pattern: /^\/projects$/, page: "projects", render: renderProjects },
