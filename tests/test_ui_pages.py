@@ -45,9 +45,10 @@ def test_navigation_has_issues_traces_and_logs_beside_the_other_pages(ui: UI) ->
     ui.open("/events")
     names = ui.page.locator("header nav a").all_text_contents()
     assert names == [
-        *("Issues", "Events", "Traces", "Logs", "Insights", "Envelopes", "Discover", "Projects")
+        *("Issues", "Events", "Traces", "Logs", "Insights", "Releases"),
+        *("Envelopes", "Discover", "Projects"),
     ]
-    for name in ("Issues", "Traces", "Logs", "Insights"):
+    for name in ("Issues", "Traces", "Logs", "Insights", "Releases"):
         ui.page.get_by_role("link", name=name, exact=True).click()
         expect(ui.page.locator("h1")).to_have_text(name)
         expect(ui.page.locator("nav a.active")).to_have_text(name)
@@ -203,3 +204,25 @@ def test_insights_rank_database_queries_by_average_duration(ui: UI, stub: StubSe
         ["SELECT pg_sleep(0.05)", "db.query", "1"],
         ["SELECT * FROM orders", "db", "2"],
     ]
+
+
+def test_release_health_counts_sessions_per_release_and_environment(
+    ui: UI, stub: StubServer
+) -> None:
+    """Three sessions of shop@2.0: one clean, one with a handled error, one crashed."""
+    for user, outcome in (("ada", "exited"), ("bob", "errored"), ("cy", "crashed")):
+        with sdk(stub.dsn, release="shop@2.0", auto_session_tracking=False):
+            scope = sentry_sdk.get_isolation_scope()
+            scope.set_user({"id": user})
+            scope.start_session(session_mode="application")
+            session = scope._session
+            assert session is not None
+            if outcome != "exited":
+                session.update(errors=1, status="crashed" if outcome == "crashed" else None)
+            scope.end_session()
+
+    ui.open("/releases")
+    [row] = table_rows(ui.page, "table.release-health")
+    assert row == ["shop@2.0", "production", "3", "1", "1", "1", "0", "66.7%", "3", "66.7%"]
+    ui.page.locator("table.release-health").get_by_role("link", name="shop@2.0").click()
+    expect(ui.page.get_by_role("searchbox", name="Search")).to_have_value('release:"shop@2.0"')

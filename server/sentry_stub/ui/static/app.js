@@ -11,6 +11,7 @@ import { renderIssues } from "./issues.js";
 import { renderLogs } from "./logs.js";
 import { currentRoute, navigate } from "./nav.js";
 import { renderProjects } from "./projects.js";
+import { renderReleases } from "./releases.js";
 import { renderTrace, renderTraces } from "./traces.js";
 
 // Each page renders into a fresh element and may return `{ refresh }`, which is called
@@ -23,6 +24,7 @@ const ROUTES = [
   { pattern: /^\/traces\/([0-9a-fA-F-]{32,36})$/, page: "traces", render: renderTrace },
   { pattern: /^\/logs$/, page: "logs", render: renderLogs },
   { pattern: /^\/insights$/, page: "insights", render: renderInsights },
+  { pattern: /^\/releases$/, page: "releases", render: renderReleases },
   { pattern: /^\/envelopes$/, page: "envelopes", render: renderEnvelopes },
   { pattern: /^\/discover$/, page: "discover", render: renderDiscover },
   { pattern: /^\/projects$/, page: "projects", render: renderProjects },
