@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sentry_sdk
 from playwright.sync_api import expect
 
@@ -226,3 +227,17 @@ def test_release_health_counts_sessions_per_release_and_environment(
     assert row == ["shop@2.0", "production", "3", "1", "1", "1", "0", "66.7%", "3", "66.7%"]
     ui.page.locator("table.release-health").get_by_role("link", name="shop@2.0").click()
     expect(ui.page.get_by_role("searchbox", name="Search")).to_have_value('release:"shop@2.0"')
+
+
+@pytest.mark.parametrize("width, height", [(1400, 900), (800, 900)])
+def test_the_new_pages_fit_the_window_width(
+    ui: UI, stub: StubServer, width: int, height: int
+) -> None:
+    trace_id = send_checkout_trace(stub.dsn, description="SELECT " + "column, " * 40 + "id")
+    ui.page.set_viewport_size({"width": width, "height": height})
+    for route in ("/issues", "/traces", f"/traces/{trace_id}", "/logs", "/insights", "/releases"):
+        ui.open(route)
+        overflow = ui.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{route} is {overflow} px wider than a {width} px window"
+        nav = ui.page.locator("header nav a").last.bounding_box()
+        assert nav is not None and nav["x"] + nav["width"] <= width
