@@ -21,6 +21,19 @@ export function append(parent, ...children) {
   return parent;
 }
 
+/** A search box as every list's form has one: plain text, no spelling or autofill help. */
+export function searchInput(name, value, placeholder, label) {
+  return h("input", {
+    type: "search",
+    name,
+    value,
+    placeholder,
+    "aria-label": label,
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+}
+
 /** A table; a cell is a string, a number, a node, or null for an empty cell. */
 export function table(headings, rows, attributes = {}) {
   return h(

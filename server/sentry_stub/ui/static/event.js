@@ -21,7 +21,9 @@ export async function renderEvent(view, _params, eventId) {
       : null,
     // The exception raised last first, as Sentry shows them.
     exceptions.length ? section("Exception", exceptions.reverse().map(exception)) : null,
-    isObject(data.user) ? section("User", keyValueTable(data.user, flagsUnder(findings, "user"))) : null,
+    isObject(data.user)
+      ? section("User", keyValueTable(data.user, flagsUnder(findings, "user")))
+      : null,
     isObject(data.request)
       ? section("Request", keyValueTable(data.request, flagsUnder(findings, "request")))
       : null,
@@ -77,7 +79,12 @@ function summary(record) {
     Object.entries(facts)
       .filter(([, value]) => value !== undefined && value !== null && value !== "")
       .map(([name, value]) =>
-        h("div", {}, h("dt", {}, name), h("dd", {}, value instanceof Node ? value : display(value))),
+        h(
+          "div",
+          {},
+          h("dt", {}, name),
+          h("dd", {}, value instanceof Node ? value : display(value)),
+        ),
       ),
   );
 }
@@ -106,7 +113,11 @@ function piiSection(findings) {
   ]);
   return section(
     "PII findings",
-    h("p", { class: "hint" }, "Values Sentry's scrubbers would have removed (the stub's PII check):"),
+    h(
+      "p",
+      { class: "hint" },
+      "Values Sentry's scrubbers would have removed (the stub's PII check):",
+    ),
     table(["Field", "Rule", "Trigger", "Excerpt"], rows, { class: "pii-findings" }),
   );
 }

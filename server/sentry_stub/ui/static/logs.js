@@ -2,7 +2,7 @@
 // with a level filter, a text search, and a link to each entry's trace.
 
 import { getJSON } from "./api.js";
-import { display, formatTime, h, table } from "./dom.js";
+import { display, formatTime, h, searchInput, table } from "./dom.js";
 import { levelBadge, traceLink } from "./events.js";
 import { navigate } from "./nav.js";
 import { emptyState } from "./projects.js";
@@ -13,22 +13,15 @@ const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
 export async function renderLogs(view, params) {
   const level = params.get("level") ?? "";
   const search = params.get("search") ?? "";
-  const input = h("input", {
-    type: "search",
-    name: "search",
-    value: search,
-    placeholder: "text in the message",
-    "aria-label": "Search logs",
-    spellcheck: "false",
-    autocomplete: "off",
-  });
+  const input = searchInput("search", search, "text in the message", "Search logs");
   const select = h(
     "select",
     { name: "level", "aria-label": "Level" },
     h("option", { value: "" }, "All levels"),
     LEVELS.map((name) => h("option", { value: name, selected: name === level }, name)),
   );
-  const form = h("form", { class: "search" }, input, select, h("button", { type: "submit" }, "Filter"));
+  const button = h("button", { type: "submit" }, "Filter");
+  const form = h("form", { class: "search" }, input, select, button);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     navigate("/logs", { level: select.value, search: input.value });

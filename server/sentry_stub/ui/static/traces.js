@@ -78,7 +78,7 @@ export function spanTree(spans) {
   const children = new Map();
   const roots = [];
   for (const span of spans) {
-    const parent = span.parent_span_id && byId.has(span.parent_span_id) ? span.parent_span_id : null;
+    const parent = byId.has(span.parent_span_id) ? span.parent_span_id : null;
     if (parent === null) roots.push(span);
     else children.set(parent, [...(children.get(parent) ?? []), span]);
   }
@@ -146,8 +146,15 @@ function spanDetail(span) {
   return h(
     "div",
     {},
-    h("h3", {}, display(span.op) || "Span", span.description ? `: ${display(span.description)}` : ""),
-    keyValueTable(Object.fromEntries(Object.entries(facts).filter(([, v]) => v != null && v !== ""))),
+    h(
+      "h3",
+      {},
+      display(span.op) || "Span",
+      span.description ? `: ${display(span.description)}` : "",
+    ),
+    keyValueTable(
+      Object.fromEntries(Object.entries(facts).filter(([, value]) => display(value) !== "")),
+    ),
     span.data && typeof span.data === "object" && Object.keys(span.data).length
       ? h("div", {}, h("h3", {}, "Data"), keyValueTable(span.data))
       : null,
