@@ -21,10 +21,10 @@ export function append(parent, ...children) {
   return parent;
 }
 
-/** A search box as every list's form has one: plain text, no spelling or autofill help. */
-export function searchInput(name, value, placeholder, label) {
+/** A query box as the forms have them: plain text, no spelling or autofill help. */
+export function textInput(name, value, placeholder, label, type = "text") {
   return h("input", {
-    type: "search",
+    type,
     name,
     value,
     placeholder,

@@ -1,7 +1,7 @@
 // The events list: a Sentry search, newest first, refreshed as events arrive.
 
 import { getJSON } from "./api.js";
-import { display, errorBox, formatTime, h, searchInput, showWarnings, table } from "./dom.js";
+import { display, errorBox, formatTime, h, textInput, showWarnings, table } from "./dom.js";
 import { hashFor, navigate } from "./nav.js";
 import { projectSelect } from "./projects.js";
 
@@ -10,7 +10,8 @@ const LIMIT = 100;
 export async function renderEvents(view, params) {
   const query = params.get("query") ?? "";
   const project = params.get("project") ?? "";
-  const input = searchInput("query", query, "event.type:error environment:production", "Search");
+  const example = "event.type:error environment:production";
+  const input = textInput("query", query, example, "Search", "search");
   const select = await projectSelect(project);
   const button = h("button", { type: "submit" }, "Search");
   const form = h("form", { class: "search" }, input, select, button);

@@ -2,7 +2,7 @@
 // with a level filter, a text search, and a link to each entry's trace.
 
 import { getJSON } from "./api.js";
-import { display, formatTime, h, searchInput, table } from "./dom.js";
+import { display, formatTime, h, textInput, table } from "./dom.js";
 import { levelBadge, traceLink } from "./events.js";
 import { navigate } from "./nav.js";
 import { emptyState } from "./projects.js";
@@ -13,7 +13,7 @@ const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
 export async function renderLogs(view, params) {
   const level = params.get("level") ?? "";
   const search = params.get("search") ?? "";
-  const input = searchInput("search", search, "text in the message", "Search logs");
+  const input = textInput("search", search, "text in the message", "Search logs", "search");
   const select = h(
     "select",
     { name: "level", "aria-label": "Level" },
