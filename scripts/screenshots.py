@@ -29,6 +29,7 @@ PAGES = {
     "trace": "/traces/{trace_id}",
     "logs": "/logs",
     "insights": "/insights",
+    "releases": "/releases",
     "event": "/events/{event_id}",
 }
 
@@ -37,7 +38,9 @@ def send_checkout(web_dsn: str, api_dsn: str) -> tuple[str, str]:
     """The web project's pageload and fetch, the api project's work under it; returns the trace
     id and the api's error's event id."""
     with (
-        sentry_client(web_dsn, traces_sample_rate=1.0, default_integrations=False),
+        sentry_client(
+            web_dsn, traces_sample_rate=1.0, default_integrations=False, release="web@1.4.0"
+        ),
         sentry_sdk.start_transaction(op="pageload", name="/checkout") as pageload,
         sentry_sdk.start_span(op="http.client", name="POST /api/checkout") as fetch,
     ):
@@ -53,11 +56,16 @@ def serve_checkout(api_dsn: str, headers: dict[str, str]) -> str:
     """The api's transaction, continued from ``headers``, with its own client (another process
     in a real app)."""
     client = sentry_sdk.Client(
-        api_dsn, traces_sample_rate=1.0, enable_logs=True, default_integrations=False
+        api_dsn,
+        traces_sample_rate=1.0,
+        enable_logs=True,
+        default_integrations=False,
+        release="api@2.0.1",
     )
     with sentry_sdk.isolation_scope(), sentry_sdk.new_scope() as scope:
         scope.set_client(client)
         sentry_sdk.set_user({"id": "user-42", "email": "ada@example.com"})
+        scope.start_session(session_mode="request")  # release health: an errored session
         transaction = sentry_sdk.continue_trace(
             headers, op="http.server", name="POST /api/checkout"
         )
@@ -72,6 +80,7 @@ def serve_checkout(api_dsn: str, headers: dict[str, str]) -> str:
                 raise ConnectionError("payment provider unreachable")
             except ConnectionError:
                 event_id = sentry_sdk.capture_exception()
+        scope.end_session()
     client.flush(10)
     client.close()
     assert event_id is not None

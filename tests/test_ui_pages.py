@@ -170,7 +170,7 @@ def test_the_screenshot_script_photographs_every_new_page(tmp_path: Path) -> Non
     script = Path(__file__).parent.parent / "scripts" / "screenshots.py"
     subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, timeout=120)
 
-    for name in ("issues", "traces", "trace", "logs", "insights", "event"):
+    for name in ("issues", "traces", "trace", "logs", "insights", "releases", "event"):
         header = (tmp_path / f"{name}.png").read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", header[16:24]) == (1400, 900)  # the IHDR's width, height
