@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import sentry_sdk
 from playwright.sync_api import expect
@@ -241,3 +242,19 @@ def test_the_new_pages_fit_the_window_width(
         assert overflow <= 0, f"{route} is {overflow} px wider than a {width} px window"
         nav = ui.page.locator("header nav a").last.bounding_box()
         assert nav is not None and nav["x"] + nav["width"] <= width
+
+
+def test_the_rows_behind_the_pages_filter_by_trace_and_come_newest_first(stub: StubServer) -> None:
+    first = send_checkout_trace(stub.dsn)
+    second = send_checkout_trace(stub.dsn, description="SELECT 2")
+    with httpx.Client(base_url=f"{stub.url}/stub/api") as client:
+        spans = client.get("/rows/spans", params={"trace": second.upper()}).json()["data"]
+        logs = client.get("/rows/logs", params={"order": "desc"}).json()["data"]
+        outcomes = client.get("/rows/outcomes", params={"trace": second}).json()["data"]
+        traces = client.get("/traces").json()["data"]
+
+    assert {span["trace_id"] for span in spans} == {second}
+    assert [span["description"] for span in spans] == ["POST /checkout", "SELECT 2"]
+    assert [log["trace_id"] for log in logs] == [second, first]
+    assert outcomes == []  # client reports belong to no trace
+    assert [trace["trace_id"] for trace in traces] == [second, first]

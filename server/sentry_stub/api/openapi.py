@@ -268,6 +268,11 @@ def openapi_schema() -> dict:
                         },
                     },
                     {"name": "trace", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "order",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["asc", "desc"]},
+                    },
                     _PROJECT,
                     _CURSOR,
                     _LIMIT,

@@ -182,6 +182,7 @@ class QueryApi:
             maximum=100000,
             table=ROW_KINDS[kind],
             trace_id=params.text("trace").replace("-", "").lower(),
+            newest_first=params.choice("order", ("asc", "desc"), "asc") == "desc",
         )
 
     async def traces(self, request: Request) -> Response:

@@ -211,12 +211,15 @@ def rows(
     *,
     limit: int = 10000,
     trace_id: str = "",
+    newest_first: bool = False,
 ) -> list[dict]:
-    """Rows of one of the derived tables (spans, outcomes, sessions, check_ins, logs); with
-    ``trace_id``, only that trace's (tables without a trace id then have none)."""
+    """Rows of one of the derived tables (spans, outcomes, sessions, check_ins, logs), in receive
+    order or ``newest_first``; with ``trace_id``, only that trace's (tables without a trace id
+    then have none)."""
     if table not in ROW_TABLES:
         raise ValueError(f"unknown table {table!r}")
     where, params = scope.where("t")
+    order = "DESC" if newest_first else "ASC"
     if trace_id:
         if table not in TRACED_TABLES:
             return []
@@ -225,7 +228,7 @@ def rows(
     cursor_ = connection.execute(
         f"""SELECT t.*, p.slug AS project FROM {table} t
         LEFT JOIN projects p ON p.id = t.project_id
-        WHERE {" AND ".join(where)} ORDER BY t.item_id, t.id LIMIT ?""",
+        WHERE {" AND ".join(where)} ORDER BY t.item_id {order}, t.id {order} LIMIT ?""",
         (*params, limit),
     )
     names = [d[0] for d in cursor_.description]
