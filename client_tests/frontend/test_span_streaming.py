@@ -7,6 +7,7 @@ transaction that will never come says so and shows the span query that finds the
 """
 
 import pytest
+from playwright.sync_api import expect
 
 from client_tests.frontend.test_frontend_sentry import eventually, leave_page, staging_env
 
@@ -40,6 +41,12 @@ def test_streamed_pageload_is_a_segment_span_and_no_transaction(sentry_stub, ser
     assert rows == [{"transaction": name, "span.op": "pageload", "count()": 1}]
     of_segment = sentry_stub.query(["count()"], f"transaction.span_id:{segment['span_id']}")
     assert of_segment == [{"count()": len(children)}]
+
+    # The web UI lists the trace by its streamed segment and counts its spans.
+    page.goto(f"{sentry_stub.url}/#/traces")
+    row = page.locator("table.traces tbody tr", has_text=name)
+    expect(row.locator("td").nth(2)).to_have_text("pageload")
+    expect(row.locator("td").nth(4)).to_have_text(str(len(children)))
 
 
 def test_waiting_for_a_transaction_says_the_spans_were_streamed(sentry_stub, serve_frontend, page):

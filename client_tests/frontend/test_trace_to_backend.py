@@ -7,7 +7,7 @@ holds the frontend's spans and the backend's transaction, in their own projects.
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from client_tests.backend.running import StartBackend
 from client_tests.frontend.test_frontend_sentry import eventually, leave_page, origin
@@ -67,3 +67,18 @@ def test_browser_trace_continues_in_the_api(
         "agentsflowai-frontend",
         "agentsflowai-backend",
     }
+
+    # The stub's web UI draws both projects' spans in one waterfall, browser pageload -> fetch
+    # -> FastAPI transaction -> db query, each with its op and description as text.
+    page.goto(f"{sentry_stub.url}/#/traces/{trace_id}")
+    labels = page.locator(".waterfall .span-label")
+    expect(labels.filter(has_text="db.query")).not_to_have_count(0)
+    order = [label.split(" ", 1)[0] for label in labels.all_text_contents()]
+    assert order.index("pageload") < order.index("http.client") < order.index("http.server")
+    assert order.index("http.server") < order.index("db.query")
+    fetch = page.locator(".span-row", has=page.locator(".op", has_text="http.client"))
+    expect(fetch.locator(".description")).to_have_text("GET 127.0.0.1")  # as JS SDK 11 names it
+    expect(fetch.locator(".project")).to_have_text("agentsflowai-frontend")
+    server = page.locator(".span-row", has=page.locator(".op", has_text="http.server"))
+    expect(server.locator(".description")).to_have_text("/api/users")
+    expect(server.locator(".project")).to_have_text("agentsflowai-backend")

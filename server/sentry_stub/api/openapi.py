@@ -267,10 +267,21 @@ def openapi_schema() -> dict:
                             ],
                         },
                     },
+                    {"name": "trace", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "order",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["asc", "desc"]},
+                    },
                     _PROJECT,
                     _CURSOR,
                     _LIMIT,
                 ],
+            ),
+            f"{a}/traces": _get(
+                "Traces with spans, newest first: root segment, duration, span count, errors, "
+                "projects.",
+                [_PROJECT, _CURSOR, _LIMIT],
             ),
             f"{a}/summary": _get(
                 "Counts of what arrived, by kind, event type and project.", [_CURSOR]
@@ -352,7 +363,10 @@ def openapi_schema() -> dict:
                     "responses": {"200": {"description": "What fired"}},
                 }
             },
-            f"{a}/issues": _get("Issues (events grouped by fingerprint).", [_PROJECT]),
+            f"{a}/issues": _get(
+                "Issues (events grouped by fingerprint), each with the number of users reached.",
+                [_PROJECT],
+            ),
             f"{a}/issues/{{issue_id}}/resolve": {
                 "post": {
                     "summary": "Resolve an issue; its next event is a regression.",

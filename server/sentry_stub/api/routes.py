@@ -8,7 +8,9 @@ Every list accepts ``after`` (a receive cursor from ``/stub/api/cursor``) and ``
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -58,6 +60,7 @@ class QueryApi:
             Route(f"{a}/items", self.items),
             Route(f"{a}/items/{{item_id:int}}/content", self.item_content),
             Route(f"{a}/rows/{{kind}}", self.rows),
+            Route(f"{a}/traces", self.traces),
             Route(f"{a}/summary", self.summary),
             Route(f"{a}/explain", self.explain),
             Route(f"{a}/discover", self.discover),
@@ -142,24 +145,17 @@ class QueryApi:
         return JSONResponse(record)
 
     async def envelopes(self, request: Request) -> Response:
-        params = Params(request)
-        read = partial(
-            reader.envelopes,
-            scope=scope_of(params, self.projects),
-            limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
-        )
-        return JSONResponse({"data": await self.database.read(read)})
+        return await self._scoped_list(Params(request), reader.envelopes, 1000)
 
     async def items(self, request: Request) -> Response:
         params = Params(request)
-        read = partial(
+        return await self._scoped_list(
+            params,
             reader.items,
-            scope=scope_of(params, self.projects),
+            1000,
             types=params.list("type"),
-            limit=params.integer("limit", 1000, maximum=MAX_LIMIT),
             with_content=params.flag("content"),
         )
-        return JSONResponse({"data": await self.database.read(read)})
 
     async def item_content(self, request: Request) -> Response:
         item_id = request.path_params["item_id"]
@@ -179,11 +175,35 @@ class QueryApi:
         if kind not in ROW_KINDS:
             raise ApiError(404, f"unknown kind {kind!r}; expected one of {', '.join(ROW_KINDS)}")
         params = Params(request)
-        read = partial(
+        return await self._scoped_list(
+            params,
             reader.rows,
-            scope=scope_of(params, self.projects),
+            MAX_LIMIT,
+            maximum=100000,
             table=ROW_KINDS[kind],
-            limit=params.integer("limit", MAX_LIMIT, maximum=100000),
+            trace_id=params.text("trace").replace("-", "").lower(),
+            newest_first=params.choice("order", ("asc", "desc"), "asc") == "desc",
+        )
+
+    async def traces(self, request: Request) -> Response:
+        """The traces list of the web UI: one summary per trace that has spans."""
+        return await self._scoped_list(Params(request), reader.traces, 100)
+
+    async def _scoped_list(
+        self,
+        params: Params,
+        read_list: Callable[..., list[dict]],
+        default_limit: int,
+        *,
+        maximum: int = MAX_LIMIT,
+        **arguments: Any,
+    ) -> Response:
+        """``{"data": [...]}`` of a reader that takes the request's scope and ``limit``."""
+        read = partial(
+            read_list,
+            scope=scope_of(params, self.projects),
+            limit=params.integer("limit", default_limit, maximum=maximum),
+            **arguments,
         )
         return JSONResponse({"data": await self.database.read(read)})
 

@@ -76,9 +76,18 @@ class RulesApi:
 
     async def issues(self, request: Request) -> Response:
         params = Params(request)
-        read = partial(
+        issues = partial(
             history.issues, after=params.integer("after", 0), project_ids=self._project_ids(params)
         )
+
+        def read(connection) -> list[dict]:
+            found = issues(connection)
+            for issue, users in zip(
+                found, reader.issue_user_counts(connection, found), strict=True
+            ):
+                issue["users"] = users
+            return found
+
         return JSONResponse({"data": await self.database.read(read)})
 
     async def resolve(self, request: Request) -> Response:

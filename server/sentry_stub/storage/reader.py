@@ -201,17 +201,34 @@ def items_of_envelope(connection: sqlite3.Connection, envelope_id: int) -> list[
     return [_item_record(row, True) for row in rows]
 
 
+TRACED_TABLES = frozenset({"spans", "check_ins", "logs"})
+
+
 def rows(
-    connection: sqlite3.Connection, scope: Scope, table: str, *, limit: int = 10000
+    connection: sqlite3.Connection,
+    scope: Scope,
+    table: str,
+    *,
+    limit: int = 10000,
+    trace_id: str = "",
+    newest_first: bool = False,
 ) -> list[dict]:
-    """Rows of one of the derived tables (spans, outcomes, sessions, check_ins, logs)."""
+    """Rows of one of the derived tables (spans, outcomes, sessions, check_ins, logs), in receive
+    order or ``newest_first``; with ``trace_id``, only that trace's (tables without a trace id
+    then have none)."""
     if table not in ROW_TABLES:
         raise ValueError(f"unknown table {table!r}")
     where, params = scope.where("t")
+    order = "DESC" if newest_first else "ASC"
+    if trace_id:
+        if table not in TRACED_TABLES:
+            return []
+        where.append("t.trace_id = ?")
+        params.append(trace_id)
     cursor_ = connection.execute(
         f"""SELECT t.*, p.slug AS project FROM {table} t
         LEFT JOIN projects p ON p.id = t.project_id
-        WHERE {" AND ".join(where)} ORDER BY t.item_id, t.id LIMIT ?""",
+        WHERE {" AND ".join(where)} ORDER BY t.item_id {order}, t.id {order} LIMIT ?""",
         (*params, limit),
     )
     names = [d[0] for d in cursor_.description]
@@ -328,3 +345,62 @@ def _json_or_none(payload: bytes) -> Any:
         return orjson.loads(payload)
     except orjson.JSONDecodeError:
         return None
+
+
+def traces(connection: sqlite3.Connection, scope: Scope, *, limit: int = 100) -> list[dict]:
+    """The traces that have spans, newest first: each one's root segment (the segment span
+    without a parent, from a transaction or streamed), extent, span count, errors and projects."""
+    where, params = scope.where("s")
+    found = connection.execute(
+        f"""SELECT s.trace_id, MIN(s.start_timestamp), MAX(s.timestamp), COUNT(*),
+            MAX(s.received_at)
+        FROM spans s WHERE {" AND ".join(where)} AND s.trace_id IS NOT NULL
+        GROUP BY s.trace_id ORDER BY MAX(s.id) DESC LIMIT ?""",
+        (*params, limit),
+    ).fetchall()
+    result = []
+    for trace_id, start, end, span_count, received_at in found:
+        root = connection.execute(
+            """SELECT transaction_name, op, description FROM spans
+            WHERE trace_id = ? AND is_segment = 1
+            ORDER BY (parent_span_id IS NULL OR parent_span_id = '') DESC, start_timestamp
+            LIMIT 1""",
+            (trace_id,),
+        ).fetchone()
+        projects = connection.execute(
+            """SELECT DISTINCT p.slug FROM projects p WHERE p.id IN
+            (SELECT project_id FROM spans WHERE trace_id = ?
+             UNION SELECT project_id FROM events WHERE trace_id = ?) ORDER BY p.slug""",
+            (trace_id, trace_id),
+        ).fetchall()
+        errors = connection.execute(
+            "SELECT COUNT(*) FROM events WHERE trace_id = ? AND type != 'transaction'",
+            (trace_id,),
+        ).fetchone()[0]
+        result.append(
+            {
+                "trace_id": trace_id,
+                "root": (root[0] or root[2] or root[1]) if root else None,
+                "root_op": root[1] if root else None,
+                "start_timestamp": start,
+                "duration": (end - start) * 1000 if start is not None and end is not None else None,
+                "span_count": span_count,
+                "errors": errors,
+                "projects": [slug for (slug,) in projects],
+                "received_at": received_at,
+            }
+        )
+    return result
+
+
+def issue_user_counts(connection: sqlite3.Connection, issues: Sequence[dict]) -> list[int]:
+    """How many users each issue's events reached: Sentry's ``user`` tag, the first of id,
+    username, email and IP address that the event has."""
+    return [
+        connection.execute(
+            """SELECT COUNT(DISTINCT COALESCE(user_id, user_username, user_email, user_ip))
+            FROM events WHERE project_id = ? AND fingerprint = ?""",
+            (issue["project_id"], issue["fingerprint"]),
+        ).fetchone()[0]
+        for issue in issues
+    ]

@@ -6,14 +6,25 @@ import { renderDiscover } from "./discover.js";
 import { renderEnvelopes } from "./envelopes.js";
 import { renderEvent } from "./event.js";
 import { renderEvents } from "./events.js";
+import { renderInsights } from "./insights.js";
+import { renderIssues } from "./issues.js";
+import { renderLogs } from "./logs.js";
 import { currentRoute, navigate } from "./nav.js";
 import { renderProjects } from "./projects.js";
+import { renderReleases } from "./releases.js";
+import { renderTrace, renderTraces } from "./traces.js";
 
 // Each page renders into a fresh element and may return `{ refresh }`, which is called
 // whenever new data arrives.
 const ROUTES = [
   { pattern: /^\/events$/, page: "events", render: renderEvents },
   { pattern: /^\/events\/([0-9a-fA-F-]{32,36})$/, page: "events", render: renderEvent },
+  { pattern: /^\/issues$/, page: "issues", render: renderIssues },
+  { pattern: /^\/traces$/, page: "traces", render: renderTraces },
+  { pattern: /^\/traces\/([0-9a-fA-F-]{32,36})$/, page: "traces", render: renderTrace },
+  { pattern: /^\/logs$/, page: "logs", render: renderLogs },
+  { pattern: /^\/insights$/, page: "insights", render: renderInsights },
+  { pattern: /^\/releases$/, page: "releases", render: renderReleases },
   { pattern: /^\/envelopes$/, page: "envelopes", render: renderEnvelopes },
   { pattern: /^\/discover$/, page: "discover", render: renderDiscover },
   { pattern: /^\/projects$/, page: "projects", render: renderProjects },

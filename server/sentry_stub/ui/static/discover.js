@@ -1,7 +1,7 @@
 // Discover: fields, query and sort as Sentry's Discover takes them, or the one-line pipe form.
 
 import { getJSON } from "./api.js";
-import { display, errorBox, h, showWarnings, table } from "./dom.js";
+import { display, errorBox, h, showWarnings, table, textInput } from "./dom.js";
 import { navigate } from "./nav.js";
 import { projectSelect } from "./projects.js";
 
@@ -12,9 +12,9 @@ export async function renderDiscover(view, params) {
   const project = params.get("project") ?? "";
   const pipe = params.get("q") ?? "";
 
-  const fieldsInput = input("fields", "Fields", fields.join(", "), "environment, count()");
-  const queryInput = input("query", "Query", query, "event.type:error");
-  const sortInput = input("sort", "Sort", sort, "-count()");
+  const fieldsInput = textInput("fields", fields.join(", "), "environment, count()", "Fields");
+  const queryInput = textInput("query", query, "event.type:error", "Query");
+  const sortInput = textInput("sort", sort, "-count()", "Sort");
   const select = await projectSelect(project);
   const form = h(
     "form",
@@ -37,7 +37,7 @@ export async function renderDiscover(view, params) {
   });
 
   const pipeExample = "event.type:error | count() by transaction | sort by count DESC";
-  const pipeInput = input("q", "Pipe query", pipe, pipeExample);
+  const pipeInput = textInput("q", pipe, pipeExample, "Pipe query");
   const pipeForm = h(
     "form",
     { class: "discover", id: "pipe-form" },
@@ -73,17 +73,6 @@ export async function renderDiscover(view, params) {
   }
   await refresh();
   return { refresh };
-}
-
-function input(name, label, value, placeholder) {
-  return h("input", {
-    name,
-    value,
-    placeholder,
-    "aria-label": label,
-    spellcheck: "false",
-    autocomplete: "off",
-  });
 }
 
 function labelled(text, control) {

@@ -21,6 +21,19 @@ export function append(parent, ...children) {
   return parent;
 }
 
+/** A query box as the forms have them: plain text, no spelling or autofill help. */
+export function textInput(name, value, placeholder, label, type = "text") {
+  return h("input", {
+    type,
+    name,
+    value,
+    placeholder,
+    "aria-label": label,
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+}
+
 /** A table; a cell is a string, a number, a node, or null for an empty cell. */
 export function table(headings, rows, attributes = {}) {
   return h(
@@ -31,10 +44,16 @@ export function table(headings, rows, attributes = {}) {
   );
 }
 
-/** A two-column table of an object's keys and values (nested values as JSON). */
-export function keyValueTable(object) {
+/** A two-column table of an object's keys and values (nested values as JSON); the keys in
+ * `flagged` (a Map of key to note) carry a badge with that note. */
+export function keyValueTable(object, flagged = new Map()) {
   const rows = Object.entries(object ?? {}).map(([key, value]) => [
-    h("span", { class: "key" }, key),
+    h(
+      "span",
+      { class: "key" },
+      key,
+      flagged.has(key) ? h("span", { class: "badge pii", title: flagged.get(key) }, "PII") : null,
+    ),
     display(value),
   ]);
   return table(["Key", "Value"], rows, { class: "key-value" });

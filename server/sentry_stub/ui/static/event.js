@@ -1,26 +1,32 @@
 // One event: what Sentry's issue page shows, plus the JSON as sent and as Sentry stores it.
 
-import { getJSON } from "./api.js";
+import { ApiError, getJSON } from "./api.js";
 import { append, display, formatTime, h, jsonBlock, keyValueTable, section, table } from "./dom.js";
-import { eventTitle, exceptionValues } from "./events.js";
+import { eventTitle, exceptionValues, filterLink, traceLink } from "./events.js";
 
 export async function renderEvent(view, _params, eventId) {
   const record = await getJSON(`/stub/api/events/${encodeURIComponent(eventId)}`);
   const data = record.data ?? {};
   const exceptions = exceptionValues(record);
+  const findings = await piiFindings(record);
   append(
     view,
     h("p", {}, h("a", { href: "#/events" }, "← Events")),
     h("h1", { class: "title" }, eventTitle(record)),
     summary(record),
     notes(record),
+    piiSection(findings),
     record.tags.length
       ? section("Tags", table(["Tag", "Value"], record.tags, { class: "tags" }))
       : null,
     // The exception raised last first, as Sentry shows them.
     exceptions.length ? section("Exception", exceptions.reverse().map(exception)) : null,
-    isObject(data.user) ? section("User", keyValueTable(data.user)) : null,
-    isObject(data.request) ? section("Request", keyValueTable(data.request)) : null,
+    isObject(data.user)
+      ? section("User", keyValueTable(data.user, flagsUnder(findings, "user")))
+      : null,
+    isObject(data.request)
+      ? section("Request", keyValueTable(data.request, flagsUnder(findings, "request")))
+      : null,
     breadcrumbs(data),
     contexts(data),
     section(
@@ -59,8 +65,10 @@ function summary(record) {
     Type: record.type,
     Level: indexed.level,
     Project: record.project,
-    Environment: indexed.environment,
-    Release: indexed.release,
+    Environment: filterLink("environment", indexed.environment),
+    Release: filterLink("release", indexed.release),
+    Transaction: filterLink("transaction", indexed.transaction),
+    Trace: traceLink(indexed.trace),
     Platform: indexed.platform,
     Received: formatTime(record.received_at),
     Envelope: `#${record.envelope_id}`,
@@ -70,8 +78,58 @@ function summary(record) {
     { class: "facts" },
     Object.entries(facts)
       .filter(([, value]) => value !== undefined && value !== null && value !== "")
-      .map(([name, value]) => h("div", {}, h("dt", {}, name), h("dd", {}, display(value)))),
+      .map(([name, value]) =>
+        h(
+          "div",
+          {},
+          h("dt", {}, name),
+          h("dd", {}, value instanceof Node ? value : display(value)),
+        ),
+      ),
   );
+}
+
+/** The stub's PII check on this event: values Sentry's scrubbers would have removed. */
+async function piiFindings(record) {
+  try {
+    const report = await getJSON("/stub/api/checks/pii", { item: record.item_id });
+    return { leaks: report.leaks };
+  } catch (error) {
+    if (error instanceof ApiError) return { leaks: [], unavailable: error.message };
+    throw error;
+  }
+}
+
+function piiSection(findings) {
+  if (findings.unavailable) {
+    return section("PII check", h("p", { class: "hint" }, findings.unavailable));
+  }
+  if (!findings.leaks.length) return null;
+  const rows = findings.leaks.map((leak) => [
+    h("code", {}, display(leak.path)),
+    display(leak.rule),
+    display(leak.trigger),
+    h("code", {}, display(leak.excerpt)),
+  ]);
+  return section(
+    "PII findings",
+    h(
+      "p",
+      { class: "hint" },
+      "Values Sentry's scrubbers would have removed (the stub's PII check):",
+    ),
+    table(["Field", "Rule", "Trigger", "Excerpt"], rows, { class: "pii-findings" }),
+  );
+}
+
+/** The keys directly under `prefix` (e.g. `user`) that hold a leak, with the rule that fired. */
+function flagsUnder(findings, prefix) {
+  const flags = new Map();
+  for (const leak of findings.leaks) {
+    const [head, key] = String(leak.path).split(".");
+    if (head === prefix && key) flags.set(key, `${display(leak.rule)}: ${display(leak.trigger)}`);
+  }
+  return flags;
 }
 
 function notes(record) {

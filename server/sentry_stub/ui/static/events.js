@@ -1,7 +1,7 @@
 // The events list: a Sentry search, newest first, refreshed as events arrive.
 
 import { getJSON } from "./api.js";
-import { display, errorBox, formatTime, h, showWarnings, table } from "./dom.js";
+import { display, errorBox, formatTime, h, textInput, showWarnings, table } from "./dom.js";
 import { hashFor, navigate } from "./nav.js";
 import { projectSelect } from "./projects.js";
 
@@ -10,15 +10,8 @@ const LIMIT = 100;
 export async function renderEvents(view, params) {
   const query = params.get("query") ?? "";
   const project = params.get("project") ?? "";
-  const input = h("input", {
-    type: "search",
-    name: "query",
-    value: query,
-    placeholder: "event.type:error environment:production",
-    "aria-label": "Search",
-    spellcheck: "false",
-    autocomplete: "off",
-  });
+  const example = "event.type:error environment:production";
+  const input = textInput("query", query, example, "Search", "search");
   const select = await projectSelect(project);
   const button = h("button", { type: "submit" }, "Search");
   const form = h("form", { class: "search" }, input, select, button);
@@ -54,8 +47,8 @@ function eventsTable(events) {
       event.type,
       indexed.level ? levelBadge(indexed.level) : null,
       event.project,
-      display(indexed.environment),
-      display(indexed.release),
+      filterLink("environment", indexed.environment),
+      filterLink("release", indexed.release),
     ];
   });
   const headings = ["Received", "Title", "Type", "Level", "Project", "Environment", "Release"];
@@ -85,7 +78,21 @@ export function exceptionValues(record) {
   return Array.isArray(values) ? values.filter((value) => value && typeof value === "object") : [];
 }
 
-function levelBadge(level) {
+/** A link to the events that share a value, e.g. every event of a release; the value quoted as
+ * Sentry's search syntax quotes it. */
+export function filterLink(field, value) {
+  if (value === null || value === undefined || value === "") return null;
+  const quoted = `"${display(value).replace(/(["\\])/g, "\\$1")}"`;
+  return h("a", { href: hashFor("/events", { query: `${field}:${quoted}` }) }, display(value));
+}
+
+/** A trace id as a link to its trace page. */
+export function traceLink(traceId, text = traceId) {
+  if (!traceId) return null;
+  return h("a", { class: "trace-id", href: hashFor(`/traces/${traceId}`) }, display(text));
+}
+
+export function levelBadge(level) {
   const known = ["fatal", "error", "warning", "info", "debug"].includes(level);
   return h("span", { class: `level level-${known ? level : "other"}` }, display(level));
 }

@@ -98,3 +98,35 @@ export async function projectSelect(selected) {
     ),
   );
 }
+
+/**
+ * What a newcomer sees on an empty page: why it is empty, the DSN to paste, and the Python
+ * `init` line with the options this page needs (e.g. `traces_sample_rate=1.0`).
+ */
+export async function emptyState(why, options = "", after = "") {
+  const { data: projects } = await getJSON("/stub/api/projects");
+  const box = h("div", { class: "empty-state" }, h("p", { class: "hint" }, why));
+  const [project] = projects;
+  if (!project) {
+    const link = h("a", { href: "#/projects" }, "Projects");
+    return append(box, h("p", {}, "Add a project on the ", link, " page."));
+  }
+  const init = `sentry_sdk.init(dsn="${project.dsn}"${options ? `, ${options}` : ""})${after}`;
+  return append(
+    box,
+    h("div", { class: "dsn" }, h("code", {}, project.dsn), copyButton(project.dsn, "Copy DSN")),
+    h(
+      "figure",
+      { class: "snippet" },
+      h("figcaption", {}, "Python", copyButton(init)),
+      h("pre", {}, init),
+    ),
+    h(
+      "p",
+      { class: "muted" },
+      "Other projects and a React snippet: ",
+      h("a", { href: "#/projects" }, "Projects"),
+      ".",
+    ),
+  );
+}
