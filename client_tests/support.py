@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 import sentry_sdk
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 # The container's CMD (see the Dockerfile): the installed console script, not ``python -m``.
 SERVE_COMMAND = ("sentry-stub", "serve")
@@ -196,11 +198,20 @@ def debian_chromium(*extra_args: str) -> Iterator[Browser]:
     """Debian's Chromium driven by Playwright (never a browser Playwright downloads)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-frontend.sh to install Chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = _playwright().chromium.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@functools.cache
+def _playwright() -> Playwright:
+    """One Playwright per test process, shared by every browser: its sync API refuses to start
+    while another instance runs, as when one xdist worker holds the frontend suite's
+    session-scoped browser and then reaches a UI module with a browser of its own."""
+    playwright = sync_playwright().start()
+    atexit.register(playwright.stop)
+    return playwright
