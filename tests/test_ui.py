@@ -51,13 +51,6 @@ def browser() -> Iterator[Browser]:
         yield browser
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StubServer]:
-    # One server for the module: stopping one waits for the UI's pending long polls.
-    with StubServer() as server:
-        yield server
-
-
 @pytest.fixture
 def stub(server: StubServer) -> StubServer:
     """The module's server, emptied for this test."""
