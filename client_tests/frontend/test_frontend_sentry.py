@@ -36,8 +36,11 @@ def leave_page(page: Page) -> None:
     """Hide the page, as a user closing the tab does.
 
     The browser SDK ends the pageload span and flushes its client reports only when the page
-    becomes hidden; navigating away is what makes Chromium hide it.
+    becomes hidden; navigating away is what makes Chromium hide it. The sends still in flight
+    finish first: leaving would abort them, and the SDK reports each aborted send as a
+    ``network_error`` discard (seen when a second error's envelope was still on its way).
     """
+    page.wait_for_load_state("networkidle")
     page.goto("about:blank")
 
 

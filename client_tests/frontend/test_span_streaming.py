@@ -42,9 +42,14 @@ def test_streamed_pageload_is_a_segment_span_and_no_transaction(sentry_stub, ser
     of_segment = sentry_stub.query(["count()"], f"transaction.span_id:{segment['span_id']}")
     assert of_segment == [{"count()": len(children)}]
 
-    # The web UI lists the trace by its streamed segment and counts its spans.
+    # The web UI lists the trace by its streamed segment and counts its spans. Its row is found
+    # by the trace's link: against a shared server (remote mode) other tests' pageloads are
+    # listed too, with the same name.
     page.goto(f"{sentry_stub.url}/#/traces")
-    row = page.locator("table.traces tbody tr", has_text=name)
+    link = page.locator(f'a[href="#/traces/{segment["trace_id"]}"]')
+    row = page.locator("table.traces tbody tr", has=link)
+    expect(row).to_have_count(1)
+    expect(link).to_have_text(name)
     expect(row.locator("td").nth(2)).to_have_text("pageload")
     expect(row.locator("td").nth(4)).to_have_text(str(len(children)))
 
