@@ -5,6 +5,7 @@ The fixtures (one server per module, a fresh browser context per test) are test_
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import sys
@@ -18,9 +19,9 @@ from playwright.sync_api import expect
 
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
-from tests.test_ui import UI, XSS, api, browser, sdk, server, stub, table_rows, ui
+from tests.test_ui import UI, XSS, api, browser, sdk, stub, table_rows, ui
 
-__all__ = ["api", "browser", "server", "stub", "ui"]  # fixtures, used by name
+__all__ = ["api", "browser", "stub", "ui"]  # fixtures, used by name
 
 
 def send_checkout_trace(
@@ -258,3 +259,35 @@ def test_the_rows_behind_the_pages_filter_by_trace_and_come_newest_first(stub: S
     assert [log["trace_id"] for log in logs] == [second, first]
     assert outcomes == []  # client reports belong to no trace
     assert [trace["trace_id"] for trace in traces] == [second, first]
+
+
+def test_a_transactions_page_lists_its_errors_and_logs(
+    ui: UI, stub: StubServer, api: StubClient
+) -> None:
+    trace_id = send_checkout_trace(stub.dsn, name=XSS)
+    with sdk(stub.dsn):
+        # Another trace, but an error naming the transaction: related too.
+        sentry_sdk.get_current_scope().set_transaction_name(XSS)
+        sentry_sdk.capture_exception(TimeoutError("retry failed"))
+    with sdk(stub.dsn):
+        sentry_sdk.capture_exception(TimeoutError("unrelated"))
+    [transaction] = [e for e in api.events() if e["type"] == "transaction"]
+
+    ui.open(f"/events/{transaction['event_id']}")
+    errors = table_rows(ui.page, "table.related-errors")
+    titles = ["TimeoutError: retry failed", "ValueError: card declined"]
+    assert sorted(row[1] for row in errors) == titles
+    [log] = table_rows(ui.page, "table.logs")
+    assert log[1:4] == ["warn", f"payment slow for order {XSS}", "default"]
+    assert ui.page.locator("main img").count() == 0
+
+    ui.page.get_by_role("link", name="TimeoutError: retry failed").click()
+    expect(ui.page.locator("h1.title")).to_have_text("TimeoutError: retry failed")
+    ui.page.go_back()
+    ui.page.locator("section:has(h2:text-is('Errors of this transaction')) p a").click()
+    expect(ui.page.get_by_role("searchbox", name="Search")).to_have_value(
+        f"event.type:error (trace:{trace_id} OR transaction:{json.dumps(XSS)})"
+    )
+    expect(ui.page.locator("table.events tbody tr")).to_have_count(2)
+    assert ui.page.evaluate("window.__xss") is None
+    assert ui.console_errors == []
