@@ -291,3 +291,29 @@ def test_a_transactions_page_lists_its_errors_and_logs(
     expect(ui.page.locator("table.events tbody tr")).to_have_count(2)
     assert ui.page.evaluate("window.__xss") is None
     assert ui.console_errors == []
+
+
+def test_projects_show_the_release_naming_and_sample_rate_checks(ui: UI, stub: StubServer) -> None:
+    send_checkout_trace(stub.dsn)  # release shop@1.2.3, environment production
+    with sdk(stub.dsn, release=XSS, environment="qa"):
+        sentry_sdk.capture_exception(TimeoutError("retry failed"))
+
+    ui.open("/projects")
+    check = ui.page.locator(".release-check")
+    expect(check.locator("h3 .verdict")).to_have_text("failed")
+    expect(check).to_contain_text(f"Releases seen: shop@1.2.3 (2), {XSS} (1)")
+    problems = table_rows(ui.page, "table.release-problems")
+    assert {(row[1], row[2]) for row in problems} == {("release", XSS), ("environment", "qa")}
+    assert ui.page.locator("main img").count() == 0
+
+    ui.page.get_by_role("textbox", name="Expected sample rate").fill("1")
+    ui.page.get_by_role("button", name="Check sample rate").click()
+    report = ui.page.locator(".sampling-report")
+    expect(report.locator("p .verdict")).to_have_text("passed")
+    assert ["Kept", "1"] in table_rows(ui.page, ".sampling-report table")
+    ui.page.get_by_role("textbox", name="Expected sample rate").fill("0.1")
+    ui.page.get_by_role("button", name="Check sample rate").click()
+    expect(report.locator("p .verdict")).to_have_text("failed")
+    expect(report.locator("li").first).to_contain_text("no client report arrived at all")
+    assert ui.page.evaluate("window.__xss") is None
+    assert ui.console_errors == []
