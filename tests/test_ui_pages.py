@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sentry_sdk
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
@@ -48,10 +48,10 @@ def test_navigation_has_issues_traces_and_logs_beside_the_other_pages(ui: UI) ->
     ui.open("/events")
     names = ui.page.locator("header nav a").all_text_contents()
     assert names == [
-        *("Issues", "Events", "Traces", "Logs", "Insights", "Releases"),
+        *("Issues", "Events", "Traces", "Logs", "Insights", "Releases", "Alerts"),
         *("Envelopes", "Discover", "Projects"),
     ]
-    for name in ("Issues", "Traces", "Logs", "Insights", "Releases"):
+    for name in ("Issues", "Traces", "Logs", "Insights", "Releases", "Alerts"):
         ui.page.get_by_role("link", name=name, exact=True).click()
         expect(ui.page.locator("h1")).to_have_text(name)
         expect(ui.page.locator("nav a.active")).to_have_text(name)
@@ -237,7 +237,8 @@ def test_the_new_pages_fit_the_window_width(
 ) -> None:
     trace_id = send_checkout_trace(stub.dsn, description="SELECT " + "column, " * 40 + "id")
     ui.page.set_viewport_size({"width": width, "height": height})
-    for route in ("/issues", "/traces", f"/traces/{trace_id}", "/logs", "/insights", "/releases"):
+    routes = ("/issues", "/traces", f"/traces/{trace_id}", "/logs", "/insights", "/releases")
+    for route in (*routes, "/alerts", "/projects"):
         ui.open(route)
         overflow = ui.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{route} is {overflow} px wider than a {width} px window"
@@ -317,3 +318,38 @@ def test_projects_show_the_release_naming_and_sample_rate_checks(ui: UI, stub: S
     expect(report.locator("li").first).to_contain_text("no client report arrived at all")
     assert ui.page.evaluate("window.__xss") is None
     assert ui.console_errors == []
+
+
+def test_the_alerts_page_lists_alerts_fired_and_fault_rules(
+    browser: Browser, tmp_path: Path
+) -> None:
+    config = tmp_path / "alerts.toml"
+    config.write_text(
+        f"[[alerts]]\nname = {json.dumps(XSS)}\nconditions = [{{ id = 'first_seen' }}]\n"
+    )
+    with StubServer(config=config) as server:
+        StubClient(server.url).add_fault(
+            {"kind": "delay", "seconds": 0.01, "categories": ["profile"]}
+        )
+        with sdk(server.dsn):
+            event_id = sentry_sdk.capture_exception(TimeoutError(XSS))
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            ui = UI(page, server.url)
+            page.on("pageerror", lambda error: ui.console_errors.append(str(error)))
+            ui.open("/alerts")
+            [alert] = table_rows(page, "table.alerts")
+            assert alert[1:5] == [XSS, "issue", "triggered", "default"]
+            page.get_by_role("link", name=event_id[:8]).click()
+            expect(page.locator("h1.title")).to_have_text(f"TimeoutError: {XSS}")
+            page.go_back()
+            expect(page.locator("table.faults tbody tr")).to_have_count(1)
+            [fault] = table_rows(page, "table.faults")
+            assert fault[1:6] == ["delay", "all", "profile", "0", "active"]
+            assert '"seconds":0.01' in fault[7]
+            assert page.locator("main img").count() == 0
+            assert page.evaluate("window.__xss") is None
+            assert ui.console_errors == []
+        finally:
+            context.close()
