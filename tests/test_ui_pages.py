@@ -156,8 +156,8 @@ def test_a_pii_finding_is_marked_on_the_event_page(ui: UI, stub: StubServer) -> 
         event["request"] = {"method": "POST", "data": {"note": "card 4111 1111 1111 1111"}}
         return event
 
-    with sdk(stub.dsn):
-        sentry_sdk.get_current_scope().add_event_processor(with_signup_request)
+    with sdk(stub.dsn), sentry_sdk.new_scope() as scope:  # the processor ends with the block
+        scope.add_event_processor(with_signup_request)
         event_id = sentry_sdk.capture_message("signup failed")
 
     ui.open(f"/events/{event_id}")
@@ -353,3 +353,23 @@ def test_the_alerts_page_lists_alerts_fired_and_fault_rules(
             assert ui.console_errors == []
         finally:
             context.close()
+
+
+def test_pii_findings_are_marked_on_contexts_and_extra(ui: UI, stub: StubServer) -> None:
+    with sdk(stub.dsn):
+        sentry_sdk.set_extra("note", "card 4111 1111 1111 1111")
+        sentry_sdk.set_extra("order", XSS)
+        sentry_sdk.set_context("payment", {"card": "4111 1111 1111 1111", "amount": XSS})
+        event_id = sentry_sdk.capture_message("checkout failed")
+
+    ui.open(f"/events/{event_id}")
+    paths = [row[0] for row in table_rows(ui.page, "table.pii-findings")]
+    assert sorted(paths) == ["contexts.payment.card", "extra.note"]
+    for heading, key in (("Extra", "note"), ("Contexts", "card")):
+        block = ui.page.locator(f"section:has(h2:text-is('{heading}')) table")
+        expect(block.locator(".badge.pii")).to_have_count(1)
+        expect(block.locator("tr", has_text=key).locator(".badge.pii")).to_have_text("PII")
+    expect(ui.page.locator("section:has(h2:text-is('Extra'))")).to_contain_text(XSS)
+    assert ui.page.locator("main img").count() == 0
+    assert ui.page.evaluate("window.__xss") is None
+    assert ui.console_errors == []

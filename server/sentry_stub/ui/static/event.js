@@ -30,8 +30,11 @@ export async function renderEvent(view, _params, eventId) {
     isObject(data.request)
       ? section("Request", keyValueTable(data.request, flagsUnder(findings, "request")))
       : null,
+    isObject(data.extra) && Object.keys(data.extra).length
+      ? section("Extra", keyValueTable(data.extra, flagsUnder(findings, "extra")))
+      : null,
     breadcrumbs(data),
-    contexts(data),
+    contexts(data, findings),
     section(
       "JSON",
       h(
@@ -125,12 +128,17 @@ function piiSection(findings) {
   );
 }
 
-/** The keys directly under `prefix` (e.g. `user`) that hold a leak, with the rule that fired. */
+/**
+ * The keys directly under `prefix` (a JSON path such as `user` or `contexts.payment`) that hold a
+ * leak, with the rule that fired.
+ */
 function flagsUnder(findings, prefix) {
   const flags = new Map();
   for (const leak of findings.leaks) {
-    const [head, key] = String(leak.path).split(".");
-    if (head === prefix && key) flags.set(key, `${display(leak.rule)}: ${display(leak.trigger)}`);
+    const path = String(leak.path);
+    if (!path.startsWith(`${prefix}.`)) continue;
+    const [key] = path.slice(prefix.length + 1).split(".");
+    if (key) flags.set(key, `${display(leak.rule)}: ${display(leak.trigger)}`);
   }
   return flags;
 }
@@ -256,7 +264,7 @@ function breadcrumbs(data) {
   return section("Breadcrumbs", table(headings, rows, { class: "breadcrumbs" }));
 }
 
-function contexts(data) {
+function contexts(data, findings) {
   if (!isObject(data.contexts) || !Object.keys(data.contexts).length) return null;
   return section(
     "Contexts",
@@ -268,7 +276,9 @@ function contexts(data) {
           "div",
           {},
           h("h3", {}, name),
-          isObject(context) ? keyValueTable(context) : display(context),
+          isObject(context)
+            ? keyValueTable(context, flagsUnder(findings, `contexts.${name}`))
+            : display(context),
         ),
       ),
     ),
