@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -373,3 +374,47 @@ def test_pii_findings_are_marked_on_contexts_and_extra(ui: UI, stub: StubServer)
     assert ui.page.locator("main img").count() == 0
     assert ui.page.evaluate("window.__xss") is None
     assert ui.console_errors == []
+
+
+def send_pageload(dsn: str, page: str, **vitals: float) -> None:
+    """A browser pageload transaction as @sentry/browser sends it, with web vitals."""
+    now = time.time()
+    units = {"cls": "none"}
+    with sdk(dsn, traces_sample_rate=1.0):
+        sentry_sdk.capture_event(
+            {
+                "type": "transaction",
+                "transaction": page,
+                "platform": "javascript",
+                "start_timestamp": now - 1,
+                "timestamp": now,
+                "contexts": {
+                    "trace": {"trace_id": uuid.uuid4().hex, "span_id": "a" * 16, "op": "pageload"}
+                },
+                "spans": [],
+                "measurements": {
+                    name: {"value": value, "unit": units.get(name, "millisecond")}
+                    for name, value in vitals.items()
+                },
+            }
+        )
+
+
+def test_insights_show_the_p75_web_vitals_of_each_page(ui: UI, stub: StubServer) -> None:
+    for lcp, cls, ttfb in ((1000, 0.01, 2000), (2000, 0.02, 2000), (3000, 0.03, 2000)):
+        send_pageload(stub.dsn, "/checkout", lcp=lcp, cls=cls, ttfb=ttfb)
+    send_pageload(stub.dsn, "/checkout", lcp=5000, cls=0.04, ttfb=2000)
+    send_pageload(stub.dsn, XSS, fcp=900)
+
+    ui.open("/insights")
+    rows = {row[0]: row[1:] for row in table_rows(ui.page, "table.web-vitals")}
+    assert rows["/checkout"] == [
+        *("4", "3500 ms (needs improvement)", ""),
+        *("0.033 (good)", "2000 ms (poor)", ""),
+    ]
+    assert rows[XSS] == ["1", "", "900 ms (good)", "", "", ""]
+    ui.page.get_by_role("link", name="/checkout").click()
+    expect(ui.page.get_by_role("searchbox", name="Search")).to_have_value('transaction:"/checkout"')
+    expect(ui.page.locator("table.events tbody tr")).to_have_count(4)
+    assert ui.page.locator("main img").count() == 0
+    assert ui.page.evaluate("window.__xss") is None
