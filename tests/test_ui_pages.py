@@ -5,22 +5,24 @@ The fixtures (one server per module, a fresh browser context per test) are test_
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 import sentry_sdk
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
-from tests.test_ui import UI, XSS, api, browser, sdk, server, stub, table_rows, ui
+from tests.test_ui import UI, XSS, api, browser, sdk, stub, table_rows, ui
 
-__all__ = ["api", "browser", "server", "stub", "ui"]  # fixtures, used by name
+__all__ = ["api", "browser", "stub", "ui"]  # fixtures, used by name
 
 
 def send_checkout_trace(
@@ -47,10 +49,10 @@ def test_navigation_has_issues_traces_and_logs_beside_the_other_pages(ui: UI) ->
     ui.open("/events")
     names = ui.page.locator("header nav a").all_text_contents()
     assert names == [
-        *("Issues", "Events", "Traces", "Logs", "Insights", "Releases"),
+        *("Issues", "Events", "Traces", "Logs", "Insights", "Releases", "Alerts"),
         *("Envelopes", "Discover", "Projects"),
     ]
-    for name in ("Issues", "Traces", "Logs", "Insights", "Releases"):
+    for name in ("Issues", "Traces", "Logs", "Insights", "Releases", "Alerts"):
         ui.page.get_by_role("link", name=name, exact=True).click()
         expect(ui.page.locator("h1")).to_have_text(name)
         expect(ui.page.locator("nav a.active")).to_have_text(name)
@@ -155,8 +157,8 @@ def test_a_pii_finding_is_marked_on_the_event_page(ui: UI, stub: StubServer) -> 
         event["request"] = {"method": "POST", "data": {"note": "card 4111 1111 1111 1111"}}
         return event
 
-    with sdk(stub.dsn):
-        sentry_sdk.get_current_scope().add_event_processor(with_signup_request)
+    with sdk(stub.dsn), sentry_sdk.new_scope() as scope:  # the processor ends with the block
+        scope.add_event_processor(with_signup_request)
         event_id = sentry_sdk.capture_message("signup failed")
 
     ui.open(f"/events/{event_id}")
@@ -236,7 +238,8 @@ def test_the_new_pages_fit_the_window_width(
 ) -> None:
     trace_id = send_checkout_trace(stub.dsn, description="SELECT " + "column, " * 40 + "id")
     ui.page.set_viewport_size({"width": width, "height": height})
-    for route in ("/issues", "/traces", f"/traces/{trace_id}", "/logs", "/insights", "/releases"):
+    routes = ("/issues", "/traces", f"/traces/{trace_id}", "/logs", "/insights", "/releases")
+    for route in (*routes, "/alerts", "/projects"):
         ui.open(route)
         overflow = ui.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{route} is {overflow} px wider than a {width} px window"
@@ -258,3 +261,160 @@ def test_the_rows_behind_the_pages_filter_by_trace_and_come_newest_first(stub: S
     assert [log["trace_id"] for log in logs] == [second, first]
     assert outcomes == []  # client reports belong to no trace
     assert [trace["trace_id"] for trace in traces] == [second, first]
+
+
+def test_a_transactions_page_lists_its_errors_and_logs(
+    ui: UI, stub: StubServer, api: StubClient
+) -> None:
+    trace_id = send_checkout_trace(stub.dsn, name=XSS)
+    with sdk(stub.dsn):
+        # Another trace, but an error naming the transaction: related too.
+        sentry_sdk.get_current_scope().set_transaction_name(XSS)
+        sentry_sdk.capture_exception(TimeoutError("retry failed"))
+    with sdk(stub.dsn):
+        sentry_sdk.capture_exception(TimeoutError("unrelated"))
+    [transaction] = [e for e in api.events() if e["type"] == "transaction"]
+
+    ui.open(f"/events/{transaction['event_id']}")
+    errors = table_rows(ui.page, "table.related-errors")
+    titles = ["TimeoutError: retry failed", "ValueError: card declined"]
+    assert sorted(row[1] for row in errors) == titles
+    [log] = table_rows(ui.page, "table.logs")
+    assert log[1:4] == ["warn", f"payment slow for order {XSS}", "default"]
+    assert ui.page.locator("main img").count() == 0
+
+    ui.page.get_by_role("link", name="TimeoutError: retry failed").click()
+    expect(ui.page.locator("h1.title")).to_have_text("TimeoutError: retry failed")
+    ui.page.go_back()
+    ui.page.locator("section:has(h2:text-is('Errors of this transaction')) p a").click()
+    expect(ui.page.get_by_role("searchbox", name="Search")).to_have_value(
+        f"event.type:error (trace:{trace_id} OR transaction:{json.dumps(XSS)})"
+    )
+    expect(ui.page.locator("table.events tbody tr")).to_have_count(2)
+    assert ui.page.evaluate("window.__xss") is None
+    assert ui.console_errors == []
+
+
+def test_projects_show_the_release_naming_and_sample_rate_checks(ui: UI, stub: StubServer) -> None:
+    send_checkout_trace(stub.dsn)  # release shop@1.2.3, environment production
+    with sdk(stub.dsn, release=XSS, environment="qa"):
+        sentry_sdk.capture_exception(TimeoutError("retry failed"))
+
+    ui.open("/projects")
+    check = ui.page.locator(".release-check")
+    expect(check.locator("h3 .verdict")).to_have_text("failed")
+    expect(check).to_contain_text(f"Releases seen: shop@1.2.3 (2), {XSS} (1)")
+    problems = table_rows(ui.page, "table.release-problems")
+    assert {(row[1], row[2]) for row in problems} == {("release", XSS), ("environment", "qa")}
+    assert ui.page.locator("main img").count() == 0
+
+    ui.page.get_by_role("textbox", name="Expected sample rate").fill("1")
+    ui.page.get_by_role("button", name="Check sample rate").click()
+    report = ui.page.locator(".sampling-report")
+    expect(report.locator("p .verdict")).to_have_text("passed")
+    assert ["Kept", "1"] in table_rows(ui.page, ".sampling-report table")
+    ui.page.get_by_role("textbox", name="Expected sample rate").fill("0.1")
+    ui.page.get_by_role("button", name="Check sample rate").click()
+    expect(report.locator("p .verdict")).to_have_text("failed")
+    expect(report.locator("li").first).to_contain_text("no client report arrived at all")
+    assert ui.page.evaluate("window.__xss") is None
+    assert ui.console_errors == []
+
+
+def test_the_alerts_page_lists_alerts_fired_and_fault_rules(
+    browser: Browser, tmp_path: Path
+) -> None:
+    config = tmp_path / "alerts.toml"
+    config.write_text(
+        f"[[alerts]]\nname = {json.dumps(XSS)}\nconditions = [{{ id = 'first_seen' }}]\n"
+    )
+    with StubServer(config=config) as server:
+        StubClient(server.url).add_fault(
+            {"kind": "delay", "seconds": 0.01, "categories": ["profile"]}
+        )
+        with sdk(server.dsn):
+            event_id = sentry_sdk.capture_exception(TimeoutError(XSS))
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            ui = UI(page, server.url)
+            page.on("pageerror", lambda error: ui.console_errors.append(str(error)))
+            ui.open("/alerts")
+            [alert] = table_rows(page, "table.alerts")
+            assert alert[1:5] == [XSS, "issue", "triggered", "default"]
+            page.get_by_role("link", name=event_id[:8]).click()
+            expect(page.locator("h1.title")).to_have_text(f"TimeoutError: {XSS}")
+            page.go_back()
+            expect(page.locator("table.faults tbody tr")).to_have_count(1)
+            [fault] = table_rows(page, "table.faults")
+            assert fault[1:6] == ["delay", "all", "profile", "0", "active"]
+            assert '"seconds":0.01' in fault[7]
+            assert page.locator("main img").count() == 0
+            assert page.evaluate("window.__xss") is None
+            assert ui.console_errors == []
+        finally:
+            context.close()
+
+
+def test_pii_findings_are_marked_on_contexts_and_extra(ui: UI, stub: StubServer) -> None:
+    with sdk(stub.dsn):
+        sentry_sdk.set_extra("note", "card 4111 1111 1111 1111")
+        sentry_sdk.set_extra("order", XSS)
+        sentry_sdk.set_context("payment", {"card": "4111 1111 1111 1111", "amount": XSS})
+        event_id = sentry_sdk.capture_message("checkout failed")
+
+    ui.open(f"/events/{event_id}")
+    paths = [row[0] for row in table_rows(ui.page, "table.pii-findings")]
+    assert sorted(paths) == ["contexts.payment.card", "extra.note"]
+    for heading, key in (("Extra", "note"), ("Contexts", "card")):
+        block = ui.page.locator(f"section:has(h2:text-is('{heading}')) table")
+        expect(block.locator(".badge.pii")).to_have_count(1)
+        expect(block.locator("tr", has_text=key).locator(".badge.pii")).to_have_text("PII")
+    expect(ui.page.locator("section:has(h2:text-is('Extra'))")).to_contain_text(XSS)
+    assert ui.page.locator("main img").count() == 0
+    assert ui.page.evaluate("window.__xss") is None
+    assert ui.console_errors == []
+
+
+def send_pageload(dsn: str, page: str, **vitals: float) -> None:
+    """A browser pageload transaction as @sentry/browser sends it, with web vitals."""
+    now = time.time()
+    units = {"cls": "none"}
+    with sdk(dsn, traces_sample_rate=1.0):
+        sentry_sdk.capture_event(
+            {
+                "type": "transaction",
+                "transaction": page,
+                "platform": "javascript",
+                "start_timestamp": now - 1,
+                "timestamp": now,
+                "contexts": {
+                    "trace": {"trace_id": uuid.uuid4().hex, "span_id": "a" * 16, "op": "pageload"}
+                },
+                "spans": [],
+                "measurements": {
+                    name: {"value": value, "unit": units.get(name, "millisecond")}
+                    for name, value in vitals.items()
+                },
+            }
+        )
+
+
+def test_insights_show_the_p75_web_vitals_of_each_page(ui: UI, stub: StubServer) -> None:
+    for lcp, cls, ttfb in ((1000, 0.01, 2000), (2000, 0.02, 2000), (3000, 0.03, 2000)):
+        send_pageload(stub.dsn, "/checkout", lcp=lcp, cls=cls, ttfb=ttfb)
+    send_pageload(stub.dsn, "/checkout", lcp=5000, cls=0.04, ttfb=2000)
+    send_pageload(stub.dsn, XSS, fcp=900)
+
+    ui.open("/insights")
+    rows = {row[0]: row[1:] for row in table_rows(ui.page, "table.web-vitals")}
+    assert rows["/checkout"] == [
+        *("4", "3500 ms (needs improvement)", ""),
+        *("0.033 (good)", "2000 ms (poor)", ""),
+    ]
+    assert rows[XSS] == ["1", "", "900 ms (good)", "", "", ""]
+    ui.page.get_by_role("link", name="/checkout").click()
+    expect(ui.page.get_by_role("searchbox", name="Search")).to_have_value('transaction:"/checkout"')
+    expect(ui.page.locator("table.events tbody tr")).to_have_count(4)
+    assert ui.page.locator("main img").count() == 0
+    assert ui.page.evaluate("window.__xss") is None

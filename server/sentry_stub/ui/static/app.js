@@ -1,5 +1,6 @@
 // The shell: routes each hash to its page, follows new data live, and offers a reset.
 
+import { renderAlerts } from "./alerts.js";
 import { LiveCursor, postJSON } from "./api.js";
 import { errorBox, h } from "./dom.js";
 import { renderDiscover } from "./discover.js";
@@ -25,6 +26,7 @@ const ROUTES = [
   { pattern: /^\/logs$/, page: "logs", render: renderLogs },
   { pattern: /^\/insights$/, page: "insights", render: renderInsights },
   { pattern: /^\/releases$/, page: "releases", render: renderReleases },
+  { pattern: /^\/alerts$/, page: "alerts", render: renderAlerts },
   { pattern: /^\/envelopes$/, page: "envelopes", render: renderEnvelopes },
   { pattern: /^\/discover$/, page: "discover", render: renderDiscover },
   { pattern: /^\/projects$/, page: "projects", render: renderProjects },

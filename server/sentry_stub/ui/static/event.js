@@ -2,7 +2,9 @@
 
 import { ApiError, getJSON } from "./api.js";
 import { append, display, formatTime, h, jsonBlock, keyValueTable, section, table } from "./dom.js";
-import { eventTitle, exceptionValues, filterLink, traceLink } from "./events.js";
+import { eventTitle, exceptionValues, filterLink, quoted, traceLink } from "./events.js";
+import { logsTable } from "./logs.js";
+import { hashFor } from "./nav.js";
 
 export async function renderEvent(view, _params, eventId) {
   const record = await getJSON(`/stub/api/events/${encodeURIComponent(eventId)}`);
@@ -15,6 +17,7 @@ export async function renderEvent(view, _params, eventId) {
     h("h1", { class: "title" }, eventTitle(record)),
     summary(record),
     notes(record),
+    record.type === "transaction" ? await transactionRelated(record) : null,
     piiSection(findings),
     record.tags.length
       ? section("Tags", table(["Tag", "Value"], record.tags, { class: "tags" }))
@@ -27,8 +30,11 @@ export async function renderEvent(view, _params, eventId) {
     isObject(data.request)
       ? section("Request", keyValueTable(data.request, flagsUnder(findings, "request")))
       : null,
+    isObject(data.extra) && Object.keys(data.extra).length
+      ? section("Extra", keyValueTable(data.extra, flagsUnder(findings, "extra")))
+      : null,
     breadcrumbs(data),
-    contexts(data),
+    contexts(data, findings),
     section(
       "JSON",
       h(
@@ -122,14 +128,56 @@ function piiSection(findings) {
   );
 }
 
-/** The keys directly under `prefix` (e.g. `user`) that hold a leak, with the rule that fired. */
+/**
+ * The keys directly under `prefix` (a JSON path such as `user` or `contexts.payment`) that hold a
+ * leak, with the rule that fired.
+ */
 function flagsUnder(findings, prefix) {
   const flags = new Map();
   for (const leak of findings.leaks) {
-    const [head, key] = String(leak.path).split(".");
-    if (head === prefix && key) flags.set(key, `${display(leak.rule)}: ${display(leak.trigger)}`);
+    const path = String(leak.path);
+    if (!path.startsWith(`${prefix}.`)) continue;
+    const [key] = path.slice(prefix.length + 1).split(".");
+    if (key) flags.set(key, `${display(leak.rule)}: ${display(leak.trigger)}`);
   }
   return flags;
+}
+
+/**
+ * A transaction's errors and logs: the errors of its trace or naming it as their `transaction`
+ * (as Sentry's transaction summary relates them), and the log entries of its trace.
+ */
+async function transactionRelated(record) {
+  const { trace, transaction } = record.indexed ?? {};
+  const matches = [];
+  if (trace) matches.push(`trace:${trace}`);
+  if (transaction) matches.push(`transaction:${quoted(transaction)}`);
+  if (!matches.length) return null;
+  const query = `event.type:error (${matches.join(" OR ")})`;
+  const [errors, logs] = await Promise.all([
+    getJSON("/stub/api/events", { query, order: "desc", limit: 100 }),
+    trace ? getJSON("/stub/api/rows/logs", { trace, order: "desc" }) : { data: [] },
+  ]);
+  const errorRows = errors.data.map((event) => [
+    h("span", { class: "nowrap" }, formatTime(event.received_at)),
+    h("a", { href: hashFor(`/events/${event.event_id}`) }, eventTitle(event)),
+    display(event.project),
+  ]);
+  return [
+    section(
+      "Errors of this transaction",
+      h("p", { class: "hint" }, h("a", { href: hashFor("/events", { query }) }, query)),
+      errorRows.length
+        ? table(["Received", "Error", "Project"], errorRows, { class: "related-errors" })
+        : h("p", { class: "hint" }, "No error in its trace or naming it."),
+    ),
+    section(
+      "Logs of this trace",
+      logs.data.length
+        ? logsTable(logs.data)
+        : h("p", { class: "hint" }, trace ? "No log entry in its trace." : "It has no trace id."),
+    ),
+  ];
 }
 
 function notes(record) {
@@ -216,7 +264,7 @@ function breadcrumbs(data) {
   return section("Breadcrumbs", table(headings, rows, { class: "breadcrumbs" }));
 }
 
-function contexts(data) {
+function contexts(data, findings) {
   if (!isObject(data.contexts) || !Object.keys(data.contexts).length) return null;
   return section(
     "Contexts",
@@ -228,7 +276,9 @@ function contexts(data) {
           "div",
           {},
           h("h3", {}, name),
-          isObject(context) ? keyValueTable(context) : display(context),
+          isObject(context)
+            ? keyValueTable(context, flagsUnder(findings, `contexts.${name}`))
+            : display(context),
         ),
       ),
     ),

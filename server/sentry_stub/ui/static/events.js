@@ -78,12 +78,16 @@ export function exceptionValues(record) {
   return Array.isArray(values) ? values.filter((value) => value && typeof value === "object") : [];
 }
 
-/** A link to the events that share a value, e.g. every event of a release; the value quoted as
- * Sentry's search syntax quotes it. */
+/** A value quoted as Sentry's search syntax quotes it: `release:"shop@1.2.3"`. */
+export function quoted(value) {
+  return `"${display(value).replace(/(["\\])/g, "\\$1")}"`;
+}
+
+/** A link to the events that share a value, e.g. every event of a release. */
 export function filterLink(field, value) {
   if (value === null || value === undefined || value === "") return null;
-  const quoted = `"${display(value).replace(/(["\\])/g, "\\$1")}"`;
-  return h("a", { href: hashFor("/events", { query: `${field}:${quoted}` }) }, display(value));
+  const query = `${field}:${quoted(value)}`;
+  return h("a", { href: hashFor("/events", { query }) }, display(value));
 }
 
 /** A trace id as a link to its trace page. */

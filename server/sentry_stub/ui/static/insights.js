@@ -1,10 +1,11 @@
 // Insights: the slowest database queries, from the db spans grouped by description (Discover
-// over spans, as Sentry's Queries insight groups them).
+// over spans, as Sentry's Queries insight groups them), and the pages' web vitals.
 
 import { getJSON } from "./api.js";
 import { display, h, section, table } from "./dom.js";
 import { emptyState } from "./projects.js";
 import { formatDuration } from "./traces.js";
+import { webVitals } from "./vitals.js";
 
 const QUERIES = {
   field: [
@@ -22,10 +23,28 @@ const QUERIES = {
 
 export async function renderInsights(view) {
   const results = h("div", { class: "results" });
-  view.append(h("h1", {}, "Insights"), section("Slowest database queries", results));
+  const vitals = h("div", {});
+  view.append(
+    h("h1", {}, "Insights"),
+    section("Slowest database queries", results),
+    section("Web vitals", vitals),
+  );
 
   async function refresh() {
-    const answer = await getJSON("/stub/api/discover", QUERIES);
+    const [answer, vitalsTable] = await Promise.all([
+      getJSON("/stub/api/discover", QUERIES),
+      webVitals(),
+    ]);
+    vitals.replaceChildren(
+      vitalsTable ??
+        h(
+          "p",
+          { class: "hint" },
+          "No web vitals yet: they come from the browser SDK's pageload transactions " +
+            "(browserTracingIntegration). p75 per page, rated good / needs improvement / poor " +
+            "by Sentry's thresholds.",
+        ),
+    );
     results.replaceChildren(
       answer.data.length
         ? queriesTable(answer.data)

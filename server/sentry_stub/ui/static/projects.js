@@ -1,6 +1,7 @@
 // Projects with their DSNs, and how to point an SDK at them.
 
 import { getJSON, postJSON } from "./api.js";
+import { projectChecks } from "./checks.js";
 import { append, copyButton, errorBox, h, section } from "./dom.js";
 import { navigate } from "./nav.js";
 
@@ -34,12 +35,12 @@ export async function renderProjects(view) {
         ? "Strict mode: only the projects and keys of the config file are accepted."
         : "Open mode: any key and numeric project id is accepted; new projects appear here.",
     ),
-    projects.map(projectCard),
+    await Promise.all(projects.map(projectCard)),
     strict ? null : createForm(view),
   );
 }
 
-function projectCard(project) {
+async function projectCard(project) {
   return h(
     "article",
     { class: "card project" },
@@ -62,6 +63,7 @@ function projectCard(project) {
         }),
       ),
     ),
+    await projectChecks(project),
   );
 }
 
