@@ -101,11 +101,7 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         return guarded(path, methods, w.token_required(handler), limit)
 
     return [
-        # Relay's health checks
-        open_("/api/relay/healthcheck/ready/", h.ready),
-        open_("/api/relay/healthcheck/live/", healthy),
-        open_("/api/0/relays/live/", healthy),
-        # ingest, as Relay answers it
+        # ingest, as Relay answers it (first: the lean router tries routes in this order)
         ingest(f"{p}/envelope/", post, i.envelope, envelope),
         ingest("/tunnel", post, i.tunnel, envelope),
         ingest(f"{p}/store/", get, i.store, 0),  # the event is in the query string
@@ -120,6 +116,10 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         ingest(f"{p}/nel/", post, i.nel, limits.max_container_size),
         ingest(f"{p}/cron/{{monitor_slug}}/{{sentry_key}}/", get_post, i.cron, check_in),
         ingest(f"{p}/cron/{{monitor_slug}}/", get_post, i.cron, check_in),
+        # Relay's health checks
+        open_("/api/relay/healthcheck/ready/", h.ready),
+        open_("/api/relay/healthcheck/live/", healthy),
+        open_("/api/0/relays/live/", healthy),
         # the stub's own query API (pytest plugin, CLI, web UI)
         guarded(f"{a}/openapi.json", get, q.openapi),
         guarded(f"{a}/cursor", get, q.cursor),
