@@ -64,6 +64,8 @@ def table(server: StubServer) -> list[Endpoint]:
 def url_of(endpoint: Endpoint) -> str:
     """The route's path with its parameters filled in, and the DSN key for ingest."""
     path = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: PARAMS[m[1]], endpoint.path)
+    if endpoint.path.endswith("/wait"):
+        return f"{path}?timeout=0"  # the long poll answers at once
     key_in_path = "{sentry_key}" in endpoint.path
     return (
         f"{path}?sentry_key={KEY}" if endpoint.policy is Policy.INGEST and not key_in_path else path
@@ -168,3 +170,17 @@ def test_starlette_serves_only_the_guarded_routes(
     served = {(r.path, m) for r in server.app.starlette.routes for m in r.methods - {"HEAD"}}  # type: ignore[attr-defined]
     guarded = {(e.path, m) for e in table if e.policy is Policy.GUARDED for m in e.methods}
     assert served == guarded
+
+
+def test_ingest_paths_answer_wrong_methods_and_slashes_as_starlette_did(server: StubServer) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        wrong_method = http.get("/api/1/envelope/")
+        assert (wrong_method.status_code, wrong_method.text) == (405, "Method Not Allowed")
+        assert wrong_method.headers["allow"] == "POST"
+        assert wrong_method.headers["access-control-allow-origin"] == "*"
+        no_slash = http.post(f"/api/1/envelope?sentry_key={KEY}", content=b"{}")
+        assert no_slash.status_code == 307
+        assert no_slash.headers["location"].endswith(f"/api/1/envelope/?sentry_key={KEY}")
+        unknown = http.get("/api/1/nothing/")  # the web UI has no such file
+        assert unknown.status_code == 404
+        assert unknown.headers["access-control-allow-origin"] == "*"
