@@ -21,6 +21,7 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 from .client import StubApiError, StubClient, StubConnectionError
+from .process import StubProcess
 from .query.errors import QuerySyntaxError, SentryStubQueryWarning
 from .records import Attachment, Envelope, Event, Record, Row
 from .view import Fault, StubView, Trace
@@ -42,6 +43,7 @@ __all__ = [
     "StubApiError",
     "StubClient",
     "StubConnectionError",
+    "StubProcess",
     "StubServer",
     "StubView",
     "Trace",
