@@ -26,7 +26,7 @@ import pytest
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.config import Settings
-from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope, serialize_envelope
+from sentry_stub.protocol.envelope import Envelope, Item, parse_envelope, serialize_envelope
 from sentry_stub.settings.values import DEFAULT_PROJECT_ID
 from sentry_stub.storage import derivation, writer
 from sentry_stub.storage.database import Database

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sentry_stub.ingest.envelope import (
+from sentry_stub.protocol.envelope import (
     INTERNAL_TYPES,
     Envelope,
     EnvelopeError,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sentry_stub.ingest.envelope import parse_envelope
 from sentry_stub.ingest.extract import Rows, dsc_notes, extract_rows
+from sentry_stub.protocol.envelope import parse_envelope
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

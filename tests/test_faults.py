@@ -12,7 +12,6 @@ import pytest
 
 from sentry_stub import StubServer
 from sentry_stub.config import ConfigError, parse_config
-from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope
 from sentry_stub.ingest.faults import (
     RATE_LIMITED_DETAIL,
     FaultRuleError,
@@ -24,6 +23,7 @@ from sentry_stub.ingest.faults import (
     merge_rate_limits,
     parse_fault_rule,
 )
+from sentry_stub.protocol.envelope import Envelope, Item, parse_envelope
 from sentry_stub.settings.values import Project
 from sentry_stub.view import StubView
 

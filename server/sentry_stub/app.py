@@ -22,10 +22,10 @@ from .api.rules import RulesApi
 from .config import Settings
 from .ingest.cors import CORSMiddleware
 from .ingest.endpoints import Ingest, error_response
-from .ingest.errors import IngestError
 from .ingest.fault_responses import FaultResponses
 from .ingest.faults import FaultRules
 from .ingest.guard import RequestGuard
+from .protocol.errors import IngestError
 from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry

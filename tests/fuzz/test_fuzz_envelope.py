@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from sentry_stub.ingest.envelope import (
+from sentry_stub.protocol.envelope import (
     KNOWN_TYPES,
     Envelope,
     EnvelopeError,
@@ -19,8 +19,8 @@ from sentry_stub.ingest.envelope import (
     parse_envelope,
     serialize_envelope,
 )
-from sentry_stub.ingest.errors import IngestError
-from sentry_stub.ingest.limits import check_envelope_limits
+from sentry_stub.protocol.errors import IngestError
+from sentry_stub.protocol.limits import check_envelope_limits
 from sentry_stub.settings.values import Limits
 from tests.fuzz.mutations import FUZZ, fixtures, mutated
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import msgpack
 
+from ..protocol.envelope import Item
 from ..settings.values import Limits
-from .envelope import Item
 from .form_data import decode_form_data, event_from_form_data
 
 EVENT_PAYLOAD = "event.payload"

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .envelope import Envelope, Item
-from .errors import IngestError
+from ..protocol.envelope import Envelope, Item
+from ..protocol.errors import IngestError
 
 STATUSES = ("ok", "error", "in_progress", "missed")
 SLUG_LENGTH = 50

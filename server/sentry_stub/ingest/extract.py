@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from .envelope import is_int
+from ..protocol.envelope import is_int
 
 # A timestamp beyond 9999-12-31T23:59:59Z is out of Relay's range; milliseconds land here.
 MAX_TIMESTAMP = 253402300799

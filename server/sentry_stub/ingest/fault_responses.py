@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .envelope import Envelope
+from ..protocol.envelope import Envelope
 from .faults import ConnectionDropped, Verdict
 
 SCOPE_KEY = "sentry_stub.fault_response"

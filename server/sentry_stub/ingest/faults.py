@@ -33,9 +33,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..protocol.envelope import Envelope, Item
+from ..protocol.errors import IngestError
 from ..settings.validation import ConfigError, check_keys
-from .envelope import Envelope, Item
-from .errors import IngestError
 
 if TYPE_CHECKING:
     from ..settings.values import Project

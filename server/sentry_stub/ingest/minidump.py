@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator
 import msgpack
 import zstandard
 
+from ..protocol.envelope import Envelope, Item, normalize_event_id
+from ..protocol.errors import IngestError
+from ..protocol.limits import exceeded
 from ..settings.values import Limits
-from .envelope import Envelope, Item, normalize_event_id
-from .errors import IngestError
 from .form_data import decode_form_data, encode_form_data
-from .limits import exceeded
 from .multipart import Part, boundary_of, embedded_boundary, parse_multipart
 
 MINIDUMP_FIELD = "upload_file_minidump"

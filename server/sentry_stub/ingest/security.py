@@ -16,8 +16,8 @@ import re
 import uuid
 from typing import Any
 
-from .envelope import Envelope, Item
-from .errors import IngestError
+from ..protocol.envelope import Envelope, Item
+from ..protocol.errors import IngestError
 from .store import invalid_json_error
 
 # (type, subtype, suffix) accepted by Relay's security endpoint; anything else is 415.

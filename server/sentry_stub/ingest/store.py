@@ -16,9 +16,9 @@ import re
 import uuid
 import zlib
 
+from ..protocol.envelope import Envelope, EnvelopeError, Item, normalize_event_id, parse_envelope
+from ..protocol.errors import IngestError
 from ..settings.values import Limits
-from .envelope import Envelope, EnvelopeError, Item, normalize_event_id, parse_envelope
-from .errors import IngestError
 
 ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
 LEGACY_PYTHON_CLIENTS = ("sentry-python/", "raven-python/")

@@ -22,9 +22,9 @@ import xml.etree.ElementTree as ElementTree
 import zlib
 from dataclasses import dataclass
 
+from ..protocol.envelope import Envelope, Item
+from ..protocol.errors import IngestError
 from ..settings.values import Limits
-from .envelope import Envelope, Item
-from .errors import IngestError
 
 USER_HEADER = "unreal_user_id"
 CONTEXT_FILE = "CrashContext.runtime-xml"

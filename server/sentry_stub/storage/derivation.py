@@ -19,7 +19,7 @@ import sqlite3
 
 import orjson
 
-from ..ingest.envelope import Envelope, parse_envelope
+from ..protocol.envelope import Envelope, parse_envelope
 from .health import storage_fault
 from .packing import unpack
 from .projects import ProjectRegistry

@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 
 from ..ingest.attachment_event import event_from_attachments
-from ..ingest.envelope import EVENT_BOUND_TYPES, Envelope, Item
 from ..ingest.extract import Rows, dsc_notes, extract_rows
 from ..ingest.security import security_event
+from ..protocol.envelope import EVENT_BOUND_TYPES, Envelope, Item
 from ..rules.processing import event_fingerprint, process_event
 from ..settings.values import Project
 from . import packing, stored
