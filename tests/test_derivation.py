@@ -26,16 +26,19 @@ import pytest
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.config import Settings
+from sentry_stub.processing import derivation
+from sentry_stub.processing.derivation import Deriver
+from sentry_stub.processing.derive import derive_rows
 from sentry_stub.protocol.envelope import Envelope, Item, parse_envelope, serialize_envelope
 from sentry_stub.settings.values import DEFAULT_PROJECT_ID
-from sentry_stub.storage import derivation, writer
+from sentry_stub.storage import writer
 from sentry_stub.storage.database import Database
-from sentry_stub.storage.derivation import Deriver
 from sentry_stub.storage.packing import ZSTD, pack, unpack
 from sentry_stub.storage.projects import ProjectRegistry
 from sentry_stub.storage.reader import Scope, envelopes, item_content
-from sentry_stub.storage.records import Received, derive_rows, store_envelope
+from sentry_stub.storage.received import Received, store_envelope
 from sentry_stub.storage.schema import DERIVED_THROUGH, UNUSED_INDEXES, connect, migrate
+from sentry_stub.storage.watermark import derived_through
 from sentry_stub.storage.writer import DEFAULT_POLICY, WritePolicy
 from sentry_stub.view import StubView
 from tests.sending import post_event
@@ -134,7 +137,7 @@ def acknowledged_but_never_derived(path: Path, how_many: int, chunks_derived: in
 @contextlib.contextmanager
 def opened(path: Path, policy: WritePolicy = DEFAULT_POLICY) -> Iterator[Database]:
     """The database as a server start opens it, closed again at the end of the block."""
-    database = Database(str(path), ProjectRegistry(Settings()), policy)
+    database = Database(str(path), Deriver(ProjectRegistry(Settings())), policy)
     database.open()
     try:
         yield database
@@ -373,7 +376,7 @@ def acknowledged_with_backlog(number: int, database: Database) -> Callable:
 
     def operation(connection: sqlite3.Connection) -> tuple[int, int]:
         envelope_id = store_envelope(connection, stored)
-        return envelope_id, envelope_id - derivation.derived_through(connection)
+        return envelope_id, envelope_id - derived_through(connection)
 
     return operation
 

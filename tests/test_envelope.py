@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from sentry_stub.protocol.envelope import (
-    INTERNAL_TYPES,
     Envelope,
     EnvelopeError,
     Item,
@@ -20,6 +19,7 @@ from sentry_stub.protocol.envelope import (
     parse_envelope,
     serialize_envelope,
 )
+from sentry_stub.protocol.item_types import INTERNAL_TYPES
 
 ENVELOPES = Path(__file__).parent / "fixtures" / "envelopes"
 EVENT_ID = "9ec79c33ec9942ab8353589fcb2e04dc"

@@ -21,20 +21,16 @@ import zstandard
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from sentry_stub.ingest.attachment_event import event_from_attachments
-from sentry_stub.ingest.form_data import decode_form_data, encode_form_data, event_from_form_data
 from sentry_stub.ingest.minidump import ATTACHMENT_TYPES, envelope_from_minidump
 from sentry_stub.ingest.multipart import boundary_of, parse_multipart
-from sentry_stub.ingest.security import (
-    _CSP_FIELDS,
-    envelope_from_nel,
-    envelope_from_security_report,
-    security_event,
-)
+from sentry_stub.ingest.security import envelope_from_nel, envelope_from_security_report
 from sentry_stub.ingest.store import ENVELOPE_CONTENT_TYPE, envelope_from_store
 from sentry_stub.ingest.unreal import envelope_from_unreal
+from sentry_stub.processing.attachment_event import event_from_attachments
+from sentry_stub.processing.security_event import _CSP_FIELDS, security_event
 from sentry_stub.protocol.envelope import Envelope, Item, parse_envelope, serialize_envelope
 from sentry_stub.protocol.errors import IngestError
+from sentry_stub.protocol.form_data import decode_form_data, encode_form_data, event_from_form_data
 from sentry_stub.settings.values import Limits
 from tests.fuzz.mutations import FUZZ, fixtures, mutated
 

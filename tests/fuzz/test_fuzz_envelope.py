@@ -12,7 +12,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sentry_stub.protocol.envelope import (
-    KNOWN_TYPES,
     Envelope,
     EnvelopeError,
     Item,
@@ -20,6 +19,7 @@ from sentry_stub.protocol.envelope import (
     serialize_envelope,
 )
 from sentry_stub.protocol.errors import IngestError
+from sentry_stub.protocol.item_types import KNOWN_TYPES
 from sentry_stub.protocol.limits import check_envelope_limits
 from sentry_stub.settings.values import Limits
 from tests.fuzz.mutations import FUZZ, fixtures, mutated

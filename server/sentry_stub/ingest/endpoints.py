@@ -21,7 +21,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..protocol.envelope import (
-    INTERNAL_TYPES,
     Envelope,
     EnvelopeError,
     dashed,
@@ -29,11 +28,12 @@ from ..protocol.envelope import (
     serialize_envelope,
 )
 from ..protocol.errors import IngestError
+from ..protocol.item_types import INTERNAL_TYPES
 from ..protocol.limits import check_envelope_limits
 from ..settings.values import DEFAULT_PROJECT_ID, Limits, Project
 from ..storage.database import Database
 from ..storage.projects import KEY_LENGTH, ProjectRegistry
-from ..storage.records import Received, store_envelope
+from ..storage.received import Received, store_envelope
 from ..storage.schema import INT64_MAX, stored_integer
 from .auth import (
     PROTOCOL_VERSION,

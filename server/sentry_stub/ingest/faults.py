@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..protocol.envelope import Envelope, Item
 from ..protocol.errors import IngestError
+from ..protocol.item_types import item_type
 from ..settings.validation import ConfigError, check_keys
 
 if TYPE_CHECKING:
@@ -93,27 +94,6 @@ CATEGORIES = frozenset(
 # Endpoints whose clients (crash reporters, cron jobs) retry forever: Relay never answers 429.
 NEVER_429 = frozenset({"minidump", "unreal", "cron"})
 
-# Categories each item type counts against (spec §5.4); types not listed count against none.
-ITEM_CATEGORIES = {
-    "event": ("error",),
-    "transaction": ("transaction", "transaction_indexed", "span", "span_indexed"),
-    "security": ("security",),
-    "raw_security": ("security",),
-    "attachment": ("attachment", "attachment_item"),
-    "unreal_report": ("error",),
-    "user_report": ("feedback",),
-    "feedback": ("feedback",),
-    "session": ("session",),
-    "sessions": ("session",),
-    "profile": ("profile", "profile_indexed"),
-    "replay_event": ("replay",),
-    "replay_recording": ("replay",),
-    "replay_video": ("replay",),
-    "check_in": ("monitor",),
-    "log": ("log_byte", "log_item"),
-    "trace_metric": ("trace_metric",),
-    "span": ("span", "span_indexed"),
-}
 # Attachments that make an event: their envelope counts as an error.
 CRASH_ATTACHMENTS = frozenset(
     {
@@ -342,7 +322,7 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
 
 def item_categories(item: Item) -> tuple[str, ...]:
     """The data categories ``item`` counts against (spec §5.4); empty = never rate limited."""
-    categories = ITEM_CATEGORIES.get(item.type, ())
+    categories = item_type(item.type).categories
     platform = item.headers.get("platform")
     if item.type == "attachment" and item.headers.get("attachment_type") in CRASH_ATTACHMENTS:
         categories = (*categories, "error")

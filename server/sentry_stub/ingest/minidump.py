@@ -24,9 +24,9 @@ import zstandard
 
 from ..protocol.envelope import Envelope, Item, normalize_event_id
 from ..protocol.errors import IngestError
+from ..protocol.form_data import decode_form_data, encode_form_data
 from ..protocol.limits import exceeded
 from ..settings.values import Limits
-from .form_data import decode_form_data, encode_form_data
 from .multipart import Part, boundary_of, embedded_boundary, parse_multipart
 
 MINIDUMP_FIELD = "upload_file_minidump"

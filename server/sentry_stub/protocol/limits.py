@@ -1,18 +1,17 @@
-"""Relay's size and count limits, checked on decompressed sizes (``relay-config`` defaults)."""
+"""Relay's size and count limits, checked on decompressed sizes (``relay-config`` defaults).
+
+Which limit applies to an item is a fact of its type (``item_types.py``); the numbers come from
+``settings.values.Limits``.
+"""
 
 from __future__ import annotations
 
 from ..settings.values import Limits
 from .envelope import Envelope, Item
 from .errors import IngestError
+from .item_types import item_type
 
 SIZE_LIMITS_URL = "https://develop.sentry.dev/sdk/envelopes/#size-limits"
-
-# Items that share Relay's single "event" slot per envelope.
-EVENT_SLOT = frozenset(
-    {"event", "transaction", "security", "raw_security", "replay_event", "feedback", "form_data"}
-)
-CONTAINERS = frozenset({"log", "trace_metric", "span"})
 
 
 def exceeded(item_type: str) -> IngestError:
@@ -39,24 +38,10 @@ def check_envelope_limits(envelope: Envelope, limits: Limits) -> None:
 
 
 def _group(item: Item) -> str | None:
-    kind = item.type
-    if kind in EVENT_SLOT:
-        return "event"
-    if kind in ("attachment", "unreal_report", "user_report"):
-        return "attachments"
-    if kind in ("session", "sessions"):
-        return "sessions"
-    if kind == "client_report":
-        return "client_reports"
-    if kind in ("profile", "profile_chunk", "profile_chunk_ui"):
-        return "profile"
-    if kind in ("check_in", "replay_recording", "replay_video", "log", "trace_metric"):
-        return kind
-    if kind == "span" and _is_container(item):
-        return "span_container"
-    if kind == "span":
-        return "legacy_spans"
-    return None
+    group = item_type(item.type).limit_group
+    if group == "span":
+        return "span_container" if _is_container(item) else "legacy_spans"
+    return group
 
 
 def _group_type(envelope: Envelope, group: str) -> str:
@@ -85,33 +70,14 @@ def _is_container(item: Item) -> bool:
 
 def _check_item_size(item: Item, limits: Limits) -> None:
     size = len(item.payload)
-    kind = item.type
-    if kind in CONTAINERS and _is_container(item):
+    entry = item_type(item.type)
+    if entry.entry_limit is not None and _is_container(item):
         if size > limits.max_container_size:
-            raise exceeded(kind)
+            raise exceeded(entry.name)
         count = item.headers.get("item_count")
-        per_item = {
-            "log": limits.max_log_size,
-            "trace_metric": limits.max_trace_metric_size,
-            "span": limits.max_span_size,
-        }[kind]
-        if isinstance(count, int) and count > 0 and size / count > per_item:
-            raise exceeded(kind)
+        per_entry = getattr(limits, entry.entry_limit)
+        if isinstance(count, int) and count > 0 and size / count > per_entry:
+            raise exceeded(entry.name)
         return
-    limit = {
-        "attachment": limits.max_attachment_size,
-        "unreal_report": limits.max_attachments_size,
-        "check_in": limits.max_check_in_size,
-        "profile": limits.max_profile_size,
-        "profile_chunk": limits.max_profile_size,
-        "profile_chunk_ui": limits.max_profile_size,
-        "replay_recording": limits.max_replay_compressed_size,
-        "replay_video": limits.max_replay_compressed_size,
-        "span": limits.max_span_size,
-        "statsd": limits.max_statsd_size,
-        "metric_buckets": limits.max_statsd_size,
-    }.get(kind)
-    if kind in EVENT_SLOT:
-        limit = limits.max_event_size
-    if limit is not None and size > limit:
-        raise exceeded(kind)
+    if entry.size_limit is not None and size > getattr(limits, entry.size_limit):
+        raise exceeded(entry.name)
