@@ -29,7 +29,8 @@ from sentry_stub.config import Settings
 from sentry_stub.processing import derivation
 from sentry_stub.processing.derivation import Deriver
 from sentry_stub.processing.derive import derive_rows
-from sentry_stub.protocol.envelope import Envelope, Item, parse_envelope, serialize_envelope
+from sentry_stub.protocol.envelope import Item, ParsedEnvelope, parse_envelope, serialize_envelope
+from sentry_stub.records import Attachment
 from sentry_stub.settings.values import DEFAULT_PROJECT_ID
 from sentry_stub.storage import writer
 from sentry_stub.storage.database import Database
@@ -63,7 +64,7 @@ def event_envelope(number: int) -> bytes:
     """An envelope with one error event, told apart by its event id."""
     event = {"event_id": event_id(number), "message": f"envelope {number}", "level": "error"}
     item = Item({"type": "event"}, json.dumps(event).encode())
-    return serialize_envelope(Envelope({"event_id": event_id(number)}, [item]))
+    return serialize_envelope(ParsedEnvelope({"event_id": event_id(number)}, [item]))
 
 
 def received(raw: bytes, projects: ProjectRegistry, **facts: Any) -> Received:
@@ -594,6 +595,30 @@ def test_a_partly_rate_limited_envelope_is_stored_whole_and_derives_only_the_res
     assert [i.type for i in envelope.items] == ["session"]
     assert content == session.payload
     assert derived == {"items": 1, "events": 0, "sessions": 1}
+
+
+def test_an_envelope_record_gives_attachments_as_attachments_and_other_items_as_records():
+    raw = MIXED_ENVELOPE.read_bytes()
+    with StubServer() as server:
+        view = StubView(StubClient(server.url))
+        key = server.dsn.split("//")[1].split("@")[0]
+        response = httpx.post(
+            f"{server.url}/api/1/envelope/",
+            content=raw,
+            headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
+        )
+        [envelope] = view.envelopes()
+    assert response.status_code == 200
+    sent = parse_envelope(raw).items
+    assert [(type(i).__name__, i.type) for i in envelope.items] == [
+        ("Record", "event"),
+        ("Record", "session"),
+        ("Attachment", "attachment"),
+    ]
+    attachment = envelope.items[2]
+    assert isinstance(attachment, Attachment)
+    assert attachment.content == sent[2].payload
+    assert envelope.items[1].payload == json.loads(sent[1].payload)
 
 
 def test_an_older_database_loses_the_indexes_no_query_plan_uses(db_path: Path):

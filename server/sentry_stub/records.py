@@ -228,6 +228,8 @@ class Attachment(Record):
 
 
 class Envelope(Record):
+    """A received envelope as the query API returns it (the server's own is ``ParsedEnvelope``)."""
+
     @property
     def type(self) -> str:
         return "envelope"
@@ -238,8 +240,12 @@ class Envelope(Record):
         return base64.b64decode(self._record["raw"])
 
     @property
-    def items(self) -> list[Attachment]:
-        return [Attachment(item) for item in self._record.get("items", [])]
+    def items(self) -> list[Record]:
+        """Its items in order: attachments as ``Attachment``, every other item as ``Record``."""
+        return [
+            Attachment(item) if item.get("type") == "attachment" else Record(item)
+            for item in self._record.get("items", [])
+        ]
 
     @property
     def endpoint(self) -> str:

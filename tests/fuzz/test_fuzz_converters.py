@@ -1,6 +1,6 @@
 """The converters that turn non-envelope requests into envelopes, under damaged real payloads.
 
-Each converter returns an ``Envelope`` the stub can write out (``serialize_envelope``) and read
+Each converter returns a ``ParsedEnvelope`` the stub can write out (``serialize_envelope``) and read
 back, or refuses with ``IngestError`` and a 4xx. The events built later from security reports,
 crash-reporter attachments and form fields never raise and are always JSON the stub can store.
 """
@@ -28,7 +28,7 @@ from sentry_stub.ingest.store import ENVELOPE_CONTENT_TYPE, envelope_from_store
 from sentry_stub.ingest.unreal import envelope_from_unreal
 from sentry_stub.processing.attachment_event import event_from_attachments
 from sentry_stub.processing.security_event import _CSP_FIELDS, security_event
-from sentry_stub.protocol.envelope import Envelope, Item, parse_envelope, serialize_envelope
+from sentry_stub.protocol.envelope import Item, ParsedEnvelope, parse_envelope, serialize_envelope
 from sentry_stub.protocol.errors import IngestError
 from sentry_stub.protocol.form_data import decode_form_data, encode_form_data, event_from_form_data
 from sentry_stub.settings.values import Limits
@@ -37,7 +37,7 @@ from tests.fuzz.mutations import FUZZ, fixtures, mutated
 LIMITS = Limits(max_attachment_size=300_000, max_attachments_size=400_000)
 
 
-def converted(convert: Any, *args: Any, **kwargs: Any) -> Envelope | None:
+def converted(convert: Any, *args: Any, **kwargs: Any) -> ParsedEnvelope | None:
     """``convert``'s envelope, checked to be writable; None when it refused with a 4xx."""
     try:
         envelope = convert(*args, **kwargs)

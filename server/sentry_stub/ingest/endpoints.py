@@ -21,11 +21,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..protocol.envelope import (
-    Envelope,
     EnvelopeError,
     dashed,
     parse_envelope,
     serialize_envelope,
+)
+from ..protocol.envelope import (
+    ParsedEnvelope as Envelope,
 )
 from ..protocol.errors import IngestError
 from ..protocol.item_types import INTERNAL_TYPES

@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from ..protocol.envelope import Envelope, Item
+from ..protocol.envelope import Item, ParsedEnvelope
 from ..protocol.errors import IngestError
 from .store import invalid_json_error
 
@@ -34,7 +34,7 @@ def envelope_from_security_report(
     release: str | None,
     environment: str | None,
     origin: str | None,
-) -> Envelope:
+) -> ParsedEnvelope:
     """The envelope for a security report: a random event id and one ``raw_security`` item.
 
     ``release`` and ``environment`` come from the ``sentry_release``/``sentry_environment``
@@ -52,10 +52,10 @@ def envelope_from_security_report(
     headers: dict[str, Any] = {"event_id": uuid.uuid4().hex}
     if origin is not None:
         headers["origin"] = origin
-    return Envelope(headers, [Item(item_headers, body)])
+    return ParsedEnvelope(headers, [Item(item_headers, body)])
 
 
-def envelope_from_nel(content_type: str | None, body: bytes) -> Envelope:
+def envelope_from_nel(content_type: str | None, body: bytes) -> ParsedEnvelope:
     """The envelope for a ``/nel/`` body: one ``nel`` item per report in the JSON array.
 
     A body that is JSON but not an array yields no items (Relay answers 200 and ignores it).
@@ -69,7 +69,7 @@ def envelope_from_nel(content_type: str | None, body: bytes) -> Envelope:
     except (ValueError, RecursionError) as error:
         raise invalid_json_error(error) from None
     items = [Item({"type": "nel", "content_type": "application/json"}, p) for p in payloads]
-    return Envelope({}, items)
+    return ParsedEnvelope({}, items)
 
 
 def _check_mime(content_type: str | None, accepted: set[tuple[str, str, str | None]]) -> None:

@@ -19,7 +19,7 @@ import sqlite3
 
 import orjson
 
-from ..protocol.envelope import Envelope, parse_envelope
+from ..protocol.envelope import ParsedEnvelope, parse_envelope
 from ..storage.health import storage_fault
 from ..storage.packing import unpack
 from ..storage.projects import ProjectRegistry
@@ -84,7 +84,7 @@ class Deriver:
         if row["dropped_items"]:
             dropped = set(orjson.loads(row["dropped_items"]))
             items = [item for i, item in enumerate(envelope.items) if i not in dropped]
-            envelope = Envelope(envelope.headers, items)
+            envelope = ParsedEnvelope(envelope.headers, items)
         return Received(
             envelope=envelope,
             raw=b"",  # stored already; derive_rows reads only the parsed envelope

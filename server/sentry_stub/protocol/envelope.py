@@ -73,7 +73,12 @@ class Item:
 
 
 @dataclass
-class Envelope:
+class ParsedEnvelope:
+    """An envelope as the server handles it: its header and its items, parsed or built.
+
+    Not to be confused with ``sentry_stub.Envelope``, the client's record of a received envelope.
+    """
+
     headers: dict[str, Any] = field(default_factory=dict)
     items: list[Item] = field(default_factory=list)
 
@@ -103,7 +108,7 @@ def dashed(event_id: str) -> str:
     return str(uuid.UUID(event_id))
 
 
-def parse_envelope(body: bytes) -> Envelope:
+def parse_envelope(body: bytes) -> ParsedEnvelope:
     """Split ``body`` into an envelope, or raise ``EnvelopeError`` naming what and where."""
     if not body.strip(WHITESPACE):
         raise EnvelopeError("missing envelope header")
@@ -118,10 +123,10 @@ def parse_envelope(body: bytes) -> Envelope:
         item_headers, pos = _read_header(body, start, item_index=index)
         payload, payload_offset, pos = _read_payload(body, pos, item_headers, index)
         items.append(Item(item_headers, payload, payload_offset))
-    return Envelope(headers, items)
+    return ParsedEnvelope(headers, items)
 
 
-def serialize_envelope(envelope: Envelope) -> bytes:
+def serialize_envelope(envelope: ParsedEnvelope) -> bytes:
     """The envelope in the length-prefixed form sentry-python writes."""
     parts = [orjson.dumps(envelope.headers), b"\n"]
     for item in envelope.items:

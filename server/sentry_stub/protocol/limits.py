@@ -7,7 +7,7 @@ Which limit applies to an item is a fact of its type (``item_types.py``); the nu
 from __future__ import annotations
 
 from ..settings.values import Limits
-from .envelope import Envelope, Item
+from .envelope import Item, ParsedEnvelope
 from .errors import IngestError
 from .item_types import item_type
 
@@ -20,7 +20,7 @@ def exceeded(item_type: str) -> IngestError:
     )
 
 
-def check_envelope_limits(envelope: Envelope, limits: Limits) -> None:
+def check_envelope_limits(envelope: ParsedEnvelope, limits: Limits) -> None:
     """Refuse with 413 as Relay does when an item or a group of items is over its limit."""
     counts: dict[str, int] = {}
     sizes: dict[str, int] = {}
@@ -44,7 +44,7 @@ def _group(item: Item) -> str | None:
     return group
 
 
-def _group_type(envelope: Envelope, group: str) -> str:
+def _group_type(envelope: ParsedEnvelope, group: str) -> str:
     for item in envelope.items:
         if _group(item) == group:
             return item.type

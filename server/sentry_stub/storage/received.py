@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ..protocol.envelope import Envelope
+from ..protocol.envelope import ParsedEnvelope
 from ..settings.values import Project
 from . import packing
 from .inserts import insert
@@ -22,7 +22,7 @@ from .inserts import insert
 class Received:
     """An accepted envelope and the facts of its request, ready to be stored."""
 
-    envelope: Envelope
+    envelope: ParsedEnvelope
     raw: bytes
     project: Project
     endpoint: str
