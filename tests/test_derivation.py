@@ -36,9 +36,8 @@ from sentry_stub.storage import writer
 from sentry_stub.storage.database import Database
 from sentry_stub.storage.packing import ZSTD, pack, unpack
 from sentry_stub.storage.projects import ProjectRegistry
-from sentry_stub.storage.reader import Scope, envelopes, item_content
 from sentry_stub.storage.received import Received, store_envelope
-from sentry_stub.storage.schema import DERIVED_THROUGH, UNUSED_INDEXES, connect, migrate
+from sentry_stub.storage.schema import DERIVED_THROUGH, connect, migrate
 from sentry_stub.storage.watermark import derived_through
 from sentry_stub.storage.writer import DEFAULT_POLICY, WritePolicy
 from sentry_stub.view import StubView
@@ -199,7 +198,7 @@ def test_an_unknown_encoding_is_refused_by_name():
         unpack(b"...", "brotli")
 
 
-@pytest.mark.parametrize("packed", [True, False], ids=["zstd", "legacy"])
+@pytest.mark.parametrize("packed", [True, False], ids=["zstd", "plain"])
 def test_sql_envelope_payload_is_each_items_exact_bytes(db_path: Path, packed: bool):
     raw = MIXED_ENVELOPE.read_bytes()
     stored, encoding = pack(raw) if packed else (raw, None)
@@ -455,53 +454,6 @@ def test_closing_before_the_idle_delay_loses_nothing_and_repeats_nothing(
         assert watermark(db_path) == 5
 
 
-# --- 5. databases written before derivation was deferred --------------------------------------
-
-
-def legacy_database(path: Path, raws: list[bytes]) -> None:
-    """A database as the stub wrote it before: raw unpacked, rows made while acknowledging,
-    no ``raw_encoding`` or ``dropped_items`` column, no watermark."""
-    projects = ProjectRegistry(Settings())
-    with contextlib.closing(connect(str(path))) as connection:
-        migrate(connection)
-        for raw in raws:
-            stored = received(raw, projects)
-            cursor = connection.execute(
-                "INSERT INTO envelopes (received_at, project_id, endpoint, event_id, headers, "
-                "raw, public_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    stored.received_at,
-                    stored.project.id,
-                    stored.endpoint,
-                    stored.event_id,
-                    json.dumps(stored.envelope.headers),
-                    raw,
-                    stored.public_key,
-                ),
-            )
-            derive_rows(connection, stored, cursor.lastrowid)
-        connection.execute("DELETE FROM meta WHERE key = ?", (DERIVED_THROUGH,))
-        connection.execute("ALTER TABLE envelopes DROP COLUMN raw_encoding")
-        connection.execute("ALTER TABLE envelopes DROP COLUMN dropped_items")
-
-
-def test_a_legacy_database_is_not_derived_again(db_path: Path):
-    raws = [event_envelope(1), MIXED_ENVELOPE.read_bytes(), event_envelope(2)]
-    legacy_database(db_path, raws)
-    before = {table: count(db_path, table) for table in ("items", "events", "sessions", "tags")}
-    assert before["items"] == 5 and before["events"] == 3
-    assert watermark(db_path) is None
-
-    with opened(db_path) as database:
-        assert watermark(db_path) == 3  # migrate: every legacy envelope has its rows already
-        records = database.read_sync(partial(envelopes, scope=Scope()))
-        attachment = database.read_sync(partial(item_content, item_id=4))
-    assert {table: count(db_path, table) for table in before} == before
-    assert on_disk(db_path, "SELECT DISTINCT raw_encoding FROM envelopes") == [(None,)]
-    assert [len(record["items"]) for record in records] == [1, 3, 1]
-    assert attachment == (parse_envelope(raws[1]).items[2].payload, "application/json")
-
-
 # --- 6. reset ---------------------------------------------------------------------------------
 
 
@@ -619,16 +571,3 @@ def test_an_envelope_record_gives_attachments_as_attachments_and_other_items_as_
     assert isinstance(attachment, Attachment)
     assert attachment.content == sent[2].payload
     assert envelope.items[1].payload == json.loads(sent[1].payload)
-
-
-def test_an_older_database_loses_the_indexes_no_query_plan_uses(db_path: Path):
-    with contextlib.closing(connect(str(db_path))) as connection:
-        migrate(connection)
-        connection.execute("CREATE INDEX idx_tags_key_value ON tags (key, value)")
-        connection.execute("CREATE INDEX idx_events_timestamp ON events (timestamp)")
-        connection.execute("CREATE INDEX idx_spans_trace_id ON spans (trace_id)")
-    with opened(db_path):
-        pass
-    names = {name for (name,) in on_disk(db_path, "SELECT name FROM sqlite_master")}
-    assert not names & set(UNUSED_INDEXES)
-    assert {"idx_tags_item_id", "idx_events_trace_id", "idx_items_type_id"} <= names
