@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from ..protocol.payload import (
-    Reader,
-    dict_at,
-    number_or_none,
-    uuid_hex,
-)
+from ..protocol.payload import Reader, dict_at, number_or_none, uuid_hex
 from .rows import Rows
 
 MONITOR_SLUG_MAX_CHARS = 50

@@ -41,21 +41,26 @@ _NOTES_ONLY: dict[str, Callable[[Rows, Any, dict], None]] = {"otel_log": logs.ex
 
 
 def extract_rows(item_type: str, payload: Any, headers: dict) -> Rows:
-    """The query-table rows for one item; unknown and binary item types give no rows."""
+    """The query-table rows for one item; unknown and binary item types give no rows.
+
+    ``raw_security`` items are not derived here: ``derive.py`` first makes the event Relay makes
+    of the report, then derives that as an ``event``.
+    """
     rows = Rows()
-    derivation = derivation_of(item_type)
-    if derivation is None:
+    derivation = derivation_of(item_type) or ""
+    notes_only, extractor = _NOTES_ONLY.get(derivation), _EXTRACTORS.get(derivation)
+    if notes_only is None and extractor is None:
         return rows
     if payload is None:
         rows.notes.append(f"{item_type}: payload is not JSON; nothing indexed")
         return rows
     headers = headers if isinstance(headers, dict) else {}
-    if derivation in _NOTES_ONLY:
-        _NOTES_ONLY[derivation](rows, payload, headers)
+    if notes_only is not None:
+        notes_only(rows, payload, headers)
     elif not isinstance(payload, dict):
         rows.notes.append(
             f"{item_type}: expected a JSON object, got {json_kind(payload)}; not indexed"
         )
-    else:
-        _EXTRACTORS[derivation](rows, payload, headers)
+    elif extractor is not None:
+        extractor(rows, payload, headers)
     return rows

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from ..protocol.envelope import is_int
-from ..protocol.payload import (
-    Reader,
-    json_kind,
-)
+from ..protocol.payload import Reader, json_kind
 from .rows import Rows
 
 CLIENT_REPORT_KINDS = (

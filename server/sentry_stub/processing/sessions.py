@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from ..protocol.payload import (
-    Reader,
-    int_or_none,
-    json_kind,
-    number_or_none,
-)
+from ..protocol.payload import Reader, int_or_none, json_kind, number_or_none
 from .rows import Rows
 
 SESSION_STATUSES = frozenset({"ok", "exited", "crashed", "abnormal", "errored", "unhandled"})

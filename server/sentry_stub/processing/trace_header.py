@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..protocol.payload import (
-    float_or_none,
-    json_kind,
-    uuid_hex,
-)
+from ..protocol.payload import float_or_none, json_kind, uuid_hex
 
 
 def dsc_notes(trace_header: Any) -> list[str]:
