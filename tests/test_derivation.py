@@ -41,7 +41,7 @@ from sentry_stub.storage.schema import DERIVED_THROUGH, connect, migrate
 from sentry_stub.storage.watermark import derived_through
 from sentry_stub.storage.writer import DEFAULT_POLICY, WritePolicy
 from sentry_stub.view import StubView
-from tests.sending import post_event
+from tests.sending import post_event, post_raw
 
 ENVELOPES = Path(__file__).parent / "fixtures" / "envelopes"
 JSON_ENVELOPE = ENVELOPES / "javascript-nextjs__event-message.envelope"  # one 13 KB event
@@ -523,12 +523,7 @@ def test_a_partly_rate_limited_envelope_is_stored_whole_and_derives_only_the_res
     with StubServer() as server:
         view = StubView(StubClient(server.url))
         view.fault("rate_limit", categories=["error"], retry_after=60)  # event and attachment
-        key = server.dsn.split("//")[1].split("@")[0]
-        response = httpx.post(
-            f"{server.url}/api/1/envelope/",
-            content=raw,
-            headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
-        )
+        response = post_raw(server, raw)
         [envelope] = view.envelopes()
         [item] = view.client.items()
         content = httpx.get(f"{server.url}/stub/api/items/{item['item_id']}/content").content
@@ -553,12 +548,7 @@ def test_an_envelope_record_gives_attachments_as_attachments_and_other_items_as_
     raw = MIXED_ENVELOPE.read_bytes()
     with StubServer() as server:
         view = StubView(StubClient(server.url))
-        key = server.dsn.split("//")[1].split("@")[0]
-        response = httpx.post(
-            f"{server.url}/api/1/envelope/",
-            content=raw,
-            headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
-        )
+        response = post_raw(server, raw)
         [envelope] = view.envelopes()
     assert response.status_code == 200
     sent = parse_envelope(raw).items

@@ -35,45 +35,35 @@ class ItemType:
     derivation: str | None = None
 
 
+def _event_slot(
+    name: str, categories: tuple[str, ...] = (), derivation: str | None = None, *, json: bool = True
+) -> ItemType:
+    """A type that takes Relay's one event slot per envelope: event-bound, ``max_event_size``."""
+    return ItemType(
+        name,
+        categories,
+        event_bound=True,
+        json=json,
+        limit_group="event",
+        size_limit="max_event_size",
+        derivation=derivation,
+    )
+
+
 ITEM_TYPES: dict[str, ItemType] = {
     entry.name: entry
     for entry in (
-        ItemType(
-            "event",
-            ("error",),
-            event_bound=True,
-            json=True,
-            derivation="event",
-            limit_group="event",
-            size_limit="max_event_size",
-        ),
-        ItemType(
+        _event_slot("event", ("error",), "event"),
+        _event_slot(
             "transaction",
             ("transaction", "transaction_indexed", "span", "span_indexed"),
-            event_bound=True,
-            json=True,
-            derivation="transaction",
-            limit_group="event",
-            size_limit="max_event_size",
+            "transaction",
         ),
-        ItemType(
-            "security",
-            ("security",),
-            event_bound=True,
-            json=True,
-            derivation="security",
-            limit_group="event",
-            size_limit="max_event_size",
-        ),
-        ItemType(
-            "raw_security",
-            ("security",),
-            event_bound=True,
-            json=True,
-            derivation="security_report",
-            limit_group="event",
-            size_limit="max_event_size",
-        ),
+        _event_slot("security", ("security",), "security"),
+        _event_slot("raw_security", ("security",), "security_report"),
+        _event_slot("feedback", ("feedback",), "feedback"),
+        _event_slot("replay_event", ("replay",)),
+        _event_slot("form_data", json=False),
         ItemType(
             "attachment",
             ("attachment", "attachment_item"),
@@ -81,7 +71,6 @@ ITEM_TYPES: dict[str, ItemType] = {
             limit_group="attachments",
             size_limit="max_attachment_size",
         ),
-        ItemType("form_data", event_bound=True, limit_group="event", size_limit="max_event_size"),
         ItemType("nel", json=True),
         ItemType(
             "unreal_report",
@@ -92,15 +81,6 @@ ITEM_TYPES: dict[str, ItemType] = {
         ),
         ItemType(
             "user_report", ("feedback",), event_bound=True, json=True, limit_group="attachments"
-        ),
-        ItemType(
-            "feedback",
-            ("feedback",),
-            event_bound=True,
-            json=True,
-            derivation="feedback",
-            limit_group="event",
-            size_limit="max_event_size",
         ),
         ItemType("session", ("session",), json=True, limit_group="sessions", derivation="session"),
         ItemType(
@@ -122,14 +102,6 @@ ITEM_TYPES: dict[str, ItemType] = {
         ItemType("profile_chunk", json=True, limit_group="profile", size_limit="max_profile_size"),
         ItemType(
             "profile_chunk_ui", json=True, limit_group="profile", size_limit="max_profile_size"
-        ),
-        ItemType(
-            "replay_event",
-            ("replay",),
-            event_bound=True,
-            json=True,
-            limit_group="event",
-            size_limit="max_event_size",
         ),
         ItemType(
             "replay_recording",
