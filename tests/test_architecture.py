@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import sentry_stub
-from sentry_stub.protocol.item_types import ITEM_TYPES, KNOWN_TYPES
-from sentry_stub.settings.values import Limits
 
 PACKAGE = Path(sentry_stub.__file__).parent
 MAX_LINES = 600
@@ -136,16 +134,3 @@ def test_the_rule_catches_an_upward_import(tmp_path: Path) -> None:
     found = list(imports("sentry_stub.storage.bad", path))
     assert found == [("sentry_stub.processing.derive", 1), ("sentry_stub.app", 2)]
     assert all(LAYER_OF[unit_of(target) or ""] > LAYER_OF["storage"] for target, _ in found)
-
-
-def test_item_type_table_names_real_limits_and_derivations() -> None:
-    from sentry_stub.processing import extract
-
-    limit_fields = set(Limits.__dataclass_fields__)
-    for entry in ITEM_TYPES.values():
-        for field in (entry.size_limit, entry.entry_limit):
-            assert field is None or field in limit_fields, f"{entry.name}: no Limits.{field}"
-        derivation = entry.derivation
-        if derivation is not None and derivation != "security_report":
-            assert derivation in {*extract._EXTRACTORS, *extract._NOTES_ONLY}, entry.name
-    assert "otel_log" not in KNOWN_TYPES and "integration" in KNOWN_TYPES

@@ -23,7 +23,7 @@ import zstandard
 from starlette.requests import Request
 
 from ..protocol.errors import IngestError
-from ..protocol.limits import Limits
+from ..settings.values import Limits
 from .budget import BodyBudget, Reservation
 
 STEP = 64 * 1024
