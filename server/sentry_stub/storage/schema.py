@@ -22,7 +22,7 @@ from . import packing
 
 SCHEMA_VERSION = 1
 INT64_MAX = 2**63 - 1  # the largest INTEGER SQLite stores: ids and counts past it are refused
-DERIVED_THROUGH = "derived_through"  # meta key: the last envelope whose rows exist (derivation.py)
+DERIVED_THROUGH = "derived_through"  # meta key: the last envelope whose rows exist (watermark.py)
 
 # table -> (columns in order, primary key, indexes). Types are SQLite affinities.
 TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
@@ -37,7 +37,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
         [("project_id",)],
     ),
     # The envelope as received (after decompression); `raw` unpacks byte-exact (see packing.py).
-    # Acknowledging stores only this row; the rows below are derived later (see derivation.py).
+    # Acknowledging stores only this row; the rows below are derived later (processing/).
     "envelopes": (
         {
             "id": int,
@@ -123,7 +123,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "url": str,
             "browser_name": str,
             "os_name": str,
-            "fingerprint": str,  # grouping hash (see rules/grouping)
+            "fingerprint": str,  # grouping hash (see processing/grouping)
             "data": str,  # event JSON as the SDK sent it, when it is not the item payload itself
             "stored": str,  # event JSON as Sentry would store it (Relay normalization + scrubbing)
             "stored_error": str,  # why `stored` is missing
@@ -251,7 +251,7 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
         "id",
         [("item_id",), ("trace_id",), ("project_id", "id")],
     ),
-    # Issues: events grouped by fingerprint per project (see rules/grouping).
+    # Issues: events grouped by fingerprint per project (see processing/grouping).
     "issues": (
         {
             "id": int,
