@@ -544,7 +544,7 @@ def test_a_partly_rate_limited_envelope_is_stored_whole_and_derives_only_the_res
     assert derived == {"items": 1, "events": 0, "sessions": 1}
 
 
-def test_an_envelope_record_gives_attachments_as_attachments_and_other_items_as_records():
+def test_an_envelope_record_gives_its_items_and_attachments_as_attachments():
     raw = MIXED_ENVELOPE.read_bytes()
     with StubServer() as server:
         view = StubView(StubClient(server.url))
@@ -553,11 +553,13 @@ def test_an_envelope_record_gives_attachments_as_attachments_and_other_items_as_
     assert response.status_code == 200
     sent = parse_envelope(raw).items
     assert [(type(i).__name__, i.type) for i in envelope.items] == [
-        ("Record", "event"),
-        ("Record", "session"),
+        ("EnvelopeItem", "event"),
+        ("EnvelopeItem", "session"),
         ("Attachment", "attachment"),
     ]
     attachment = envelope.items[2]
     assert isinstance(attachment, Attachment)
     assert attachment.content == sent[2].payload
     assert envelope.items[1].payload == json.loads(sent[1].payload)
+    assert [item.content for item in envelope.items] == [item.payload for item in sent]
+    assert not hasattr(envelope.items[0], "filename")  # an attachment's, not every item's

@@ -22,7 +22,7 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
 
 from .client import StubApiError, StubClient, StubConnectionError
 from .query.errors import QuerySyntaxError, SentryStubQueryWarning
-from .records import Attachment, Envelope, Event, Record, Row
+from .records import Attachment, Envelope, EnvelopeItem, Event, Record, Row
 from .view import Fault, StubView, Trace
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ __all__ = [
     "Attachment",
     "ConfigError",
     "Envelope",
+    "EnvelopeItem",
     "Event",
     "Fault",
     "QuerySyntaxError",

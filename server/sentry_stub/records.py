@@ -208,11 +208,17 @@ class Record:
         return self._record.get("item_id")
 
 
-class Attachment(Record):
+class EnvelopeItem(Record):
+    """An item of a received envelope (``Envelope.items``), of any type, with its exact bytes."""
+
     @property
     def content(self) -> bytes:
-        """The attachment's bytes, exactly as received."""
+        """The item's payload bytes, exactly as received."""
         return base64.b64decode(self._record.get("content") or "")
+
+
+class Attachment(EnvelopeItem):
+    """An attachment item: its bytes (``.content``) and what its header says of the file."""
 
     @property
     def filename(self) -> str | None:
@@ -240,10 +246,10 @@ class Envelope(Record):
         return base64.b64decode(self._record["raw"])
 
     @property
-    def items(self) -> list[Record]:
-        """Its items in order: attachments as ``Attachment``, every other item as ``Record``."""
+    def items(self) -> list[EnvelopeItem]:
+        """Its items in order: attachments as ``Attachment``, every other as ``EnvelopeItem``."""
         return [
-            Attachment(item) if item.get("type") == "attachment" else Record(item)
+            Attachment(item) if item.get("type") == "attachment" else EnvelopeItem(item)
             for item in self._record.get("items", [])
         ]
 
