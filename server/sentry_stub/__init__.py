@@ -23,7 +23,7 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
 from .client import StubApiError, StubClient, StubConnectionError
 from .process import StubProcess
 from .query.errors import QuerySyntaxError, SentryStubQueryWarning
-from .records import Attachment, Envelope, Event, Record, Row
+from .records import Attachment, Envelope, EnvelopeItem, Event, Record, Row
 from .view import Fault, StubView, Trace
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ __all__ = [
     "Attachment",
     "ConfigError",
     "Envelope",
+    "EnvelopeItem",
     "Event",
     "Fault",
     "QuerySyntaxError",

@@ -208,11 +208,17 @@ class Record:
         return self._record.get("item_id")
 
 
-class Attachment(Record):
+class EnvelopeItem(Record):
+    """An item of a received envelope (``Envelope.items``), of any type, with its exact bytes."""
+
     @property
     def content(self) -> bytes:
-        """The attachment's bytes, exactly as received."""
+        """The item's payload bytes, exactly as received."""
         return base64.b64decode(self._record.get("content") or "")
+
+
+class Attachment(EnvelopeItem):
+    """An attachment item: its bytes (``.content``) and what its header says of the file."""
 
     @property
     def filename(self) -> str | None:
@@ -228,6 +234,8 @@ class Attachment(Record):
 
 
 class Envelope(Record):
+    """A received envelope as the query API returns it (the server's own is ``ParsedEnvelope``)."""
+
     @property
     def type(self) -> str:
         return "envelope"
@@ -238,8 +246,12 @@ class Envelope(Record):
         return base64.b64decode(self._record["raw"])
 
     @property
-    def items(self) -> list[Attachment]:
-        return [Attachment(item) for item in self._record.get("items", [])]
+    def items(self) -> list[EnvelopeItem]:
+        """Its items in order: attachments as ``Attachment``, every other as ``EnvelopeItem``."""
+        return [
+            Attachment(item) if item.get("type") == "attachment" else EnvelopeItem(item)
+            for item in self._record.get("items", [])
+        ]
 
     @property
     def endpoint(self) -> str:

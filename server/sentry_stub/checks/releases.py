@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..ingest import normalize
+from ..processing import normalize
 
 DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
 # `<package>@<version>` or a git commit SHA (full, or abbreviated to at least 7 digits).
