@@ -78,6 +78,48 @@ def releases_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def sourcemaps_text(report: dict) -> str:
+    """The frames that would stay minified, and why; or what resolved."""
+    events, unresolved = report["events"], report["unresolved_frames"]
+    if not events:
+        query = f" matching {report['query']!r}" if report.get("query") else ""
+        return (
+            f"sentry-stub source map check: no JavaScript events{query} arrived, so nothing "
+            "says Sentry would show original source."
+        )
+    checked = _plural(len(events), "JavaScript event")
+    if report["passed"]:
+        lines = [f"sentry-stub source map check: every in-app frame of {checked} resolves."]
+        lines += _limited(
+            [
+                f"  {_frame_place(frame)} -> {frame['source']}:{frame['line']}:{frame['column']}"
+                f" ({frame['resolved_by']})"
+                for event in events
+                for frame in event["frames"]
+                if frame["resolved"]
+            ]
+        )
+        return "\n".join(lines)
+    lines = [
+        f"sentry-stub source map check: {_plural(unresolved, 'in-app frame')} of {checked} "
+        "would stay minified in Sentry:"
+    ]
+    lines += _limited(
+        [
+            f"  event {event['event_id']} (release {event['release'] or '(none)'}, dist "
+            f"{event['dist'] or '(none)'}) {_frame_place(frame)}\n    {frame['reason']}"
+            for event in events
+            for frame in event["frames"]
+            if frame["in_app"] and not frame["resolved"]
+        ]
+    )
+    return "\n".join(lines)
+
+
+def _frame_place(frame: dict) -> str:
+    return f"{frame['abs_path'] or '(no file)'}:{frame['lineno']}:{frame['colno']}"
+
+
 def _finding_line(finding: dict) -> str:
     return (
         f"  event {finding['event_id']} ({finding['project']}): {finding['path']} "
