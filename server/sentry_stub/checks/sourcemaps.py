@@ -61,6 +61,7 @@ class Frame:
     colno: int | None
     function: str | None
     in_app: bool
+    path: str = ""  # where in the event, as Relay writes it: exception.values.0.stacktrace.frames.3
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def has_app_frames(event: JsEvent) -> bool:
 
 def _frame_answer(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict) -> dict:
     answer: dict[str, Any] = {
+        "path": frame.path,
         "abs_path": frame.abs_path,
         "lineno": frame.lineno,
         "colno": frame.colno,
@@ -421,9 +423,9 @@ def _dist(dist: str | None) -> str:
 
 
 def _frames(data: dict) -> Iterable[Frame]:
-    for stacktrace in _stacktraces(data):
+    for where, stacktrace in _stacktraces(data):
         frames = stacktrace.get("frames")
-        for frame in frames if isinstance(frames, list) else []:
+        for index, frame in enumerate(frames if isinstance(frames, list) else []):
             if isinstance(frame, dict):
                 yield Frame(
                     abs_path=_text(frame.get("abs_path")) or _text(frame.get("filename")),
@@ -431,17 +433,18 @@ def _frames(data: dict) -> Iterable[Frame]:
                     colno=_number(frame.get("colno")),
                     function=_text(frame.get("function")),
                     in_app=frame.get("in_app") is not False,
+                    path=f"{where}.frames.{index}",
                 )
 
 
-def _stacktraces(data: dict) -> Iterable[dict]:
+def _stacktraces(data: dict) -> Iterable[tuple[str, dict]]:
     exception = data.get("exception")
     values = exception.get("values") if isinstance(exception, dict) else exception
-    for value in values if isinstance(values, list) else []:
+    for index, value in enumerate(values if isinstance(values, list) else []):
         if isinstance(value, dict) and isinstance(value.get("stacktrace"), dict):
-            yield value["stacktrace"]
+            yield f"exception.values.{index}.stacktrace", value["stacktrace"]
     if isinstance(data.get("stacktrace"), dict):
-        yield data["stacktrace"]
+        yield "stacktrace", data["stacktrace"]
 
 
 def _debug_ids(data: dict) -> dict[str, str]:

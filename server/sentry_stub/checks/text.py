@@ -82,9 +82,9 @@ def sourcemaps_text(report: dict) -> str:
     """The frames that would stay minified, and why; or what resolved."""
     events, unresolved = report["events"], report["unresolved_frames"]
     if not events:
-        query = f" matching {report['query']!r}" if report.get("query") else ""
+        query = f" {report['query']!r}" if report.get("query") else ""
         return (
-            f"sentry-stub source map check: no JavaScript events{query} arrived, so nothing "
+            f"sentry-stub source map check: no JavaScript events matched{query}, so nothing "
             "says Sentry would show original source."
         )
     checked = _plural(len(events), "JavaScript event")
