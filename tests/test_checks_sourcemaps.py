@@ -195,9 +195,12 @@ def test_a_broken_map_is_the_reason() -> None:
 def test_report_counts_in_app_frames_only_and_fails_without_events() -> None:
     library = Frame(abs_path="https://cdn.example.com/vendor.js", lineno=1, colno=1,
                     function=None, in_app=False)  # fmt: skip
-    mixed = JsEvent("e2", "webapp", "1.0.0", None, (library,), {})
+    anonymous = Frame(abs_path="<anonymous>", lineno=None, colno=None, function="x", in_app=True)
+    mixed = JsEvent("e2", "webapp", "1.0.0", None, (library, anonymous), {})
     report = sourcemaps_report([(mixed, resolve_event(mixed, Artifacts()))])
     assert report["passed"] and report["unresolved_frames"] == 0
+    shown_as_sent = report["events"][0]["frames"][1]
+    assert not shown_as_sent["checked"] and shown_as_sent["reason"].startswith("not looked up")
     failing = sourcemaps_report([(event(), resolve_event(event(), Artifacts()))])
     assert not failing["passed"] and failing["unresolved_frames"] == 1
     assert "no artifacts were uploaded for release '1.0.0'" in sourcemaps_text(failing)

@@ -125,7 +125,7 @@ def sourcemaps_report(results: Iterable[tuple[JsEvent, list[dict]]]) -> dict:
     events = []
     unresolved_count = 0
     for event, frames in results:
-        unresolved = [f for f in frames if f["in_app"] and not f["resolved"]]
+        unresolved = [f for f in frames if counts(f) and not f["resolved"]]
         unresolved_count += len(unresolved)
         events.append(
             {
@@ -157,8 +157,13 @@ def url_candidates(abs_path: str) -> list[str]:
 
 
 def has_app_frames(event: JsEvent) -> bool:
-    """Whether the event has in-app frames with a file URL, i.e. frames a map must resolve."""
-    return any(frame.in_app and frame.abs_path for frame in event.frames)
+    """Whether the event has in-app frames that a source map must resolve."""
+    return any(frame.in_app and _looked_up(frame) for frame in event.frames)
+
+
+def counts(answer: Mapping[str, Any]) -> bool:
+    """Whether a frame's answer decides the check: an in-app frame Sentry would look up."""
+    return bool(answer["in_app"] and answer["checked"])
 
 
 # --- one frame ------------------------------------------------------------------------------
@@ -171,6 +176,7 @@ def _frame_answer(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict
         "lineno": frame.lineno,
         "colno": frame.colno,
         "in_app": frame.in_app,
+        "checked": _looked_up(frame),
         "resolved": False,
         "reason": None,
         "resolved_by": None,
@@ -205,11 +211,20 @@ def _frame_answer(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict
     return answer
 
 
+def _looked_up(frame: Frame) -> bool:
+    """Sentry looks up frames with a file URL, a line and a column; it shows others as sent
+    (``<anonymous>``, ``native``, a frame without a column)."""
+    url = frame.abs_path or ""
+    has_url = "://" in url or url.startswith(("~/", "/"))
+    return has_url and frame.lineno is not None and frame.colno is not None
+
+
 def _resolve(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict) -> _Resolution:
-    if not frame.abs_path:
-        raise _Unresolved("the frame has no abs_path (file URL) to look up")
-    if frame.lineno is None or frame.colno is None:
-        raise _Unresolved("the frame has no line and column to look up in a source map")
+    if not _looked_up(frame):
+        raise _Unresolved(
+            "not looked up: Sentry resolves frames with a file URL, a line and a column, and "
+            "shows this one as sent"
+        )
     debug_id = event.debug_ids.get(frame.abs_path)
     debug_id_miss = None
     if debug_id:

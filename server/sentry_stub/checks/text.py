@@ -104,15 +104,16 @@ def sourcemaps_text(report: dict) -> str:
         f"sentry-stub source map check: {_plural(unresolved, 'in-app frame')} of {checked} "
         "would stay minified in Sentry:"
     ]
-    lines += _limited(
-        [
-            f"  event {event['event_id']} (release {event['release'] or '(none)'}, dist "
-            f"{event['dist'] or '(none)'}) {_frame_place(frame)}\n    {frame['reason']}"
-            for event in events
-            for frame in event["frames"]
-            if frame["in_app"] and not frame["resolved"]
-        ]
-    )
+    rows = []
+    for event in events:
+        frames = [f for f in event["frames"] if f["in_app"] and f["checked"] and not f["resolved"]]
+        if frames:
+            rows.append(
+                f"  event {event['event_id']} (project {event['project']}, release "
+                f"{event['release'] or '(none)'}, dist {event['dist'] or '(none)'}):"
+            )
+        rows += [f"    {_frame_place(frame)}\n      {frame['reason']}" for frame in frames]
+    lines += _limited(rows)
     return "\n".join(lines)
 
 
