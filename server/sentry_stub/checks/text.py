@@ -112,7 +112,11 @@ def sourcemaps_text(report: dict) -> str:
                 f"  event {event['event_id']} (project {event['project']}, release "
                 f"{event['release'] or '(none)'}, dist {event['dist'] or '(none)'}):"
             )
-        rows += [f"    {_frame_place(frame)}\n      {frame['reason']}" for frame in frames]
+        by_reason: dict[str, list[str]] = {}
+        for frame in reversed(frames):  # the most recent call first, as Sentry shows them
+            by_reason.setdefault(frame["reason"], []).append(f"    {_frame_place(frame)}")
+        for reason, places in by_reason.items():
+            rows += [*places, f"      {reason}"]
     lines += _limited(rows)
     return "\n".join(lines)
 
