@@ -225,7 +225,7 @@ def _resolve(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict) -> 
             "not looked up: Sentry resolves frames with a file URL, a line and a column, and "
             "shows this one as sent"
         )
-    debug_id = event.debug_ids.get(frame.abs_path)
+    debug_id = event.debug_ids.get(frame.abs_path or "")
     debug_id_miss = None
     if debug_id:
         try:
