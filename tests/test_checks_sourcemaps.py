@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from sentry_stub.checks import sourcemaps
 from sentry_stub.checks.sourcemaps import (
     Artifact,
     Artifacts,
@@ -18,6 +19,7 @@ from sentry_stub.checks.sourcemaps import (
     url_candidates,
 )
 from sentry_stub.checks.text import sourcemaps_text
+from sentry_stub.records import Event
 
 pytest.importorskip("symbolic", reason="symbolic has wheels for Linux x86-64/arm64, macOS only")
 
@@ -185,6 +187,14 @@ def test_map_without_sources_content_names_the_place_but_does_not_resolve() -> N
     assert "has no sourcesContent for ../src/app.js" in frame["reason"]
 
 
+def test_without_sources_content_an_uploaded_source_file_gives_the_line() -> None:
+    without = {key: value for key, value in MAP.items() if key != "sourcesContent"}
+    original = artifact("~/src/app.js", b"function greet(n) { return 'hi ' + n }\n", id=3)
+    files = release_files(artifact("~/static/app.min.js", MINIFIED), source_map(without), original)
+    frame = only_frame(event(), files)
+    assert frame["resolved"] and frame["context_line"].startswith("function greet(n)")
+
+
 def test_a_broken_map_is_the_reason() -> None:
     broken = artifact("~/static/app.min.js.map", b"{not json", id=2, type="source_map")
     files = release_files(artifact("~/static/app.min.js", MINIFIED), broken)
@@ -235,3 +245,24 @@ def test_url_candidates() -> None:
         "~/a/b.js?v=2",
         "~/a/b.js",
     ]
+
+
+def test_files_uploaded_one_by_one_have_no_type_and_still_resolve() -> None:
+    """sentry-cli 2.x against a server without artifact bundles names each file, nothing more."""
+    files = release_files(
+        artifact("~/static/app.min.js", MINIFIED, type="", sourcemap="app.min.js.map"),
+        source_map(type=""),
+    )
+    assert only_frame(event(), files)["resolved"]
+
+
+def test_without_symbolic_the_check_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sourcemaps, "SYMBOLIC_AVAILABLE", False)
+    files = release_files(artifact("~/static/app.min.js", MINIFIED), source_map())
+    with pytest.raises(sourcemaps.SourceMapsUnavailable, match="pip install symbolic"):
+        resolve_event(event(), files)
+
+
+def test_symbolicated_frames_needs_an_event_from_a_view() -> None:
+    with pytest.raises(RuntimeError, match="use an Event from a StubView"):
+        _ = Event({"event_id": "e", "item_id": 1, "type": "error"}).symbolicated_frames

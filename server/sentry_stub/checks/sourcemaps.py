@@ -206,7 +206,7 @@ def _frame_answer(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict
         answer["reason"] = (
             f"the source map {resolution.map_url} has no sourcesContent for {resolution.source}: "
             f"Sentry would name {resolution.source}:{resolution.line} but show no code "
-            "(build the maps with their sources included)"
+            "(build the maps with their sources included, or upload the sources)"
         )
     return answer
 
@@ -254,7 +254,7 @@ def _by_debug_id(frame: Frame, debug_id: str, artifacts: Artifacts, maps: dict) 
             "injected after the upload? run `sentry-cli sourcemaps inject` before "
             "`sourcemaps upload`)"
         )
-    return _lookup(frame, source_map, minified, "debug id", maps)
+    return _lookup(frame, source_map, minified, "debug id", maps, files)
 
 
 def _by_release(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict) -> _Resolution:
@@ -290,7 +290,7 @@ def _by_release(frame: Frame, event: JsEvent, artifacts: Artifacts, maps: dict) 
     if minified.type == "source_map":
         raise _Unresolved(f"{minified.url} is a source map, not the file the frame ran")
     source_map = _linked_map(minified, same_dist)
-    return _lookup(frame, source_map, minified, "release", maps)
+    return _lookup(frame, source_map, minified, "release", maps, same_dist)
 
 
 def _linked_map(minified: Artifact, files: Sequence[Artifact]) -> Artifact:
@@ -328,7 +328,12 @@ def _linked_map(minified: Artifact, files: Sequence[Artifact]) -> Artifact:
 
 
 def _lookup(
-    frame: Frame, source_map: Artifact, minified: Artifact | None, by: str, maps: dict
+    frame: Frame,
+    source_map: Artifact,
+    minified: Artifact | None,
+    by: str,
+    maps: dict,
+    files: Sequence[Artifact],
 ) -> _Resolution:
     assert frame.lineno is not None and frame.colno is not None
     view = _parsed(source_map, maps)
@@ -349,15 +354,30 @@ def _lookup(
         source_view = view.get_sourceview(token.src_id)
         if source_view is not None and token.src_line < len(source_view):
             context = source_view[token.src_line].rstrip("\r\n")[:MAX_CONTEXT_LINE]
+    if context is None and token.src:
+        context = _uploaded_source_line(source_map.url, token.src, token.src_line, files)
     return _Resolution(
         by=by,
         map_url=source_map.url,
         source=token.src,
         line=token.src_line + 1,
         column=token.src_col + 1,
-        function=token.function_name or token.name,
+        function=token.function_name,
         context_line=context,
     )
+
+
+def _uploaded_source_line(
+    map_url: str, source: str, line: int, files: Sequence[Artifact]
+) -> str | None:
+    """Without ``sourcesContent`` Sentry reads the original file where it was uploaded too:
+    under the source's URL relative to the map's."""
+    url = _join(map_url, source)
+    uploaded = _at_url(files, url_candidates(url) if "://" in url else [url])
+    if uploaded is None:
+        return None
+    lines = uploaded.content.decode("utf-8", "replace").splitlines()
+    return lines[line].rstrip("\r\n")[:MAX_CONTEXT_LINE] if line < len(lines) else None
 
 
 def _parsed(source_map: Artifact, maps: dict) -> Any:
