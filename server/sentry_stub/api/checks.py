@@ -150,7 +150,8 @@ class ChecksApi:
             )
             artifacts = sourcemap_inputs.ArtifactReader(connection)
             events = sourcemap_inputs.js_events(connection, ids)
-            results = [(e, resolve_event(e, artifacts.for_event(e))) for e in events]
+            maps: dict = {}  # each map read once for the whole report
+            results = [(e, resolve_event(e, artifacts.for_event(e), maps)) for e in events]
             report = sourcemaps_report(results)
             return {**report, "query": query, "warnings": event_search_warnings(query)}
 

@@ -114,9 +114,12 @@ def js_event(record: Mapping[str, Any]) -> JsEvent | None:
     )
 
 
-def resolve_event(event: JsEvent, artifacts: Artifacts) -> list[dict]:
-    """One JSON-ready answer per frame, innermost last as in the event."""
-    maps: dict[int, Any] = {}
+def resolve_event(
+    event: JsEvent, artifacts: Artifacts, maps: dict[Any, Any] | None = None
+) -> list[dict]:
+    """One JSON-ready answer per frame, innermost last as in the event; ``maps`` keeps the
+    maps and minified files read (by artifact id) for the next event of the same report."""
+    maps = {} if maps is None else maps
     return [_frame_answer(frame, event, artifacts, maps) for frame in event.frames]
 
 
@@ -337,7 +340,12 @@ def _lookup(
 ) -> _Resolution:
     assert frame.lineno is not None and frame.colno is not None
     view = _parsed(source_map, maps)
-    minified_view = SourceView.from_bytes(minified.content) if minified and frame.function else None
+    minified_view = None
+    if minified is not None and frame.function:
+        key = ("minified", minified.id)
+        minified_view = maps.get(key) or maps.setdefault(
+            key, SourceView.from_bytes(minified.content)
+        )
     token = view.lookup(
         max(frame.lineno - 1, 0),
         max(frame.colno - 1, 0),
