@@ -435,7 +435,7 @@ class StubView:
     def unasserted_events(self) -> list[Event]:
         """Events that arrived in this view but were never returned to the test."""
         return [
-            Event(r)
+            Event(r, client=self.client)
             for r in self.client.events("", after=self.cursor)
             if r["item_id"] not in self._seen
         ]
