@@ -169,7 +169,8 @@ class ChecksApi:
 
 def _without_artifacts(connection, scope) -> set[str]:
     """JavaScript events with in-app frames for which nothing at all was uploaded."""
-    events = sourcemap_inputs.js_events(connection, inputs.event_item_ids(connection, scope))
+    ids = sourcemap_inputs.js_event_item_ids(connection, scope)
+    events = sourcemap_inputs.js_events(connection, ids)
     return {
         event.event_id
         for event in events

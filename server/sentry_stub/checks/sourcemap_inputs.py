@@ -12,7 +12,14 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from ..storage import reader
-from .sourcemaps import Artifact, Artifacts, JsEvent, js_event, url_candidates
+from .sourcemaps import (
+    JAVASCRIPT_PLATFORMS,
+    Artifact,
+    Artifacts,
+    JsEvent,
+    js_event,
+    url_candidates,
+)
 
 _FILES = """SELECT f.id, f.name, COALESCE(f.type, ''), f.release, NULLIF(f.dist, ''),
     f.debug_id, f.sourcemap, f.content FROM release_files f
@@ -20,6 +27,18 @@ _FILES = """SELECT f.id, f.name, COALESCE(f.type, ''), f.release, NULLIF(f.dist,
     WHERE {condition} AND (b.id IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(b.projects))
         OR EXISTS (SELECT 1 FROM json_each(b.projects) WHERE value = ?))
     ORDER BY f.id DESC"""
+
+
+def js_event_item_ids(connection: sqlite3.Connection, scope: reader.Scope) -> list[int]:
+    """The JavaScript events a scope sees, by their indexed platform (no JSON read)."""
+    where, params = scope.where("e")
+    marks = ", ".join("?" * len(JAVASCRIPT_PLATFORMS))
+    rows = connection.execute(
+        f"SELECT e.item_id FROM events e WHERE e.platform IN ({marks})"
+        f" AND {' AND '.join(where)} ORDER BY e.item_id",
+        (*JAVASCRIPT_PLATFORMS, *params),
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def js_events(connection: sqlite3.Connection, item_ids: Sequence[int]) -> list[JsEvent]:
