@@ -245,6 +245,8 @@ def test_url_candidates() -> None:
         "~/a/b.js?v=2",
         "~/a/b.js",
     ]
+    assert url_candidates("/a/b.js") == ["/a/b.js", "~/a/b.js"]
+    assert url_candidates("<anonymous>") == ["<anonymous>"]
 
 
 def test_files_uploaded_one_by_one_have_no_type_and_still_resolve() -> None:

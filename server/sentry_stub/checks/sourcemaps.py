@@ -153,7 +153,7 @@ def url_candidates(abs_path: str) -> list[str]:
     parts = urlsplit(abs_path)
     bare = abs_path.split("#", 1)[0].split("?", 1)[0]
     names = [abs_path, bare]
-    if parts.scheme and parts.path:
+    if parts.path.startswith("/"):  # `~` stands for any scheme and host, or none
         query = f"?{parts.query}" if parts.query else ""
         names += [f"~{parts.path}{query}", f"~{parts.path}"]
     return list(dict.fromkeys(names))
