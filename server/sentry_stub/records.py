@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import StubClient
 
 
 class Event(Mapping[str, Any]):
@@ -17,10 +20,11 @@ class Event(Mapping[str, Any]):
     (``event.level`` is what ``level:`` compares); ``.stored`` is the event as Sentry stores it.
     """
 
-    def __init__(self, record: dict):
+    def __init__(self, record: dict, *, client: StubClient | None = None):
         self._record = record
         self._data: dict = record.get("data") or {}
         self._indexed: dict = record.get("indexed") or {}
+        self._client = client  # for what the server works out on request (source maps)
 
     # Mapping over the event JSON as sent.
     def __getitem__(self, key: str) -> Any:
@@ -163,6 +167,22 @@ class Event(Mapping[str, Any]):
     @property
     def item_id(self) -> int:
         return self._record["item_id"]
+
+    @property
+    def symbolicated_frames(self) -> list[dict]:
+        """Each stack frame as Sentry would show it with the uploaded source maps: ``resolved``,
+        ``source``, ``line``, ``column``, ``function``, ``context_line``, else ``reason``.
+
+        Worked out by the server on each read (uploads may change); empty for an event that is
+        not JavaScript.
+        """
+        if self._client is None:
+            raise RuntimeError(
+                "symbolicated_frames asks the server: use an Event from a StubView "
+                "(sentry_stub.events() or wait_for())"
+            )
+        report = self._client.check_sourcemaps(items=[self.item_id])
+        return [frame for event in report["events"] for frame in event["frames"]]
 
 
 class Record:
