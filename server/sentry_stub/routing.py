@@ -37,7 +37,7 @@ from .api.routes import QueryApi
 from .api.rules import RulesApi
 from .ingest.decoding import BODY_LIMIT
 from .ingest.endpoints import Ingest, error_response
-from .ingest.errors import IngestError
+from .protocol.errors import IngestError
 from .settings.values import Limits
 from .webapi import chunks
 from .webapi.routes import MAX_FILE_UPLOAD_SIZE, WebApi
@@ -142,6 +142,7 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         guarded(f"{a}/checks/pii", get, h.checks.pii),
         guarded(f"{a}/checks/sampling", get, h.checks.sampling),
         guarded(f"{a}/checks/releases", get, h.checks.releases),
+        guarded(f"{a}/checks/sourcemaps", get, h.checks.sourcemaps),
         guarded(f"{a}/faults", get, h.faults.list_faults),
         guarded(f"{a}/faults", post, h.faults.add_fault, api),
         guarded(f"{a}/faults", delete, h.faults.clear_faults),

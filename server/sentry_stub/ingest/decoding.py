@@ -22,9 +22,9 @@ import brotli
 import zstandard
 from starlette.requests import Request
 
+from ..protocol.errors import IngestError
+from ..settings.values import Limits
 from .budget import BodyBudget, Reservation
-from .errors import IngestError
-from .limits import Limits
 
 STEP = 64 * 1024
 BODY_LIMIT = "sentry_stub.body_limit"  # scope key: the route's body limit (``routing.py``)

@@ -27,11 +27,11 @@ from urllib.parse import urlsplit
 import orjson
 
 from .. import __version__
+from ..protocol.payload import formatted_message
 from ..settings.values import Ownership
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from . import history
-from .grouping import formatted_message
 from .ownership import matching_rules, owners_of
 
 logger = logging.getLogger("sentry_stub.rules")

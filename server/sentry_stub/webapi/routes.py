@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 
 from ..api.params import ApiError, json_body
 from ..ingest.decoding import read_api_body
-from ..ingest.errors import IngestError
 from ..ingest.multipart import Part, boundary_of, parse_multipart
+from ..protocol.errors import IngestError
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from . import chunks, deploys, files, releases
