@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api",),  # the native query API
     ("webapi",),  # the sentry-cli subset of Sentry's web API
     ("ui", "header_deadline", "sockets"),
+    ("routing",),  # every route, over the handlers of ingest, api and webapi
     ("app",),
     ("server",),
     ("arguments", "hints", "snapshot", "records"),  # the client side, over HTTP

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import logging
-import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .api.checks import ChecksApi
 from .api.faults import FaultsApi
@@ -21,21 +18,19 @@ from .api.routes import QueryApi
 from .api.rules import RulesApi
 from .config import Settings
 from .ingest.cors import CORSMiddleware
-from .ingest.endpoints import Ingest, error_response
+from .ingest.endpoints import Ingest
 from .ingest.fault_responses import FaultResponses
 from .ingest.faults import FaultRules
 from .ingest.guard import RequestGuard
 from .processing.derivation import Deriver
 from .protocol.errors import IngestError
+from .routing import Handlers, LeanRouter, endpoints, error_answer, starlette_routes
 from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry
 from .ui import web_ui
 from .webapi.auth import TokenPolicy
 from .webapi.routes import WebApi
-
-logger = logging.getLogger("sentry_stub")
-ENVELOPE_PATH = re.compile(r"/api/([^/]+)/envelope/")  # the ingest route SDKs use
 
 
 class StubApp:
@@ -63,30 +58,14 @@ class StubApp:
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
         if settings.rules.any_alerts:  # only alert rules make firings to deliver
             self.database.commit_listeners.append(self.dispatcher.wake)
-        health = [
-            Route("/api/relay/healthcheck/ready/", self._ready),
-            Route("/api/relay/healthcheck/live/", _healthy),
-            Route("/api/0/relays/live/", _healthy),
-        ]
-        discover = [Route("/api/0/organizations/{org}/events/", api.organization_events)]
+        handlers = Handlers(ingest, api, checks, faults, rules, webapi, ready=self._ready)
+        self.endpoints = endpoints(handlers, settings.limits)
+        error_answers = {IngestError: error_answer, ApiError: error_answer, Exception: error_answer}
         self.starlette = Starlette(
-            routes=[
-                *health,
-                *discover,
-                *ingest.routes(),
-                *api.routes(),
-                *checks.routes(),
-                *faults.routes(),
-                *rules.routes(),
-                *webapi.routes(),
-            ],
+            routes=starlette_routes(self.endpoints),
             # Outside ingest, only allowed hosts and no cross-site writes (ingest/guard.py).
-            middleware=[Middleware(RequestGuard, hosts=hosts), Middleware(CORSMiddleware)],
-            exception_handlers={
-                IngestError: _error_response,
-                ApiError: _error_response,
-                Exception: _error_response,
-            },
+            middleware=[Middleware(RequestGuard, hosts=hosts)],
+            exception_handlers=error_answers,
             lifespan=self._lifespan,
         )
         # Every API body is read within the limits of ingest's (decoding.read_api_body).
@@ -95,12 +74,7 @@ class StubApp:
         # The web UI answers the paths no route claims: a wrong method on an API route
         # still gets its 405, and a missing trailing slash its redirect.
         self.starlette.router.default = web_ui()
-        self._stack: FaultResponses | None = None
-        # The route SDKs post to skips Starlette's router and exception layers, which would cost
-        # more than the rest of the request; its answers get the same CORS, fault and error
-        # treatment as every other ingest route.
-        self._ingest = ingest
-        self._envelopes = FaultResponses(CORSMiddleware(self._envelope))
+        self._app: ASGIApp | None = None
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -121,24 +95,12 @@ class StubApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self.starlette
-        if scope["type"] == "http" and scope["method"] == "POST":
-            envelope_route = ENVELOPE_PATH.fullmatch(scope["path"])
-            if envelope_route is not None:
-                scope["path_params"] = {"project_id": envelope_route[1]}
-                await self._envelopes(scope, receive, send)
-                return
-        if self._stack is None:
-            # Outermost, so that a fault rule can drop the connection itself.
-            self._stack = FaultResponses(self.starlette.build_middleware_stack())
-        await self._stack(scope, receive, send)
-
-    async def _envelope(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self._ingest.envelope(request)
-        except Exception as error:
-            response = await _error_response(request, error)
-        await response(scope, receive, send)
+        if self._app is None:
+            # Fault rules outermost, so that one can drop the connection itself; Relay's CORS
+            # on the ingest paths; then the lean routes, and Starlette for the rest.
+            stack = self.starlette.build_middleware_stack()
+            self._app = FaultResponses(CORSMiddleware(LeanRouter(self.endpoints, stack)))
+        await self._app(scope, receive, send)
 
     async def _ready(self, request: Request) -> Response:
         """Relay's readiness check: not ready (503, naming the cause) while commits fail."""
@@ -152,18 +114,3 @@ class StubApp:
 
 def create_app(settings: Settings) -> StubApp:
     return StubApp(settings)
-
-
-async def _healthy(request: Request) -> Response:
-    return JSONResponse({"is_healthy": True})
-
-
-async def _error_response(request: Request, error: Exception) -> Response:
-    if isinstance(error, IngestError):
-        return error_response(error)
-    if isinstance(error, ApiError):
-        return JSONResponse({"detail": error.detail, **error.extra}, status_code=error.status)
-    logger.exception("unexpected error handling %s %s", request.method, request.url.path)
-    return JSONResponse(
-        {"detail": f"internal error: {type(error).__name__}: {error}"}, status_code=500
-    )

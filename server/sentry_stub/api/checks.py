@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..checks import inputs, sourcemap_inputs
 from ..checks.pii import SCOPES, PiiCheckUnavailable, find_leaks, pii_report
@@ -37,15 +36,6 @@ class ChecksApi:
         self.settings = settings
         self.projects = projects
         self.database = database
-
-    def routes(self) -> list[Route]:
-        a = "/stub/api/checks"
-        return [
-            Route(f"{a}/pii", self.pii),
-            Route(f"{a}/sampling", self.sampling),
-            Route(f"{a}/releases", self.releases),
-            Route(f"{a}/sourcemaps", self.sourcemaps),
-        ]
 
     async def pii(self, request: Request) -> Response:
         """Leaks in the events as sent; ``item`` (comma-separated ids) limits it to those events."""

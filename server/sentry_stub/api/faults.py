@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..ingest.faults import FaultRuleError, FaultRules, parse_fault_rule
 from ..storage.projects import ProjectRegistry
@@ -20,15 +19,6 @@ class FaultsApi:
     def __init__(self, faults: FaultRules, projects: ProjectRegistry):
         self.faults = faults
         self.projects = projects
-
-    def routes(self) -> list[Route]:
-        a = "/stub/api/faults"
-        return [
-            Route(a, self.list_faults, methods=["GET"]),
-            Route(a, self.add_fault, methods=["POST"]),
-            Route(a, self.clear_faults, methods=["DELETE"]),
-            Route(f"{a}/{{fault_id:int}}", self.remove_fault, methods=["DELETE"]),
-        ]
 
     async def list_faults(self, request: Request) -> Response:
         return JSONResponse({"data": self.faults.listing()})

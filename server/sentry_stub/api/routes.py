@@ -14,7 +14,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..config import Settings
 from ..processing import stored
@@ -46,28 +45,6 @@ class QueryApi:
         self.settings = settings
         self.projects = projects
         self.database = database
-
-    def routes(self) -> list[Route]:
-        a = "/stub/api"
-        return [
-            Route(f"{a}/openapi.json", self.openapi),
-            Route(f"{a}/cursor", self.cursor),
-            Route(f"{a}/wait", self.wait),
-            Route(f"{a}/projects", self.list_projects, methods=["GET"]),
-            Route(f"{a}/projects", self.create_project, methods=["POST"]),
-            Route(f"{a}/events", self.events),
-            Route(f"{a}/events/{{event_id}}", self.event),
-            Route(f"{a}/envelopes", self.envelopes),
-            Route(f"{a}/items", self.items),
-            Route(f"{a}/items/{{item_id:int}}/content", self.item_content),
-            Route(f"{a}/rows/{{kind}}", self.rows),
-            Route(f"{a}/traces", self.traces),
-            Route(f"{a}/summary", self.summary),
-            Route(f"{a}/explain", self.explain),
-            Route(f"{a}/discover", self.discover),
-            Route(f"{a}/query", self.pipe_query),
-            Route(f"{a}/reset", self.reset, methods=["POST"]),
-        ]
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_schema())

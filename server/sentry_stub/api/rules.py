@@ -14,7 +14,6 @@ from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..config import Settings
 from ..processing.issues import evaluate_metric_alert, resolve_issue
@@ -33,17 +32,6 @@ class RulesApi:
         self.settings = settings
         self.projects = projects
         self.database = database
-
-    def routes(self) -> list[Route]:
-        a = "/stub/api"
-        return [
-            Route(f"{a}/alerts", self.alerts, methods=["GET"]),
-            Route(f"{a}/alerts/evaluate", self.evaluate, methods=["POST"]),
-            Route(f"{a}/issues", self.issues, methods=["GET"]),
-            Route(f"{a}/issues/{{issue_id:int}}/resolve", self.resolve, methods=["POST"]),
-            Route(f"{a}/owners", self.owners_of_body, methods=["POST"]),
-            Route(f"{a}/owners/{{event_id}}", self.owners_of_event, methods=["GET"]),
-        ]
 
     async def alerts(self, request: Request) -> Response:
         params = Params(request)

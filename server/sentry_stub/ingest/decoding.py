@@ -27,6 +27,7 @@ from ..settings.values import Limits
 from .budget import BodyBudget, Reservation
 
 STEP = 64 * 1024
+BODY_LIMIT = "sentry_stub.body_limit"  # scope key: the route's body limit (``routing.py``)
 ON_LOOP_OUTPUT = 64 * 1024
 IDENTITY = {"", "identity", "utf-8"}  # old sentry-ruby/java send "utf-8": Relay treats it as none
 SUPPORTED = ("gzip", "x-gzip", "deflate", "br", "zstd")
@@ -74,11 +75,12 @@ async def read_request_body(
     return await read_body(chunks, encodings, limit, take=reservation.take, timeout=timeout)
 
 
-async def read_api_body(request: Request, limit: int | None = None) -> bytes:
+async def read_api_body(request: Request) -> bytes:
     """The body of a request to the stub's own APIs, read as ingest reads its bodies.
 
     The shared budget and the body deadline hold for every request, not just for ingest; past
-    ``limit`` (by default ``limits.max_api_payload_size``, Relay's limit on API bodies) it is 413.
+    the route's limit (``routing.endpoints``: mostly ``limits.max_api_payload_size``, Relay's
+    limit on API bodies) it is 413.
     """
     limits: Limits = request.app.state.limits
     budget: BodyBudget = request.app.state.body_budget
@@ -86,7 +88,7 @@ async def read_api_body(request: Request, limit: int | None = None) -> bytes:
         return await read_request_body(
             request.stream(),
             [],  # the APIs never undid a Content-Encoding
-            limit or limits.max_api_payload_size,
+            request.scope[BODY_LIMIT],
             content_length=announced_length(request.headers.get("content-length")),
             reservation=reservation,
             timeout=limits.body_timeout or None,

@@ -1,4 +1,4 @@
-"""The ingest routes, answering as Relay answers.
+"""The ingest routes' handlers, answering as Relay answers (their paths: ``routing.py``).
 
 Every route follows the same path: authenticate, read and decode the body within its size limit,
 turn it into an envelope, check it, and hand it to the writer. The response is sent only after
@@ -18,7 +18,6 @@ import anyio.to_thread
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..protocol.envelope import (
     EnvelopeError,
@@ -48,7 +47,7 @@ from .auth import (
 )
 from .budget import BodyBudget, Reservation
 from .cron import envelope_from_cron
-from .decoding import announced_length, parse_content_encoding, read_request_body
+from .decoding import BODY_LIMIT, announced_length, parse_content_encoding, read_request_body
 from .fault_responses import answer_with_faults
 from .faults import FaultRules
 from .minidump import envelope_from_attachment_upload, envelope_from_minidump
@@ -80,36 +79,15 @@ class Ingest:
         self.database = database
         self.faults = faults or FaultRules()
 
-    def routes(self) -> list[Route]:
-        p = "/api/{project_id}"
-        return [
-            Route(f"{p}/envelope/", self.envelope, methods=["POST"]),
-            Route("/tunnel", self.tunnel, methods=["POST"]),
-            Route(f"{p}/store/", self.store, methods=["GET", "POST"]),
-            Route("/api/store/", self.store, methods=["GET", "POST"]),
-            Route(f"{p}/minidump/", self.minidump, methods=["POST"]),
-            Route(f"{p}/events/{{event_id}}/attachments/", self.attachments, methods=["POST"]),
-            Route(f"{p}/unreal/{{sentry_key}}/", self.unreal, methods=["POST"]),
-            Route(f"{p}/security/", self.security, methods=["POST"]),
-            Route(f"{p}/csp-report/", self.security, methods=["POST"]),
-            Route(f"{p}/nel/", self.nel, methods=["POST"]),
-            Route(f"{p}/cron/{{monitor_slug}}/{{sentry_key}}/", self.cron, methods=["GET", "POST"]),
-            Route(f"{p}/cron/{{monitor_slug}}/", self.cron, methods=["GET", "POST"]),
-        ]
-
     # --- routes -------------------------------------------------------------------------
 
     async def envelope(self, request: Request) -> Response:
-        envelope_id = await self._accept(
-            request, "envelope", _parse, limit=self.limits.max_envelope_size, envelope_auth=True
-        )
+        envelope_id = await self._accept(request, "envelope", _parse, envelope_auth=True)
         return _id_response(envelope_id)
 
     async def tunnel(self, request: Request) -> Response:
         """The browser SDK's ``tunnel`` target: the envelope header's ``dsn`` says where it goes."""
-        envelope_id = await self._accept(
-            request, "tunnel", _parse, limit=self.limits.max_envelope_size, envelope_auth=True
-        )
+        envelope_id = await self._accept(request, "tunnel", _parse, envelope_auth=True)
         return _id_response(envelope_id)
 
     async def store(self, request: Request) -> Response:
@@ -119,7 +97,6 @@ class Ingest:
                 request,
                 "store",
                 lambda _: envelope_from_store_get(data, client=self._client_name(request)),
-                limit=0,
             )
             return Response(PIXEL_GIF, media_type="image/gif")
         content_type = request.headers.get("content-type")
@@ -127,16 +104,14 @@ class Ingest:
         parse: BodyParser = partial(
             envelope_from_store, content_type=content_type, client=client, limits=self.limits
         )
-        event_id = await self._accept(request, "store", parse, limit=self.limits.max_event_size)
+        event_id = await self._accept(request, "store", parse)
         return _id_response(event_id)
 
     async def minidump(self, request: Request) -> Response:
         parse = partial(
             _minidump, content_type=request.headers.get("content-type"), limits=self.limits
         )
-        event_id = await self._accept(
-            request, "minidump", parse, limit=self.limits.max_attachments_size
-        )
+        event_id = await self._accept(request, "minidump", parse)
         return Response(dashed(event_id or uuid.uuid4().hex), media_type="text/plain")
 
     async def attachments(self, request: Request) -> Response:
@@ -147,7 +122,7 @@ class Ingest:
             event_id=event_id,
             limits=self.limits,
         )
-        await self._accept(request, "attachments", parse, limit=self.limits.max_attachments_size)
+        await self._accept(request, "attachments", parse)
         return Response(status_code=201)
 
     async def unreal(self, request: Request) -> Response:
@@ -157,7 +132,6 @@ class Ingest:
             request,
             "unreal",
             parse,
-            limit=self.limits.max_attachments_size,
             path_key=request.path_params["sentry_key"],
         )
         return Response(dashed(event_id or uuid.uuid4().hex), media_type="text/plain")
@@ -170,12 +144,12 @@ class Ingest:
             environment=request.query_params.get("sentry_environment"),
             origin=request.headers.get("origin"),
         )
-        await self._accept(request, "security", parse, limit=self.limits.max_event_size)
+        await self._accept(request, "security", parse)
         return Response(status_code=200)
 
     async def nel(self, request: Request) -> Response:
         parse = partial(_nel, content_type=request.headers.get("content-type"))
-        await self._accept(request, "nel", parse, limit=self.limits.max_container_size)
+        await self._accept(request, "nel", parse)
         return Response(status_code=200)
 
     async def cron(self, request: Request) -> Response:
@@ -189,7 +163,6 @@ class Ingest:
             request,
             "cron",
             parse,
-            limit=self.limits.max_check_in_size,
             path_key=request.path_params.get("sentry_key"),
         )
         return Response(status_code=202)
@@ -202,18 +175,18 @@ class Ingest:
         endpoint: str,
         parse: BodyParser,
         *,
-        limit: int,
         envelope_auth: bool = False,
         path_key: str | None = None,
     ) -> str | None:
         """Store what ``request`` carries; returns the event id to answer with.
 
         The checks run in Relay's order (encoding, path, auth, key, version, body, framing,
-        limits, project), so a request with several faults gets the answer Relay gives.
+        limits, project), so a request with several faults gets the answer Relay gives. The
+        body is read up to the route's limit (``routing.endpoints``); with none it is not read.
         """
         with self.budget.reserve() as reservation:
             return await self._accept_within(
-                request, endpoint, parse, reservation, limit, envelope_auth, path_key
+                request, endpoint, parse, reservation, envelope_auth, path_key
             )
 
     async def _accept_within(
@@ -222,7 +195,6 @@ class Ingest:
         endpoint: str,
         parse: BodyParser,
         reservation: Reservation,
-        limit: int,
         envelope_auth: bool,
         path_key: str | None,
     ) -> str | None:
@@ -238,6 +210,7 @@ class Ingest:
             self._check_key(auth, notes)
             check_protocol_version(auth)
         body = b""
+        limit = request.scope[BODY_LIMIT]
         if limit:
             body = await read_request_body(
                 request.stream(),

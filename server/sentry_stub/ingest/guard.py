@@ -19,7 +19,8 @@ A developer's browser reaches 127.0.0.1 too, so any page it opens is a client of
 
 Ingest and Relay's health checks stay open to any Host and any Origin, as Relay's are: browser
 SDKs post from every origin, and containers reach the stub by whatever name their network uses.
-The envelope route does not come through here at all (``app.py``'s fast lane).
+Their routes (``routing.py``'s ``INGEST`` and ``OPEN``) do not come through here at all; what
+reaches the guard on their paths is what no route takes there (a 404, a preflight).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from functools import partial
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..api.params import ApiError, json_body
 from ..ingest.decoding import read_api_body
@@ -40,44 +39,6 @@ class WebApi:
         self.database = database
         self.tokens = tokens
 
-    def routes(self) -> list[Route]:
-        org = "/api/0/organizations/{org}"
-        project = "/api/0/projects/{org}/{project}"
-        release = f"{org}/releases/{{version}}"
-        project_release = f"{project}/releases/{{version}}"
-        guarded = [
-            (f"{org}/releases/", self.list_releases, ["GET"]),
-            (f"{org}/releases/", self.create_release, ["POST"]),
-            (f"{project}/releases/", self.list_releases, ["GET"]),
-            (f"{project}/releases/", self.create_release, ["POST"]),
-            (f"{release}/", self.get_release, ["GET"]),
-            (f"{release}/", self.update_release, ["PUT"]),
-            (f"{release}/", self.delete_release, ["DELETE"]),
-            (f"{project_release}/", self.get_release, ["GET"]),
-            (f"{project_release}/", self.update_release, ["PUT"]),
-            (f"{project_release}/", self.delete_release, ["DELETE"]),
-            (f"{release}/deploys/", self.list_deploys, ["GET"]),
-            (f"{release}/deploys/", self.create_deploy, ["POST"]),
-            (f"{release}/commits/", self.commits, ["GET"]),
-            (f"{release}/previous-with-commits/", self.previous_with_commits, ["GET"]),
-            (f"{org}/repos/", self.repos, ["GET"]),
-            (f"{org}/chunk-upload/", self.chunk_upload_options, ["GET"]),
-            (f"{org}/chunk-upload/", self.upload_chunks, ["POST"]),
-            (f"{org}/artifactbundle/assemble/", self.assemble_artifact_bundle, ["POST"]),
-            (f"{release}/assemble/", self.assemble_release_bundle, ["POST"]),
-            (f"{release}/files/", self.list_files, ["GET"]),
-            (f"{release}/files/", self.upload_file, ["POST"]),
-            (f"{release}/files/{{file_id:int}}/", self.delete_file, ["DELETE"]),
-            (f"{project_release}/files/", self.list_files, ["GET"]),
-            (f"{project_release}/files/", self.upload_file, ["POST"]),
-            (f"{project_release}/files/{{file_id:int}}/", self.delete_file, ["DELETE"]),
-        ]
-        return [
-            Route("/api/0/", self.auth_info, methods=["GET"]),
-            *(Route(path, self._guard(handler), methods=m) for path, handler, m in guarded),
-            Route("/stub/api/releases", self.stub_releases, methods=["GET"]),
-        ]
-
     # --- who is calling ----------------------------------------------------------------------
 
     async def auth_info(self, request: Request) -> Response:
@@ -91,8 +52,8 @@ class WebApi:
         user = {"id": "1", "name": "sentry-stub", "email": "sentry-stub@localhost"}
         return JSONResponse({"version": "0", "user": user, "auth": {"scopes": SCOPES}})
 
-    def _guard(self, handler: Handler) -> Handler:
-        """Check the token, and answer request-body errors with 400 naming the field."""
+    def token_required(self, handler: Handler) -> Handler:
+        """``handler`` behind the bearer token; body errors answered 400 naming the field."""
 
         async def endpoint(request: Request) -> Response:
             try:
@@ -205,7 +166,7 @@ class WebApi:
         return JSONResponse(chunks.upload_options(str(request.url.replace(query=""))))
 
     async def upload_chunks(self, request: Request) -> Response:
-        parts = await _multipart(request, chunks.MAX_REQUEST_SIZE)
+        parts = await _multipart(request)
         received = chunks.chunks_from_parts(parts)
         await self.database.write(partial(chunks.store_chunks, chunks=received))
         return Response(status_code=200)
@@ -282,7 +243,7 @@ class WebApi:
 
     async def upload_file(self, request: Request) -> Response:
         """Multipart ``file`` with ``name`` (the URL), ``dist`` and ``header`` (``Key:Value``)."""
-        parts = await _multipart(request, MAX_FILE_UPLOAD_SIZE)
+        parts = await _multipart(request)
         upload = next((part for part in parts if part.name == "file" and part.is_file), None)
         if upload is None:
             raise BodyError("the upload has no 'file' part")
@@ -423,8 +384,8 @@ def _bundle_record(bundle: dict) -> dict:
     return {**bundle, "projects": json_column(bundle["projects"], [])}
 
 
-async def _multipart(request: Request, limit: int) -> list[Part]:
-    body = await read_api_body(request, limit)
+async def _multipart(request: Request) -> list[Part]:
+    body = await read_api_body(request)
     try:
         return parse_multipart(body, boundary_of(request.headers.get("content-type")))
     except IngestError as error:

@@ -1,0 +1,186 @@
+"""The route table (``routing.endpoints``) against what the server answers over HTTP.
+
+Every route the table lists is asked: with Relay's CORS or none (a preflight and a real answer),
+open to any Host or behind the guard, and with a body one byte past the route's own limit (413).
+Small limits in the config keep the bodies small; the web API's fixed 32 MiB upload limits are
+checked through ``Content-Length``, which is refused before the body is read.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from sentry_stub import StubServer
+from sentry_stub.app import StubApp
+from sentry_stub.routing import Endpoint, Policy
+
+KEY = "0123456789abcdef0123456789abcdef"
+PARAMS = {
+    "project_id": "1",
+    "event_id": "a" * 32,
+    "sentry_key": KEY,
+    "monitor_slug": "nightly",
+    "org": "sentry",
+    "project": "web",
+    "version": "1.0",
+    "file_id": "1",
+    "item_id": "1",
+    "kind": "spans",
+    "issue_id": "1",
+    "fault_id": "1",
+}
+LIMITS = """
+[limits]
+max_envelope_size = 3000
+max_event_size = 2000
+max_attachments_size = 4000
+max_container_size = 5000
+max_check_in_size = 1500
+max_api_payload_size = 2500
+"""
+SMALL = 1024 * 1024  # limits up to this are tested with real bodies
+EVIL = "http://evil.example"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StubServer]:
+    config = tmp_path_factory.mktemp("routing") / "sentry-stub.toml"
+    config.write_text(LIMITS)
+    with StubServer(config=config) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def table(server: StubServer) -> list[Endpoint]:
+    assert isinstance(server.app, StubApp)
+    return server.app.endpoints
+
+
+def url_of(endpoint: Endpoint) -> str:
+    """The route's path with its parameters filled in, and the DSN key for ingest."""
+    path = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: PARAMS[m[1]], endpoint.path)
+    if endpoint.path.endswith("/wait"):
+        return f"{path}?timeout=0"  # the long poll answers at once
+    key_in_path = "{sentry_key}" in endpoint.path
+    return (
+        f"{path}?sentry_key={KEY}" if endpoint.policy is Policy.INGEST and not key_in_path else path
+    )
+
+
+def headers_for(endpoint: Endpoint) -> dict[str, str]:
+    """What an allowed client sends: JSON, and a token for the web API."""
+    return {"Content-Type": "application/json", "Authorization": "Bearer ci-token"}
+
+
+def test_the_table_lists_each_route_and_method_once(table: list[Endpoint]) -> None:
+    pairs = [(e.path, m) for e in table for m in e.methods]
+    assert len(pairs) == len(set(pairs))
+    ingest = {e.path for e in table if e.policy is Policy.INGEST}
+    assert {"/api/{project_id}/envelope/", "/tunnel", "/api/store/"} <= ingest
+
+
+def test_ingest_routes_grant_relays_cors_and_others_none(
+    server: StubServer, table: list[Endpoint]
+) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        for endpoint in table:
+            url = url_of(endpoint)
+            preflight = http.options(
+                url, headers={"Origin": EVIL, "Access-Control-Request-Method": "POST"}
+            )
+            method = endpoint.methods[0]
+            answer = http.request(method, url, headers={**headers_for(endpoint), "Origin": EVIL})
+            where = (method, endpoint.path, answer.status_code)
+            if endpoint.policy is Policy.INGEST:
+                assert preflight.status_code == 200, endpoint.path
+                assert preflight.headers["access-control-allow-origin"] == "*"
+                assert preflight.headers["access-control-allow-methods"] == "POST"
+                assert answer.headers["access-control-allow-origin"] == "*", where
+            else:
+                assert not preflight.is_success, (endpoint.path, preflight.status_code)
+                assert "access-control-allow-origin" not in preflight.headers, endpoint.path
+                assert "access-control-allow-origin" not in answer.headers, where
+
+
+def test_only_guarded_routes_refuse_other_hosts(server: StubServer, table: list[Endpoint]) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        for endpoint in table:
+            method = endpoint.methods[0]
+            answer = http.request(
+                method, url_of(endpoint), headers={**headers_for(endpoint), "Host": "evil.example"}
+            )
+            refused = answer.status_code == 421
+            assert refused == (endpoint.policy is Policy.GUARDED), (method, endpoint.path)
+
+
+def test_a_body_one_byte_past_the_routes_limit_is_413(
+    server: StubServer, table: list[Endpoint]
+) -> None:
+    bodied = [e for e in table if e.body_limit]
+    assert {e.policy for e in bodied} == {Policy.INGEST, Policy.GUARDED}
+    with httpx.Client(base_url=server.url) as http:
+        for endpoint in bodied:
+            method = "POST" if "POST" in endpoint.methods else endpoint.methods[0]
+            url, headers = url_of(endpoint), headers_for(endpoint)
+            if endpoint.body_limit > SMALL:
+                status = announced_status(server, method, url, endpoint.body_limit + 1)
+            else:
+                body = b"x" * (endpoint.body_limit + 1)
+                status = http.request(method, url, content=body, headers=headers).status_code
+            assert status == 413, (method, endpoint.path, endpoint.body_limit, status)
+
+
+def test_a_body_at_the_limit_is_read(server: StubServer, table: list[Endpoint]) -> None:
+    """The twin of the 413 test: exactly the limit is not refused for its size."""
+    with httpx.Client(base_url=server.url) as http:
+        for endpoint in table:
+            if not endpoint.body_limit or endpoint.body_limit > SMALL:
+                continue
+            method = "POST" if "POST" in endpoint.methods else endpoint.methods[0]
+            body = b"x" * endpoint.body_limit
+            answer = http.request(
+                method, url_of(endpoint), content=body, headers=headers_for(endpoint)
+            )
+            assert answer.status_code != 413, (method, endpoint.path, answer.text)
+
+
+def announced_status(server: StubServer, method: str, url: str, length: int) -> int:
+    """The status of a request that announces ``length`` bytes and sends none of them."""
+    host, port = server.url.removeprefix("http://").split(":")
+    request = (
+        f"{method} {url} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer ci-token\r\n"
+        f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {length}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request.encode())
+        status_line = connection.recv(1024).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1])
+
+
+def test_starlette_serves_only_the_guarded_routes(
+    server: StubServer, table: list[Endpoint]
+) -> None:
+    """The lean path takes ingest and health checks; nothing is served twice."""
+    assert isinstance(server.app, StubApp)
+    served = {(r.path, m) for r in server.app.starlette.routes for m in r.methods - {"HEAD"}}  # type: ignore[attr-defined]
+    guarded = {(e.path, m) for e in table if e.policy is Policy.GUARDED for m in e.methods}
+    assert served == guarded
+
+
+def test_ingest_paths_answer_wrong_methods_and_slashes_as_starlette_did(server: StubServer) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        wrong_method = http.get("/api/1/envelope/")
+        assert (wrong_method.status_code, wrong_method.text) == (405, "Method Not Allowed")
+        assert wrong_method.headers["allow"] == "POST"
+        assert wrong_method.headers["access-control-allow-origin"] == "*"
+        no_slash = http.post(f"/api/1/envelope?sentry_key={KEY}", content=b"{}")
+        assert no_slash.status_code == 307
+        assert no_slash.headers["location"].endswith(f"/api/1/envelope/?sentry_key={KEY}")
+        unknown = http.get("/api/1/nothing/")  # the web UI has no such file
+        assert unknown.status_code == 404
+        assert unknown.headers["access-control-allow-origin"] == "*"
