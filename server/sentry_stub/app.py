@@ -20,6 +20,7 @@ from .api.params import ApiError
 from .api.routes import QueryApi
 from .api.rules import RulesApi
 from .config import Settings
+from .forwarding.forwarder import Forwarder
 from .ingest.cors import CORSMiddleware
 from .ingest.endpoints import Ingest, error_response
 from .ingest.errors import IngestError
@@ -62,6 +63,11 @@ class StubApp:
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
         if settings.rules.any_alerts:  # only alert rules make firings to deliver
             self.database.commit_listeners.append(self.dispatcher.wake)
+        # Envelopes forwarded upstream are queued in their commit and sent after it.
+        self.forwarder = Forwarder(self.database, settings.forward_to)
+        if settings.forward_to or any(p.forward_to for p in settings.projects):
+            ingest.store = self.forwarder.store
+            self.database.commit_listeners.append(self.forwarder.wake)
         health = [
             Route("/api/relay/healthcheck/ready/", self._ready),
             Route("/api/relay/healthcheck/live/", _healthy),
@@ -113,9 +119,11 @@ class StubApp:
         self.database.open()
         self.projects.load(self.database.reader())
         self.dispatcher.start()
+        self.forwarder.start()
 
     def close(self) -> None:
         self.dispatcher.stop()
+        self.forwarder.stop()  # before the writer stops: it records the send in flight
         self.database.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -19,6 +19,7 @@ from .client import StubApiError, StubClient, StubConnectionError
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
 from .query.errors import QuerySyntaxError
 from .records import Event
+from .storage.forward_queue import public_dsn
 from .storage.preflight import UnusableDatabase
 from .webapi.auth import mint_org_token
 
@@ -103,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a host name the web UI and APIs answer to besides localhost and the bound address, "
         "any port (repeatable; env SENTRY_STUB_ALLOWED_HOSTS, comma-separated; '*' turns the "
         "check off). Ingest answers every host.",
+    )
+    serve.add_argument(
+        "--forward-to",
+        metavar="DSN",
+        help="forward every accepted envelope to this upstream DSN after storing it "
+        "(env SENTRY_STUB_FORWARD_TO; a project's forward_to in the config overrides it)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
@@ -262,6 +269,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         config=args.config,
         allowed_hosts=args.allowed_host,
+        forward_to=args.forward_to,
     )
     try:
         settings, sock = bind(settings)
@@ -284,6 +292,11 @@ def _announce(settings: Settings, app: Any) -> None:
     print(f"mode: {mode}")
     for project in app.projects.all():
         print(f"  {project.slug:<28} SENTRY_DSN={project.dsn(settings.base_url)}")
+    for project in app.projects.all():
+        if project.forward_to:
+            print(f"forwarding {project.slug} to {public_dsn(project.forward_to)}")
+    if settings.forward_to:
+        print(f"forwarding (all other projects) to {public_dsn(settings.forward_to)}")
     print(f"web UI:    {settings.base_url}/")
     print(f"query API: {settings.base_url}/stub/api/openapi.json")
     hosts = settings.host_allow_list

@@ -113,4 +113,3 @@ class Sender:
                 timeout = 1.0
             if timeout is not None:
                 timeout = max(timeout, 0.0)
-

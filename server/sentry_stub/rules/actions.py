@@ -313,7 +313,7 @@ def post_json(url: str, body: dict, headers: dict, secret: str | None = None) ->
             break
         error = error or f"HTTP {status_code}"
         if attempt < ATTEMPTS:
-            time.sleep(backoff(attempt, BACKOFF, BACKOFF * 2 ** ATTEMPTS))
+            time.sleep(backoff(attempt, BACKOFF, BACKOFF * 2**ATTEMPTS))
     delivered = status_code is not None and 200 <= status_code < 300
     return {
         "status": "delivered" if delivered else "failed",
@@ -331,9 +331,7 @@ class Dispatcher:
         self.database = database
         self.projects = projects
         self.base_url = base_url
-        self._sender = Sender(
-            "sentry-stub-alerts", self.deliver_pending, ATTEMPTS * (TIMEOUT + 1)
-        )
+        self._sender = Sender("sentry-stub-alerts", self.deliver_pending, ATTEMPTS * (TIMEOUT + 1))
         self._newest_firing = -1  # the newest firing already looked at; -1: look at all
 
     def start(self) -> None:
