@@ -19,6 +19,7 @@ from .api.faults import FaultsApi
 from .api.params import ApiError
 from .api.routes import QueryApi
 from .api.rules import RulesApi
+from .api.transfer import TransferApi
 from .config import Settings
 from .forwarding.forwarder import Forwarder
 from .ingest.cors import CORSMiddleware
@@ -56,6 +57,7 @@ class StubApp:
         api = QueryApi(settings, self.projects, self.database)
         checks = ChecksApi(settings, self.projects, self.database)
         rules = RulesApi(settings, self.projects, self.database)
+        transfer = TransferApi(self.projects, self.database)
         hosts = settings.host_allow_list
         tokens = TokenPolicy(settings.strict, frozenset(settings.auth_tokens), hosts)
         webapi = WebApi(self.projects, self.database, tokens)  # what sentry-cli calls
@@ -66,7 +68,7 @@ class StubApp:
         # Envelopes forwarded upstream are queued in their commit and sent after it.
         self.forwarder = Forwarder(self.database, settings.forward_to)
         if settings.forward_to or any(p.forward_to for p in settings.projects):
-            ingest.store = self.forwarder.store
+            ingest.store_received = self.forwarder.store
             self.database.commit_listeners.append(self.forwarder.wake)
         health = [
             Route("/api/relay/healthcheck/ready/", self._ready),
@@ -83,6 +85,7 @@ class StubApp:
                 *checks.routes(),
                 *faults.routes(),
                 *rules.routes(),
+                *transfer.routes(),
                 *webapi.routes(),
             ],
             # Outside ingest, only allowed hosts and no cross-site writes (ingest/guard.py).

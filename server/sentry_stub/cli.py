@@ -15,6 +15,7 @@ import orjson
 
 from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text
+from .cli_transfer import add_transfer_commands
 from .client import StubApiError, StubClient, StubConnectionError
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
 from .query.errors import QuerySyntaxError
@@ -183,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
 
     _add_check_commands(commands)
+    add_transfer_commands(commands, _add_url, format_table)
     return parser
 
 

@@ -15,14 +15,13 @@ import sqlite3
 import time
 from functools import partial
 
-from ..ingest.envelope import EnvelopeError, parse_envelope
-from ..ingest.faults import item_categories
+from ..ingest.envelope import EnvelopeError
 from ..outbound import Sender, post
 from ..settings.values import Project
 from ..storage import forward_queue
 from ..storage.database import Database
 from ..storage.records import Received, store_envelope
-from .outgoing import outgoing_envelope
+from .outgoing import data_categories, outgoing_envelope
 from .policy import Decision, RateLimit, decide, limit_wait
 from .upstream import Upstream
 
@@ -85,11 +84,10 @@ class Forwarder:
         upstream = Upstream.from_dsn(head.target)
         try:
             body = outgoing_envelope(head.raw, dropped=head.dropped_items, dsn=upstream.dsn)
-            envelope = parse_envelope(body)
+            categories = data_categories(body)
         except EnvelopeError as error:  # stored envelopes parse; this is a bug, not a retry
             self._record(head, Decision("dropped", None, f"cannot rebuild the envelope: {error}"))
             return
-        categories = {c for item in envelope.items for c in item_categories(item)}
         now = time.time()
         hold = self._held(head.project_id, categories, now)
         if hold > 0:

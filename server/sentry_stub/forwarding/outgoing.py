@@ -13,6 +13,7 @@ from collections.abc import Collection
 import orjson
 
 from ..ingest.envelope import dashed, parse_envelope
+from ..ingest.faults import item_categories
 
 # Item types whose JSON payload repeats the event id: with new ids it is replaced there too.
 ID_BEARING = frozenset({"event", "transaction", "feedback", "user_report", "security"})
@@ -52,6 +53,11 @@ def outgoing_envelope(
         position = end
     parts.append(raw[position:])
     return b"".join(parts)
+
+
+def data_categories(body: bytes) -> set[str]:
+    """The data categories an envelope's items count against (for the upstream's rate limits)."""
+    return {c for item in parse_envelope(body).items for c in item_categories(item)}
 
 
 def _header_end(raw: bytes) -> int:

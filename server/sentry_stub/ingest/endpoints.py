@@ -7,7 +7,6 @@ the writer has committed, so an acknowledged envelope is never lost.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -78,8 +77,9 @@ class Ingest:
         self.projects = projects
         self.database = database
         self.faults = faults or FaultRules()
-        # What acknowledging writes; forwarding adds the envelope's forward-queue row to it.
-        self.store: Callable[[sqlite3.Connection, Received], int] = store_envelope
+        # What acknowledging writes, called (connection, received=...); forwarding adds the
+        # envelope's forward-queue row to it.
+        self.store_received: Callable[..., int] = store_envelope
 
     def routes(self) -> list[Route]:
         p = "/api/{project_id}"
@@ -306,7 +306,7 @@ class Ingest:
         if kept is not None:
             if kept is not envelope:
                 received = replace(received, dropped=verdict.limited)
-            await self.database.write(partial(self.store, received=received))
+            await self.database.write(partial(self.store_received, received=received))
         await answer_with_faults(request.scope, verdict, envelope)
 
     def _check_key(self, auth: Auth, notes: list[str]) -> None:

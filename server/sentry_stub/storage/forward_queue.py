@@ -141,7 +141,8 @@ def listing(
     limit: int = 100,
 ) -> dict[str, Any]:
     """Forward rows in receive order, with the event id of each envelope and the counts by state."""
-    where, params = ["f.envelope_id > ?"], [after_envelope]
+    where: list[str] = ["f.envelope_id > ?"]
+    params: list[Any] = [after_envelope]
     if project_ids:
         where.append(f"f.project_id IN ({', '.join('?' * len(project_ids))})")
         params.extend(project_ids)
