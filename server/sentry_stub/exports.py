@@ -1,6 +1,6 @@
 """Export files on the client's side: written from one stub's API, read back into another's.
 
-The format is described in ``storage/transfer.py``. Writing pages through ``/stub/api/export``;
+The format is described in ``export_format.py``. Writing pages through ``/stub/api/export``;
 reading checks every line before anything is sent, then imports in batches small enough for
 the server's API body limit.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from .client import StubClient
-from .storage.transfer import InvalidRecord, check_header, header, parse_record
+from .export_format import InvalidRecord, check_header, header, parse_record
 
 BATCH_BYTES = 8 * 1024 * 1024  # per import request, well inside the 20 MiB API body limit
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..export_format import InvalidRecord, parse_record
 from ..query.discover import search_events
 from ..query.errors import InvalidQueryError
 from ..settings.values import Project
@@ -86,9 +87,12 @@ class TransferApi:
         if not isinstance(values, list):
             raise ApiError(400, "body must be a JSON object with a list 'records'")
         try:
-            records = [transfer.parse_record(value, i) for i, value in enumerate(values)]
-            received = [r.received(self._project(r.project, i), i) for i, r in enumerate(records)]
-        except transfer.InvalidRecord as error:
+            records = [parse_record(value, i) for i, value in enumerate(values)]
+            received = [
+                transfer.received_from(record, self._project(record.project, i), i)
+                for i, record in enumerate(records)
+            ]
+        except InvalidRecord as error:
             raise ApiError(400, str(error), record=error.index) from None
         ids = await self.database.write(partial(transfer.import_envelopes, received=received))
         return JSONResponse({"imported": len(ids)})
@@ -99,10 +103,10 @@ class TransferApi:
         if project is not None:
             return project
         if self.projects.strict:
-            raise transfer.InvalidRecord(
+            raise InvalidRecord(
                 index, f"project {slug!r} is not in this server's config (strict mode)"
             )
         try:
             return self.projects.create(slug)
         except InvalidSlug:
-            raise transfer.InvalidRecord(index, f"project slug {slug!r} is invalid") from None
+            raise InvalidRecord(index, f"project slug {slug!r} is invalid") from None
