@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import collections
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,7 @@ from client_tests.support import ServerProcess, free_port, sentry_client
 from sentry_stub.client import StubClient
 from sentry_stub.settings.values import generated_key
 
+STUB = str(Path(sys.executable).parent / "sentry-stub")
 # The open-mode default project's key on every stub: an upstream's DSN is known before it runs.
 DEFAULT_KEY = generated_key("sentry-stub:1")
 APP_KEY = "a1" * 16
@@ -91,10 +94,15 @@ def test_sdk_traffic_arrives_upstream_with_the_same_event_ids_and_bytes(tmp_path
             result = eventually(all_sent(stub_a, 4), what="A forwarded all four envelopes")
             sent_by_a, got_by_b = stub_a.envelopes(), stub_b.envelopes()
             events_a, events_b = stub_a.events(), stub_b.events()
+            listing = subprocess.run(
+                [STUB, "forwards", "--url", a.url], capture_output=True, text=True, check=True
+            ).stdout
     assert [(f["state"], f["status"], f["attempts"]) for f in result["data"]] == [
         ("sent", 200, 1)
     ] * 4
     assert result["counts"] == {"pending": 0, "sent": 4, "dropped": 0}
+    assert listing.splitlines()[-1] == "0 pending, 4 sent, 0 dropped"
+    assert f"{event_id}  sent   200     1" in listing
     assert len(events_a) == 4
     assert [e["event_id"] for e in events_b] == [e["event_id"] for e in events_a]
     assert event_id in [e["event_id"] for e in events_b]
