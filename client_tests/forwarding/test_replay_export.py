@@ -186,3 +186,19 @@ def test_a_failed_test_leaves_an_export_that_imports_cleanly(
         events = StubClient(local.url).events()
     assert imported.returncode == 0, imported.stderr
     assert [event["data"]["message"] for event in events] == ["checkout failed in CI"]
+
+
+def test_an_export_that_cannot_be_written_leaves_the_failure_as_it_was(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_fails(sentry_stub):
+            assert 1 == 2
+        """
+    )
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    result = pytester.runpytest_subprocess("--sentry-stub-export-failed", str(taken))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*assert 1 == 2*", "*no export written: *"])

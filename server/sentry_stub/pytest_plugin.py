@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .client import StubClient, StubConnectionError
+from .client import StubApiError, StubClient, StubConnectionError
 from .exports import write_export
 from .view import StubView
 
@@ -81,9 +81,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     folder = item.config.getoption("--sentry-stub-export-failed")
     if report.failed and folder and isinstance(view, StubView):
         path = Path(folder) / f"{_file_name(item.nodeid)}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        count = write_export(view.client, path, after=view.cursor)
-        report.sections.append(("sentry-stub export", f"{count} envelope(s) in {path}"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            count = write_export(view.client, path, after=view.cursor)
+        except (StubConnectionError, StubApiError, OSError) as error:  # the test's failure first
+            report.sections.append(("sentry-stub export", f"no export written: {error}"))
+        else:
+            report.sections.append(("sentry-stub export", f"{count} envelope(s) in {path}"))
     return report
 
 
