@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sentry_stub.server import bind_socket, uvicorn_config
+from sentry_stub.server import uvicorn_config
+from sentry_stub.sockets import bind_socket
 
 
 async def envelope(request: Request) -> Response:

@@ -2,7 +2,7 @@
 
 The stub answers 2xx once an envelope's raw bytes are committed; its items, events, tags and
 spans are derived afterwards, in the server's idle time or at once before any read
-(``sentry_stub/storage/derivation.py``). A load run that stopped the clock at the last answer
+(``sentry_stub/processing/derivation.py``). A load run that stopped the clock at the last answer
 would leave that work out, so after each run the harness reads once, as a test would
 (``GET /stub/api/cursor``), and the read returns only when every acknowledged envelope has its
 rows. Timing that read, and the server's CPU meanwhile, is the catch-up.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentry_stub.client import StubClient
-from sentry_stub.storage.derivation import derived_through
+from sentry_stub.storage.watermark import derived_through
 
 from .procfs import cpu_seconds
 

@@ -24,7 +24,8 @@ from starlette.types import Receive, Scope, Send
 
 from sentry_stub.app import StubApp
 from sentry_stub.config import load_settings
-from sentry_stub.server import bind_socket, uvicorn_config
+from sentry_stub.server import uvicorn_config
+from sentry_stub.sockets import bind_socket
 
 ANSWER = b'{"id":null}'
 ANSWER_START = {

@@ -6,9 +6,11 @@ test (nothing can be asserted there); against the stub the test then calls
 ``assert_sample_rate(0.5)``, which reads only once every envelope's rows are derived. The ratio
 of the two times is what the stub adds to such a test.
 
-The stub runs twice over: as a process of its own (``stub``, as in CI's docker service) and in
-this very process (``inprocess``, the pytest plugin's ``StubServer``), where it shares the
-interpreter, and so the CPU time of one thread at a time, with the SDK and the code under test.
+The stub runs three times over: as ``sentry-stub serve`` (``stub``, as in CI's docker service),
+as the pytest plugin's default server (``plugin``, a ``StubProcess`` child of this process) and
+in this very process (``inprocess``, ``StubServer``, the plugin's ``--sentry-stub-server=thread``),
+where it shares the interpreter, and so the CPU time of one thread at a time, with the SDK and
+the code under test.
 
 The test runs a few times, alternating between the servers, and the medians are reported:
 on a shared machine one run can differ from the next by a fifth.
@@ -43,7 +45,7 @@ def sample_rate_test(
 ) -> dict:
     """The test ``repeats`` times on the baseline and each stub, alternating; medians and ratios.
 
-    ``stub_urls`` maps a name (``stub``, ``inprocess``) to the URL of a stub to test.
+    ``stub_urls`` maps a name (``stub``, ``plugin``, ``inprocess``) to the URL of a stub to test.
     """
     baseline_runs, runs = [], []
     for _ in range(repeats):

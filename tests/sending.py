@@ -11,16 +11,21 @@ from sentry_stub import StubServer
 
 def post_envelope(server: StubServer, header: dict, *items: tuple[dict, dict]) -> None:
     """An envelope of JSON items to the default project, with the DSN's key; must answer 200."""
-    key = server.dsn.split("//")[1].split("@")[0]
     lines = [json.dumps(header)]
     for item_header, payload in items:
         lines += [json.dumps(item_header), json.dumps(payload)]
-    response = httpx.post(
+    response = post_raw(server, "\n".join(lines).encode())
+    assert response.status_code == 200, response.text
+
+
+def post_raw(server: StubServer, raw: bytes) -> httpx.Response:
+    """Envelope bytes as they are to the default project, with the DSN's key."""
+    key = server.dsn.split("//")[1].split("@")[0]
+    return httpx.post(
         f"{server.url}/api/1/envelope/",
-        content="\n".join(lines).encode(),
+        content=raw,
         headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
     )
-    assert response.status_code == 200, response.text
 
 
 def post_event(server: StubServer, event: dict) -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from sentry_stub.config import ConfigError, parse_config
-from sentry_stub.rules.alerts import (
+from sentry_stub.processing.alerts import (
     EventFacts,
     IssueFacts,
     attribute_values,

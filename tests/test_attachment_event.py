@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgpack
 
-from sentry_stub.ingest.attachment_event import event_from_attachments, merge_breadcrumb_files
-from sentry_stub.ingest.envelope import Item
-from sentry_stub.ingest.form_data import encode_form_data, event_from_form_data
+from sentry_stub.processing.attachment_event import event_from_attachments, merge_breadcrumb_files
+from sentry_stub.protocol.envelope import Item
+from sentry_stub.protocol.form_data import encode_form_data, event_from_form_data
 from sentry_stub.settings.values import Limits
 
 D1 = "2019-10-10T12:10:10Z"

@@ -110,7 +110,7 @@ def test_the_sample_rate_test_runs_on_every_stub_and_accounts_for_every_transact
     test = results["sample_rate_test"]
     assert test["transactions"] == run.PROFILES["tiny"].sampled_transactions
     assert _number(test["baseline_seconds"]) and test["baseline_seconds"] > 0
-    assert set(test["servers"]) == {"stub", "inprocess"}
+    assert set(test["servers"]) == {"stub", "plugin", "inprocess"}
     for sampled in test["servers"].values():
         assert sampled["unaccounted"] == 0
         assert sampled["declared_rates"] == ["0.5"]

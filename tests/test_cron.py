@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from sentry_stub.ingest.cron import envelope_from_cron
-from sentry_stub.ingest.errors import IngestError
+from sentry_stub.protocol.errors import IngestError
 
 CHECK_IN_ID = "a460c25ff2554577b920fcfacae4e5eb"
 

@@ -26,19 +26,22 @@ import pytest
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
 from sentry_stub.config import Settings
-from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope, serialize_envelope
+from sentry_stub.processing import derivation
+from sentry_stub.processing.derivation import Deriver
+from sentry_stub.processing.derive import derive_rows
+from sentry_stub.protocol.envelope import Item, ParsedEnvelope, parse_envelope, serialize_envelope
+from sentry_stub.records import Attachment
 from sentry_stub.settings.values import DEFAULT_PROJECT_ID
-from sentry_stub.storage import derivation, writer
+from sentry_stub.storage import writer
 from sentry_stub.storage.database import Database
-from sentry_stub.storage.derivation import Deriver
 from sentry_stub.storage.packing import ZSTD, pack, unpack
 from sentry_stub.storage.projects import ProjectRegistry
-from sentry_stub.storage.reader import Scope, envelopes, item_content
-from sentry_stub.storage.records import Received, derive_rows, store_envelope
-from sentry_stub.storage.schema import DERIVED_THROUGH, UNUSED_INDEXES, connect, migrate
+from sentry_stub.storage.received import Received, store_envelope
+from sentry_stub.storage.schema import DERIVED_THROUGH, connect, migrate
+from sentry_stub.storage.watermark import derived_through
 from sentry_stub.storage.writer import DEFAULT_POLICY, WritePolicy
 from sentry_stub.view import StubView
-from tests.sending import post_event
+from tests.sending import post_event, post_raw
 
 ENVELOPES = Path(__file__).parent / "fixtures" / "envelopes"
 JSON_ENVELOPE = ENVELOPES / "javascript-nextjs__event-message.envelope"  # one 13 KB event
@@ -60,7 +63,7 @@ def event_envelope(number: int) -> bytes:
     """An envelope with one error event, told apart by its event id."""
     event = {"event_id": event_id(number), "message": f"envelope {number}", "level": "error"}
     item = Item({"type": "event"}, json.dumps(event).encode())
-    return serialize_envelope(Envelope({"event_id": event_id(number)}, [item]))
+    return serialize_envelope(ParsedEnvelope({"event_id": event_id(number)}, [item]))
 
 
 def received(raw: bytes, projects: ProjectRegistry, **facts: Any) -> Received:
@@ -134,7 +137,7 @@ def acknowledged_but_never_derived(path: Path, how_many: int, chunks_derived: in
 @contextlib.contextmanager
 def opened(path: Path, policy: WritePolicy = DEFAULT_POLICY) -> Iterator[Database]:
     """The database as a server start opens it, closed again at the end of the block."""
-    database = Database(str(path), ProjectRegistry(Settings()), policy)
+    database = Database(str(path), Deriver(ProjectRegistry(Settings())), policy)
     database.open()
     try:
         yield database
@@ -195,7 +198,7 @@ def test_an_unknown_encoding_is_refused_by_name():
         unpack(b"...", "brotli")
 
 
-@pytest.mark.parametrize("packed", [True, False], ids=["zstd", "legacy"])
+@pytest.mark.parametrize("packed", [True, False], ids=["zstd", "plain"])
 def test_sql_envelope_payload_is_each_items_exact_bytes(db_path: Path, packed: bool):
     raw = MIXED_ENVELOPE.read_bytes()
     stored, encoding = pack(raw) if packed else (raw, None)
@@ -373,7 +376,7 @@ def acknowledged_with_backlog(number: int, database: Database) -> Callable:
 
     def operation(connection: sqlite3.Connection) -> tuple[int, int]:
         envelope_id = store_envelope(connection, stored)
-        return envelope_id, envelope_id - derivation.derived_through(connection)
+        return envelope_id, envelope_id - derived_through(connection)
 
     return operation
 
@@ -451,53 +454,6 @@ def test_closing_before_the_idle_delay_loses_nothing_and_repeats_nothing(
         assert watermark(db_path) == 5
 
 
-# --- 5. databases written before derivation was deferred --------------------------------------
-
-
-def legacy_database(path: Path, raws: list[bytes]) -> None:
-    """A database as the stub wrote it before: raw unpacked, rows made while acknowledging,
-    no ``raw_encoding`` or ``dropped_items`` column, no watermark."""
-    projects = ProjectRegistry(Settings())
-    with contextlib.closing(connect(str(path))) as connection:
-        migrate(connection)
-        for raw in raws:
-            stored = received(raw, projects)
-            cursor = connection.execute(
-                "INSERT INTO envelopes (received_at, project_id, endpoint, event_id, headers, "
-                "raw, public_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    stored.received_at,
-                    stored.project.id,
-                    stored.endpoint,
-                    stored.event_id,
-                    json.dumps(stored.envelope.headers),
-                    raw,
-                    stored.public_key,
-                ),
-            )
-            derive_rows(connection, stored, cursor.lastrowid)
-        connection.execute("DELETE FROM meta WHERE key = ?", (DERIVED_THROUGH,))
-        connection.execute("ALTER TABLE envelopes DROP COLUMN raw_encoding")
-        connection.execute("ALTER TABLE envelopes DROP COLUMN dropped_items")
-
-
-def test_a_legacy_database_is_not_derived_again(db_path: Path):
-    raws = [event_envelope(1), MIXED_ENVELOPE.read_bytes(), event_envelope(2)]
-    legacy_database(db_path, raws)
-    before = {table: count(db_path, table) for table in ("items", "events", "sessions", "tags")}
-    assert before["items"] == 5 and before["events"] == 3
-    assert watermark(db_path) is None
-
-    with opened(db_path) as database:
-        assert watermark(db_path) == 3  # migrate: every legacy envelope has its rows already
-        records = database.read_sync(partial(envelopes, scope=Scope()))
-        attachment = database.read_sync(partial(item_content, item_id=4))
-    assert {table: count(db_path, table) for table in before} == before
-    assert on_disk(db_path, "SELECT DISTINCT raw_encoding FROM envelopes") == [(None,)]
-    assert [len(record["items"]) for record in records] == [1, 3, 1]
-    assert attachment == (parse_envelope(raws[1]).items[2].payload, "application/json")
-
-
 # --- 6. reset ---------------------------------------------------------------------------------
 
 
@@ -567,12 +523,7 @@ def test_a_partly_rate_limited_envelope_is_stored_whole_and_derives_only_the_res
     with StubServer() as server:
         view = StubView(StubClient(server.url))
         view.fault("rate_limit", categories=["error"], retry_after=60)  # event and attachment
-        key = server.dsn.split("//")[1].split("@")[0]
-        response = httpx.post(
-            f"{server.url}/api/1/envelope/",
-            content=raw,
-            headers={"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"},
-        )
+        response = post_raw(server, raw)
         [envelope] = view.envelopes()
         [item] = view.client.items()
         content = httpx.get(f"{server.url}/stub/api/items/{item['item_id']}/content").content
@@ -593,14 +544,22 @@ def test_a_partly_rate_limited_envelope_is_stored_whole_and_derives_only_the_res
     assert derived == {"items": 1, "events": 0, "sessions": 1}
 
 
-def test_an_older_database_loses_the_indexes_no_query_plan_uses(db_path: Path):
-    with contextlib.closing(connect(str(db_path))) as connection:
-        migrate(connection)
-        connection.execute("CREATE INDEX idx_tags_key_value ON tags (key, value)")
-        connection.execute("CREATE INDEX idx_events_timestamp ON events (timestamp)")
-        connection.execute("CREATE INDEX idx_spans_trace_id ON spans (trace_id)")
-    with opened(db_path):
-        pass
-    names = {name for (name,) in on_disk(db_path, "SELECT name FROM sqlite_master")}
-    assert not names & set(UNUSED_INDEXES)
-    assert {"idx_tags_item_id", "idx_events_trace_id", "idx_items_type_id"} <= names
+def test_an_envelope_record_gives_its_items_and_attachments_as_attachments():
+    raw = MIXED_ENVELOPE.read_bytes()
+    with StubServer() as server:
+        view = StubView(StubClient(server.url))
+        response = post_raw(server, raw)
+        [envelope] = view.envelopes()
+    assert response.status_code == 200
+    sent = parse_envelope(raw).items
+    assert [(type(i).__name__, i.type) for i in envelope.items] == [
+        ("EnvelopeItem", "event"),
+        ("EnvelopeItem", "session"),
+        ("Attachment", "attachment"),
+    ]
+    attachment = envelope.items[2]
+    assert isinstance(attachment, Attachment)
+    assert attachment.content == sent[2].payload
+    assert envelope.items[1].payload == json.loads(sent[1].payload)
+    assert [item.content for item in envelope.items] == [item.payload for item in sent]
+    assert not hasattr(envelope.items[0], "filename")  # an attachment's, not every item's

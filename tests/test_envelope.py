@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from sentry_stub.ingest.envelope import (
-    INTERNAL_TYPES,
-    Envelope,
+from sentry_stub.protocol.envelope import (
     EnvelopeError,
     Item,
+    ParsedEnvelope,
     normalize_event_id,
     parse_envelope,
     serialize_envelope,
 )
+from sentry_stub.protocol.item_types import INTERNAL_TYPES
 
 ENVELOPES = Path(__file__).parent / "fixtures" / "envelopes"
 EVENT_ID = "9ec79c33ec9942ab8353589fcb2e04dc"
@@ -248,7 +248,7 @@ def test_event_ids_take_the_forms_relay_takes(value: object, expected: str | Non
 
 
 def test_serialize_writes_sentry_pythons_length_prefixed_form() -> None:
-    envelope = Envelope(
+    envelope = ParsedEnvelope(
         {"event_id": EVENT_ID},
         [
             Item({"type": "attachment", "filename": "a.txt"}, b"\xef\xbb\xbfHello\r\n"),

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sentry_stub.ingest.envelope import parse_envelope
-from sentry_stub.ingest.extract import Rows, dsc_notes, extract_rows
+from sentry_stub.processing.extract import extract_rows
+from sentry_stub.processing.rows import Rows
+from sentry_stub.processing.trace_header import dsc_notes
+from sentry_stub.protocol.envelope import parse_envelope
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,7 +12,6 @@ import pytest
 
 from sentry_stub import StubServer
 from sentry_stub.config import ConfigError, parse_config
-from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope
 from sentry_stub.ingest.faults import (
     RATE_LIMITED_DETAIL,
     FaultRuleError,
@@ -24,6 +23,7 @@ from sentry_stub.ingest.faults import (
     merge_rate_limits,
     parse_fault_rule,
 )
+from sentry_stub.protocol.envelope import Item, ParsedEnvelope, parse_envelope
 from sentry_stub.settings.values import Project
 from sentry_stub.view import StubView
 
@@ -36,8 +36,8 @@ def item(type_: str, payload: bytes = b"{}", **headers) -> Item:
     return Item({"type": type_, **headers}, payload)
 
 
-def envelope(*types: str) -> Envelope:
-    return Envelope({"event_id": EVENT_ID}, [item(t) for t in types])
+def envelope(*types: str) -> ParsedEnvelope:
+    return ParsedEnvelope({"event_id": EVENT_ID}, [item(t) for t in types])
 
 
 # --- the header, byte for byte ----------------------------------------------------------------
@@ -292,10 +292,10 @@ def view(view: StubView) -> Iterator[StubView]:
 
 def event_envelope(*extra: Item) -> bytes:
     event = item("event", json.dumps({"message": "boom", "level": "error"}).encode())
-    return serialize(Envelope({"event_id": EVENT_ID}, [event, *extra]))
+    return serialize(ParsedEnvelope({"event_id": EVENT_ID}, [event, *extra]))
 
 
-def serialize(env: Envelope) -> bytes:
+def serialize(env: ParsedEnvelope) -> bytes:
     parts = [json.dumps(env.headers).encode()]
     for it in env.items:
         parts += [json.dumps({**it.headers, "length": len(it.payload)}).encode(), it.payload]
@@ -356,7 +356,7 @@ def test_client_reports_are_never_limited_and_do_not_count_as_accepted(server, v
     assert response.status_code == 429
     [report] = view.client_reports()
     assert report.payload["discarded_events"][0]["reason"] == "sample_rate"
-    only_report = post(server, serialize(Envelope({}, [CLIENT_REPORT])))
+    only_report = post(server, serialize(ParsedEnvelope({}, [CLIENT_REPORT])))
     assert only_report.status_code == 200
     assert "x-sentry-rate-limits" not in only_report.headers
 

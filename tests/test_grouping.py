@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sentry_stub.rules.grouping import (
+from sentry_stub.processing.grouping import (
     culprit,
     fingerprint,
     grouping_components,

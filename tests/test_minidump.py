@@ -12,14 +12,14 @@ import msgpack
 import pytest
 import zstandard
 
-from sentry_stub.ingest.attachment_event import event_from_attachments
-from sentry_stub.ingest.envelope import dashed
-from sentry_stub.ingest.errors import IngestError
-from sentry_stub.ingest.form_data import decode_form_data
 from sentry_stub.ingest.minidump import (
     envelope_from_attachment_upload,
     envelope_from_minidump,
 )
+from sentry_stub.processing.attachment_event import event_from_attachments
+from sentry_stub.protocol.envelope import dashed
+from sentry_stub.protocol.errors import IngestError
+from sentry_stub.protocol.form_data import decode_form_data
 from sentry_stub.settings.values import Limits
 
 FIXTURES = Path(__file__).parent / "fixtures" / "minidumps"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sentry_stub.ingest import normalize
-from sentry_stub.ingest.normalize import pii_config, stored_event
+from sentry_stub.processing import normalize
+from sentry_stub.processing.normalize import pii_config, stored_event
 from sentry_stub.settings.values import Scrubbing
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -115,7 +115,7 @@ def test_refused_events_say_why():
 def test_without_sentry_relay_ingest_still_works():
     script = (
         "import sys; sys.modules['sentry_relay'] = None\n"
-        "from sentry_stub.ingest import normalize as n\n"
+        "from sentry_stub.processing import normalize as n\n"
         "from sentry_stub.settings.values import Scrubbing\n"
         "print(n.RELAY_AVAILABLE); print(n.RELAY_MISSING_REASON)\n"
         "print(n.stored_event({'message': 'x'}, Scrubbing()))\n"

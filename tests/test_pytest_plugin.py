@@ -143,8 +143,9 @@ def test_snapshot_written_then_compared(
     result.stdout.fnmatch_lines(["*event differs from snapshot*", '*+*"changed"*'])
 
 
-def test_sdk_in_the_test_process_does_not_trace_the_stub(inner: pytest.Pytester) -> None:
-    """An app with default integrations and tracing on, sending to the in-process server."""
+@pytest.mark.parametrize("server", ["process", "thread"])
+def test_sdk_in_the_test_process_does_not_trace_the_stub(inner: pytest.Pytester, server) -> None:
+    """An app with default integrations and tracing on, sending to the plugin's server."""
     inner.makepyfile(
         """
         import sentry_sdk
@@ -163,7 +164,9 @@ def test_sdk_in_the_test_process_does_not_trace_the_stub(inner: pytest.Pytester)
             assert not any("/stub/api" in url for url in crumbs), crumbs
         """
     )
-    inner.runpytest().assert_outcomes(passed=1)
+    # A process of its own: sentry-sdk's global scope would carry breadcrumbs between sessions.
+    result = inner.runpytest_subprocess("-p", "no:randomly", f"--sentry-stub-server={server}")
+    result.assert_outcomes(passed=1)
 
 
 def test_remote_mode_uses_a_running_server(inner: pytest.Pytester, tmp_path) -> None:

@@ -17,9 +17,9 @@ import pytest
 from sentry_stub import StubServer
 from sentry_stub.cli import main
 from sentry_stub.client import StubClient
-from sentry_stub.ingest.envelope import parse_envelope
+from sentry_stub.processing.grouping import fingerprint
+from sentry_stub.protocol.envelope import parse_envelope
 from sentry_stub.records import Event
-from sentry_stub.rules.grouping import fingerprint
 from sentry_stub.view import StubView
 from tests.sending import post_event
 

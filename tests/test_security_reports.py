@@ -6,13 +6,9 @@ import json
 
 import pytest
 
-from sentry_stub.ingest.errors import IngestError
-from sentry_stub.ingest.security import (
-    envelope_from_nel,
-    envelope_from_security_report,
-    normalize_uri,
-    security_event,
-)
+from sentry_stub.ingest.security import envelope_from_nel, envelope_from_security_report
+from sentry_stub.processing.security_event import normalize_uri, security_event
+from sentry_stub.protocol.errors import IngestError
 
 CSP_REPORT = {
     "csp-report": {

@@ -20,8 +20,8 @@ import pytest
 
 from client_tests.support import ServerProcess
 from sentry_stub import StubServer
-from sentry_stub.storage import derivation
-from sentry_stub.storage.derivation import Deriver
+from sentry_stub.processing import derivation
+from sentry_stub.processing.derivation import Deriver
 from tests.tmpfs import mounted_tmpfs
 
 KEY = "f" * 32

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from sentry_stub.ingest.errors import IngestError
 from sentry_stub.ingest.store import (
     envelope_from_store,
     envelope_from_store_get,
     replace_nonfinite_numbers,
 )
+from sentry_stub.protocol.errors import IngestError
 from sentry_stub.settings.values import Limits
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sentry_stub.ingest.errors import IngestError
 from sentry_stub.ingest.unreal import UnrealError, envelope_from_unreal, read_unreal_crash
+from sentry_stub.protocol.errors import IngestError
 from sentry_stub.settings.values import Limits
 
 CRASH = (

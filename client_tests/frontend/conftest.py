@@ -87,12 +87,19 @@ def frontend_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def serve_frontend(frontend_builds: Path) -> Iterator[Callable[[dict[str, str]], str]]:
+def serve_frontend(
+    frontend_builds: Path, serve_directory: Callable[[Path], str]
+) -> Callable[[dict[str, str]], str]:
     """Build the app with the given ``VITE_*`` variables, serve it, and return its URL."""
+    return lambda env: serve_directory(build_frontend(env, frontend_builds))
+
+
+@pytest.fixture
+def serve_directory() -> Iterator[Callable[[Path], str]]:
+    """Serve a built app's directory (a build, or a copy that sentry-cli changed) on 127.0.0.1."""
     servers: list[ThreadingHTTPServer] = []
 
-    def serve(env: dict[str, str]) -> str:
-        dist = build_frontend(env, frontend_builds)
+    def serve(dist: Path) -> str:
         handler = functools.partial(_QuietHandler, directory=str(dist))
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -21,8 +21,9 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 from .client import StubApiError, StubClient, StubConnectionError
+from .process import StubProcess
 from .query.errors import QuerySyntaxError, SentryStubQueryWarning
-from .records import Attachment, Envelope, Event, Record, Row
+from .records import Attachment, Envelope, EnvelopeItem, Event, Record, Row
 from .view import Fault, StubView, Trace
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ __all__ = [
     "Attachment",
     "ConfigError",
     "Envelope",
+    "EnvelopeItem",
     "Event",
     "Fault",
     "QuerySyntaxError",
@@ -42,6 +44,7 @@ __all__ = [
     "StubApiError",
     "StubClient",
     "StubConnectionError",
+    "StubProcess",
     "StubServer",
     "StubView",
     "Trace",

@@ -24,10 +24,11 @@ from .config import Settings
 from .forwarding.forwarder import Forwarder
 from .ingest.cors import CORSMiddleware
 from .ingest.endpoints import Ingest, error_response
-from .ingest.errors import IngestError
 from .ingest.fault_responses import FaultResponses
 from .ingest.faults import FaultRules
 from .ingest.guard import RequestGuard
+from .processing.derivation import Deriver
+from .protocol.errors import IngestError
 from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry
@@ -50,7 +51,7 @@ class StubApp:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.projects = ProjectRegistry(settings)
-        self.database = Database(settings.db, self.projects)
+        self.database = Database(settings.db, Deriver(self.projects))
         self.faults = FaultRules(settings.faults)
         ingest = Ingest(settings.limits, self.projects, self.database, self.faults)
         faults = FaultsApi(self.faults, self.projects)

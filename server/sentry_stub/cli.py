@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from . import __version__
-from .checks.text import pii_text, releases_text, sampling_text
+from .checks.text import pii_text, releases_text, sampling_text, sourcemaps_text
 from .cli_transfer import add_transfer_commands
 from .client import StubApiError, StubClient, StubConnectionError
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
@@ -189,9 +189,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_check_commands(commands: Any) -> None:
-    """``sentry-stub check pii|sampling|releases``: exit status 1 when the check fails."""
+    """``sentry-stub check pii|sampling|releases|sourcemaps``: exit status 1 when it fails."""
     check = commands.add_parser(
-        "check", help="check what arrived for PII leaks, sample rates, release naming"
+        "check", help="check what arrived for PII leaks, sample rates, release naming, source maps"
     )
     checks = check.add_subparsers(title="checks", required=True)
 
@@ -236,7 +236,15 @@ def _add_check_commands(commands: Any) -> None:
     )
     releases.set_defaults(run=_check_releases)
 
-    for parser in (pii, sampling, releases):
+    sourcemaps = checks.add_parser(
+        "sourcemaps", help="would Sentry show JavaScript errors with their original source?"
+    )
+    sourcemaps.add_argument(
+        "query", nargs="?", default="", help="a search picking the events (default: all)"
+    )
+    sourcemaps.set_defaults(run=_check_sourcemaps)
+
+    for parser in (pii, sampling, releases, sourcemaps):
         _add_url(parser)
         parser.add_argument("--project", help="project slug or id")
         parser.add_argument(
@@ -498,6 +506,14 @@ def _check_releases(args: argparse.Namespace) -> int:
         environments=environments, pattern=args.pattern, after=args.after, project=args.project
     )
     return _print_check(args, report, releases_text)
+
+
+def _check_sourcemaps(args: argparse.Namespace) -> int:
+    report = StubClient(args.url).check_sourcemaps(
+        args.query, after=args.after, project=args.project
+    )
+    _print_warnings(report["warnings"])
+    return _print_check(args, report, sourcemaps_text)
 
 
 def _token(args: argparse.Namespace) -> int:

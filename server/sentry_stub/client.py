@@ -225,6 +225,24 @@ class StubClient:
         }
         return self.get("/stub/api/checks/releases", params)
 
+    def check_sourcemaps(
+        self,
+        query: str = "",
+        *,
+        after: int = 0,
+        project: str | int | None = None,
+        items: Sequence[int] = (),
+    ) -> dict:
+        """Whether the JavaScript events a search matches (or ``items``) would be shown with
+        their original source; every frame with its answer."""
+        params = {
+            "query": query or None,
+            "after": after,
+            "project": project,
+            "item": ",".join(map(str, items)) or None,
+        }
+        return self.get("/stub/api/checks/sourcemaps", params)
+
     # --- releases, deploys and source maps sent by sentry-cli (webapi/) ---------------------
 
     def releases(

@@ -1,7 +1,8 @@
 """The pytest plugin: a sentry-stub server for the session and a per-test view of it.
 
 Loaded automatically once ``sentry-stub`` is installed (entry point ``pytest11``). Without
-options it starts one in-process server on a free port with a temporary database; with
+options it starts one server for the session on a free port with a temporary database, as a
+child process (or, with ``--sentry-stub-server=thread``, in a thread of the test process); with
 ``--sentry-stub-url`` (or ``SENTRY_STUB_URL``) it uses a running server, such as the docker
 service, through the same client.
 """
@@ -13,15 +14,20 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .client import StubApiError, StubClient, StubConnectionError
 from .exports import write_export
+from .process import StubProcess
 from .view import StubView
 
+if TYPE_CHECKING:
+    from .server import StubServer
+
 MARKER = "sentry_stub"
+SERVER_KINDS = ("process", "thread")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,7 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sentry-stub-config",
         default=os.environ.get("SENTRY_STUB_CONFIG"),
-        help="TOML config for the in-process server (env SENTRY_STUB_CONFIG)",
+        help="TOML config for the server the plugin starts (env SENTRY_STUB_CONFIG)",
+    )
+    group.addoption(
+        "--sentry-stub-server",
+        choices=SERVER_KINDS,
+        default=os.environ.get("SENTRY_STUB_SERVER", "process"),
+        help="how the plugin runs its server: a child process (default) or a thread of the "
+        "test process (env SENTRY_STUB_SERVER)",
     )
     group.addoption(
         "--sentry-stub-update-snapshots",
@@ -109,11 +122,30 @@ def sentry_stub_server(request: pytest.FixtureRequest) -> Iterator[StubClient]:
             pytest.fail(f"{error}. {hint}", pytrace=False)
         yield client
         return
-    # Imported here: a session that uses a running server never loads the server stack.
-    from .server import StubServer
+    config = request.config.getoption("--sentry-stub-config")
+    kind = request.config.getoption("--sentry-stub-server")
+    if kind not in SERVER_KINDS:  # from SENTRY_STUB_SERVER, which argparse does not check
+        pytest.fail(f"SENTRY_STUB_SERVER={kind!r}: expected one of {', '.join(SERVER_KINDS)}")
+    server: StubProcess | StubServer
+    if kind == "thread":
+        # Imported here: only a server in this process loads the server stack here.
+        from .server import StubServer
 
-    with StubServer(config=request.config.getoption("--sentry-stub-config")) as server:
+        server = StubServer(config=config)
+    else:
+        server = StubProcess(config=config)
+    try:
+        server.start()
+    except RuntimeError as error:
+        failure = str(error)  # failed outside the handler: the chained traceback says nothing more
+    else:
+        failure = ""
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    try:
         yield StubClient(server.url)
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

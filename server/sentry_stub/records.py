@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import StubClient
 
 
 class Event(Mapping[str, Any]):
@@ -17,10 +20,11 @@ class Event(Mapping[str, Any]):
     (``event.level`` is what ``level:`` compares); ``.stored`` is the event as Sentry stores it.
     """
 
-    def __init__(self, record: dict):
+    def __init__(self, record: dict, *, client: StubClient | None = None):
         self._record = record
         self._data: dict = record.get("data") or {}
         self._indexed: dict = record.get("indexed") or {}
+        self._client = client  # for what the server works out on request (source maps)
 
     # Mapping over the event JSON as sent.
     def __getitem__(self, key: str) -> Any:
@@ -164,6 +168,22 @@ class Event(Mapping[str, Any]):
     def item_id(self) -> int:
         return self._record["item_id"]
 
+    @property
+    def symbolicated_frames(self) -> list[dict]:
+        """Each stack frame as Sentry would show it with the uploaded source maps: ``resolved``,
+        ``source``, ``line``, ``column``, ``function``, ``context_line``, else ``reason``.
+
+        Worked out by the server on each read (uploads may change); empty for an event that is
+        not JavaScript.
+        """
+        if self._client is None:
+            raise RuntimeError(
+                "symbolicated_frames asks the server: use an Event from a StubView "
+                "(sentry_stub.events() or wait_for())"
+            )
+        report = self._client.check_sourcemaps(items=[self.item_id])
+        return [frame for event in report["events"] for frame in event["frames"]]
+
 
 class Record:
     """An envelope item of any kind other than an event."""
@@ -208,11 +228,17 @@ class Record:
         return self._record.get("item_id")
 
 
-class Attachment(Record):
+class EnvelopeItem(Record):
+    """An item of a received envelope (``Envelope.items``), of any type, with its exact bytes."""
+
     @property
     def content(self) -> bytes:
-        """The attachment's bytes, exactly as received."""
+        """The item's payload bytes, exactly as received."""
         return base64.b64decode(self._record.get("content") or "")
+
+
+class Attachment(EnvelopeItem):
+    """An attachment item: its bytes (``.content``) and what its header says of the file."""
 
     @property
     def filename(self) -> str | None:
@@ -228,6 +254,8 @@ class Attachment(Record):
 
 
 class Envelope(Record):
+    """A received envelope as the query API returns it (the server's own is ``ParsedEnvelope``)."""
+
     @property
     def type(self) -> str:
         return "envelope"
@@ -238,8 +266,12 @@ class Envelope(Record):
         return base64.b64decode(self._record["raw"])
 
     @property
-    def items(self) -> list[Attachment]:
-        return [Attachment(item) for item in self._record.get("items", [])]
+    def items(self) -> list[EnvelopeItem]:
+        """Its items in order: attachments as ``Attachment``, every other as ``EnvelopeItem``."""
+        return [
+            Attachment(item) if item.get("type") == "attachment" else EnvelopeItem(item)
+            for item in self._record.get("items", [])
+        ]
 
     @property
     def endpoint(self) -> str:

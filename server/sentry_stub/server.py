@@ -22,20 +22,11 @@ from .app import StubApp
 from .config import Settings, load_settings
 from .header_deadline import with_header_timeout
 from .settings.values import Limits
+from .sockets import bind_socket
 from .storage.preflight import check_database
 
 # Loggers whose records sentry-sdk's logging integration must never turn into events.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sentry_stub")
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def uvicorn_config(

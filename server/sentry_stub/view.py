@@ -18,7 +18,7 @@ from typing import Any, Literal
 from warnings import warn
 
 from .arguments import checked
-from .checks.text import pii_text, releases_text, sampling_text
+from .checks.text import pii_text, releases_text, sampling_text, sourcemaps_text
 from .client import StubApiError, StubClient
 from .hints import arrival_hints
 from .query.errors import SentryStubQueryWarning
@@ -406,6 +406,20 @@ class StubView:
             raise AssertionError(releases_text(report))
         return report
 
+    def assert_sourcemaps_resolve(
+        self, query: str = "", *, project: str | int | None = None
+    ) -> dict:
+        """Fail unless every in-app frame of this test's JavaScript events (those ``query``
+        matches) resolves to original source the way Sentry resolves it: by debug id, else by
+        release, dist and URL against the uploaded source maps. The message lists each frame
+        that would stay minified and why. Returns the report.
+        """
+        report = self.client.check_sourcemaps(query, after=self.cursor, project=project)
+        self._warn(report["warnings"])
+        if not report["passed"]:
+            raise AssertionError(sourcemaps_text(report))
+        return report
+
     def releases(
         self, version: str | None = None, *, org: str | None = None, project: str | None = None
     ) -> list[dict]:
@@ -421,7 +435,7 @@ class StubView:
     def unasserted_events(self) -> list[Event]:
         """Events that arrived in this view but were never returned to the test."""
         return [
-            Event(r)
+            Event(r, client=self.client)
             for r in self.client.events("", after=self.cursor)
             if r["item_id"] not in self._seen
         ]
@@ -450,7 +464,7 @@ class StubView:
 
     def _search(self, query: str, project: str | int | None) -> tuple[list[Event], list[str]]:
         records = self.client.events(query, after=self.cursor, project=project)
-        events = [Event(r) for r in records]
+        events = [Event(r, client=self.client) for r in records]
         self._seen.update(e.item_id for e in events)
         return events, records.warnings
 

@@ -1,6 +1,6 @@
 """The converters that turn non-envelope requests into envelopes, under damaged real payloads.
 
-Each converter returns an ``Envelope`` the stub can write out (``serialize_envelope``) and read
+Each converter returns a ``ParsedEnvelope`` the stub can write out (``serialize_envelope``) and read
 back, or refuses with ``IngestError`` and a 4xx. The events built later from security reports,
 crash-reporter attachments and form fields never raise and are always JSON the stub can store.
 """
@@ -21,27 +21,23 @@ import zstandard
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from sentry_stub.ingest.attachment_event import event_from_attachments
-from sentry_stub.ingest.envelope import Envelope, Item, parse_envelope, serialize_envelope
-from sentry_stub.ingest.errors import IngestError
-from sentry_stub.ingest.form_data import decode_form_data, encode_form_data, event_from_form_data
 from sentry_stub.ingest.minidump import ATTACHMENT_TYPES, envelope_from_minidump
 from sentry_stub.ingest.multipart import boundary_of, parse_multipart
-from sentry_stub.ingest.security import (
-    _CSP_FIELDS,
-    envelope_from_nel,
-    envelope_from_security_report,
-    security_event,
-)
+from sentry_stub.ingest.security import envelope_from_nel, envelope_from_security_report
 from sentry_stub.ingest.store import ENVELOPE_CONTENT_TYPE, envelope_from_store
 from sentry_stub.ingest.unreal import envelope_from_unreal
+from sentry_stub.processing.attachment_event import event_from_attachments
+from sentry_stub.processing.security_event import _CSP_FIELDS, security_event
+from sentry_stub.protocol.envelope import Item, ParsedEnvelope, parse_envelope, serialize_envelope
+from sentry_stub.protocol.errors import IngestError
+from sentry_stub.protocol.form_data import decode_form_data, encode_form_data, event_from_form_data
 from sentry_stub.settings.values import Limits
 from tests.fuzz.mutations import FUZZ, fixtures, mutated
 
 LIMITS = Limits(max_attachment_size=300_000, max_attachments_size=400_000)
 
 
-def converted(convert: Any, *args: Any, **kwargs: Any) -> Envelope | None:
+def converted(convert: Any, *args: Any, **kwargs: Any) -> ParsedEnvelope | None:
     """``convert``'s envelope, checked to be writable; None when it refused with a 4xx."""
     try:
         envelope = convert(*args, **kwargs)

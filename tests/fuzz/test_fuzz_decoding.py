@@ -23,7 +23,7 @@ from sentry_stub.ingest.decoding import (
     parse_content_encoding,
     read_body,
 )
-from sentry_stub.ingest.errors import IngestError
+from sentry_stub.protocol.errors import IngestError
 from tests.fuzz.mutations import FUZZ, fixtures, mutated
 
 ENCODERS: dict[str, Callable[[bytes], bytes]] = {

@@ -11,16 +11,16 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from sentry_stub.ingest.envelope import (
-    KNOWN_TYPES,
-    Envelope,
+from sentry_stub.protocol.envelope import (
     EnvelopeError,
     Item,
+    ParsedEnvelope,
     parse_envelope,
     serialize_envelope,
 )
-from sentry_stub.ingest.errors import IngestError
-from sentry_stub.ingest.limits import check_envelope_limits
+from sentry_stub.protocol.errors import IngestError
+from sentry_stub.protocol.item_types import KNOWN_TYPES
+from sentry_stub.protocol.limits import check_envelope_limits
 from sentry_stub.settings.values import Limits
 from tests.fuzz.mutations import FUZZ, fixtures, mutated
 
@@ -28,7 +28,7 @@ ENVELOPES = mutated(fixtures("envelopes", ".envelope"))
 SMALL_LIMITS = Limits(max_event_size=2_000, max_attachment_size=5_000, max_attachment_count=2)
 
 
-def _parsed_or_refused(body: bytes) -> Envelope | None:
+def _parsed_or_refused(body: bytes) -> ParsedEnvelope | None:
     try:
         return parse_envelope(body)
     except EnvelopeError as error:
@@ -113,7 +113,7 @@ _ITEMS = st.builds(Item, _ITEM_HEADERS, st.binary(max_size=200))
 )
 def test_built_envelopes_round_trip(headers: dict, items: list[Item]) -> None:
     """What ``serialize_envelope`` writes (the converters' output) parses back the same."""
-    envelope = parse_envelope(serialize_envelope(Envelope(headers, items)))
+    envelope = parse_envelope(serialize_envelope(ParsedEnvelope(headers, items)))
     assert envelope.headers == headers
     assert [(i.headers["type"], i.payload) for i in envelope.items] == [
         (i.headers["type"], i.payload) for i in items

@@ -10,7 +10,8 @@ const apiUrl = env.VITE_API_URL || "";
 Sentry.init({
   dsn: env.VITE_SENTRY_DSN,
   environment: env.VITE_SENTRY_ENVIRONMENT,
-  release: env.VITE_SENTRY_RELEASE,
+  // Unset leaves the release to the page (`window.SENTRY_RELEASE`, as Sentry's bundler plugins set it).
+  release: env.VITE_SENTRY_RELEASE || undefined,
   // Unset means tracing is off; "0" means tracing is on and every trace is sampled out.
   tracesSampleRate: env.VITE_SENTRY_TRACES_SAMPLE_RATE
     ? Number(env.VITE_SENTRY_TRACES_SAMPLE_RATE)

@@ -1,4 +1,5 @@
-"""The checks under ``/stub/api/checks/``: PII leaks, sample rates, release and environment naming.
+"""The checks under ``/stub/api/checks/``: PII leaks, sample rates, release and environment naming,
+source maps.
 
 Each answers a JSON report with ``passed`` and the details a person needs to fix what failed;
 the pytest helpers (``assert_no_pii`` and friends) and ``sentry-stub check`` only format it.
@@ -11,11 +12,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..checks import inputs
+from ..checks import inputs, sourcemap_inputs
 from ..checks.pii import SCOPES, PiiCheckUnavailable, find_leaks, pii_report
 from ..checks.releases import DEFAULT_ENVIRONMENTS, DEFAULT_PATTERN, check_releases
 from ..checks.sampling import CATEGORIES, check_sampling
+from ..checks.sourcemaps import (
+    SourceMapsUnavailable,
+    has_app_frames,
+    resolve_event,
+    sourcemaps_report,
+)
 from ..config import Settings
+from ..query.discover import event_search_warnings, search_events
+from ..query.errors import InvalidQueryError
 from ..settings.values import Scrubbing
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
@@ -35,6 +44,7 @@ class ChecksApi:
             Route(f"{a}/pii", self.pii),
             Route(f"{a}/sampling", self.sampling),
             Route(f"{a}/releases", self.releases),
+            Route(f"{a}/sourcemaps", self.sourcemaps),
         ]
 
     async def pii(self, request: Request) -> Response:
@@ -107,23 +117,65 @@ class ChecksApi:
 
         def read(connection):
             events = inputs.event_releases(connection, scope)
-            return events, inputs.known_releases(connection)
+            return events, inputs.known_releases(connection), _without_artifacts(connection, scope)
 
-        events, known = await self.database.read(read)
+        events, known, without_artifacts = await self.database.read(read)
         try:
             report = check_releases(
                 events,
                 environments=environments or DEFAULT_ENVIRONMENTS,
                 pattern=params.text("pattern") or DEFAULT_PATTERN,
                 known_releases=known,
+                without_artifacts=without_artifacts,
             )
         except ValueError as error:
             raise ApiError(400, str(error)) from None
         return JSONResponse(report)
 
+    async def sourcemaps(self, request: Request) -> Response:
+        """Whether each JavaScript event's frames resolve to original source, as Sentry would
+        resolve them; ``query`` (a search) or ``item`` (ids) picks the events."""
+        params = Params(request)
+        query = params.text("query")
+        scope = scope_of(params, self.projects)
+        item_ids = _item_ids(params)
+
+        def check(connection) -> dict:  # in a worker thread: reading maps is CPU work
+            ids = item_ids or search_events(
+                connection,
+                query,
+                project_ids=list(scope.project_ids) or None,
+                min_item_id=scope.after,
+                public_keys=scope.public_keys,
+            )
+            artifacts = sourcemap_inputs.ArtifactReader(connection)
+            events = sourcemap_inputs.js_events(connection, ids)
+            maps: dict = {}  # each map read once for the whole report
+            results = [(e, resolve_event(e, artifacts.for_event(e), maps)) for e in events]
+            report = sourcemaps_report(results)
+            return {**report, "query": query, "warnings": event_search_warnings(query)}
+
+        try:
+            return JSONResponse(await self.database.read(check))
+        except InvalidQueryError as error:
+            raise ApiError(400, f"query {query!r}: {error}") from None
+        except SourceMapsUnavailable as error:
+            raise ApiError(501, str(error)) from None
+
     def _scrubbing(self, project_id: int) -> Scrubbing:
         project = self.projects.get(project_id)
         return project.scrubbing if project else self.settings.default_scrubbing
+
+
+def _without_artifacts(connection, scope) -> set[str]:
+    """JavaScript events with in-app frames for which nothing at all was uploaded."""
+    ids = sourcemap_inputs.js_event_item_ids(connection, scope)
+    events = sourcemap_inputs.js_events(connection, ids)
+    return {
+        event.event_id
+        for event in events
+        if has_app_frames(event) and not sourcemap_inputs.has_artifacts(connection, event)
+    }
 
 
 def _item_ids(params: Params) -> list[int]:

@@ -356,6 +356,17 @@ def openapi_schema() -> dict:
                 ],
                 _REPORT,
             ),
+            f"{a}/checks/sourcemaps": _get(
+                "Whether each JavaScript event's frames resolve to original source (by debug "
+                "id, else release, dist and URL), each frame with its reason where not.",
+                [
+                    {"name": "query", "in": "query", "schema": {"type": "string"}},
+                    {"name": "item", "in": "query", "schema": {"type": "string"}},
+                    _PROJECT,
+                    _CURSOR,
+                ],
+                {**_REPORT, "501": {"description": "The symbolic package is not installed"}},
+            ),
             f"{a}/alerts": _get(
                 "Alert rules that fired, with why and their actions.", [_PROJECT, _CURSOR]
             ),

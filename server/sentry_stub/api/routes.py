@@ -17,12 +17,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
+from ..processing import stored
 from ..query.discover import event_search_warnings, run_discover, search_events
 from ..query.errors import InvalidQueryError
 from ..query.explain import explain_misses
 from ..query.indexed import add_indexed
 from ..query.pipe import parse_pipe
-from ..storage import reader, stored
+from ..storage import reader
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from ..storage.schema import INT64_MAX, stored_integer

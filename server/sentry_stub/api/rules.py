@@ -17,11 +17,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
+from ..processing.issues import evaluate_metric_alert, resolve_issue
 from ..rules import history
 from ..rules.actions import ownership_of, render_actions
 from ..rules.config import Ownership
 from ..rules.ownership import matching_rules, owners_of
-from ..rules.processing import evaluate_metric_alert, resolve_issue
 from ..storage import reader
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry

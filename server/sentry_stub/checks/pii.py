@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from ..ingest import normalize
+from ..processing import normalize
 from ..settings.values import Scrubbing
 from .pii_triggers import allow_entry, describe
 

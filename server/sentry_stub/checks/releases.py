@@ -3,23 +3,29 @@
 Three things are checked per event: the release follows the naming (``<package>@<version>``,
 as in ``agentsflowai-backend@1.0.0``, or a bare git SHA) and is one Sentry accepts at all; the
 environment is one of the allowed names; and, where releases were created through the web API
-(``sentry-cli releases new``), the event's release is one of them and was finalized.
+(``sentry-cli releases new``), the event's release is one of them and was finalized. A
+JavaScript event for which nothing was uploaded (no artifacts of its release, no file with one
+of its debug ids) is reported too: Sentry would show its stack traces minified.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..ingest import normalize
+from ..processing import normalize
 
 DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
 # `<package>@<version>` or a git commit SHA (full, or abbreviated to at least 7 digits).
 DEFAULT_PATTERN = r"[^@\s]+@\S+|[0-9a-fA-F]{7,40}"
 PROJECT_PLACEHOLDER = "{project}"
 NO_WEB_API_RELEASES = "no releases were created through the web API"
+NO_ARTIFACTS = (
+    "a JavaScript event, but no source maps were uploaded for this release or its debug ids: "
+    "Sentry would show its stack trace minified (see `sentry-stub check sourcemaps`)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,10 @@ def check_releases(
     environments: Sequence[str] = DEFAULT_ENVIRONMENTS,
     pattern: str = DEFAULT_PATTERN,
     known_releases: Mapping[str, bool] | None = None,
+    without_artifacts: Collection[str] = (),
 ) -> dict:
-    """A JSON-ready report; ``known_releases`` maps each web-API release to "is finalized".
+    """A JSON-ready report; ``known_releases`` maps each web-API release to "is finalized";
+    ``without_artifacts`` names the JavaScript events with nothing uploaded to resolve against.
 
     ``None`` or an empty mapping means no release was created through the web API, and that
     part of the check is skipped (the report says so).
@@ -60,7 +68,10 @@ def check_releases(
         checked += 1
         releases[event.release or "(none)"] += 1
         seen_environments[event.environment or "(none)"] += 1
-        for field, value, problem in _problems(event, environments, pattern, known_releases):
+        found = _problems(event, environments, pattern, known_releases)
+        if event.event_id in without_artifacts:
+            found = [*found, ("release", event.release, NO_ARTIFACTS)]
+        for field, value, problem in found:
             problems.append(
                 {
                     "event_id": event.event_id,

@@ -78,6 +78,53 @@ def releases_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def sourcemaps_text(report: dict) -> str:
+    """The frames that would stay minified, and why; or what resolved."""
+    events, unresolved = report["events"], report["unresolved_frames"]
+    if not events:
+        query = f" {report['query']!r}" if report.get("query") else ""
+        return (
+            f"sentry-stub source map check: no JavaScript events matched{query}, so nothing "
+            "says Sentry would show original source."
+        )
+    checked = _plural(len(events), "JavaScript event")
+    if report["passed"]:
+        lines = [f"sentry-stub source map check: every in-app frame of {checked} resolves."]
+        lines += _limited(
+            [
+                f"  {_frame_place(frame)} -> {frame['source']}:{frame['line']}:{frame['column']}"
+                f" ({frame['resolved_by']})"
+                for event in events
+                for frame in event["frames"]
+                if frame["resolved"]
+            ]
+        )
+        return "\n".join(lines)
+    lines = [
+        f"sentry-stub source map check: {_plural(unresolved, 'in-app frame')} of {checked} "
+        "would stay minified in Sentry:"
+    ]
+    rows = []
+    for event in events:
+        frames = [f for f in event["frames"] if f["in_app"] and f["checked"] and not f["resolved"]]
+        if frames:
+            rows.append(
+                f"  event {event['event_id']} (project {event['project']}, release "
+                f"{event['release'] or '(none)'}, dist {event['dist'] or '(none)'}):"
+            )
+        by_reason: dict[str, list[str]] = {}
+        for frame in reversed(frames):  # the most recent call first, as Sentry shows them
+            by_reason.setdefault(frame["reason"], []).append(f"    {_frame_place(frame)}")
+        for reason, places in by_reason.items():
+            rows += [*places, f"      {reason}"]
+    lines += _limited(rows)
+    return "\n".join(lines)
+
+
+def _frame_place(frame: dict) -> str:
+    return f"{frame['abs_path'] or '(no file)'}:{frame['lineno']}:{frame['colno']}"
+
+
 def _finding_line(finding: dict) -> str:
     return (
         f"  event {finding['event_id']} ({finding['project']}): {finding['path']} "

@@ -15,12 +15,12 @@ import sqlite3
 import time
 from functools import partial
 
-from ..ingest.envelope import EnvelopeError
 from ..outbound import Sender, post
+from ..protocol.envelope import EnvelopeError
 from ..settings.values import Project
 from ..storage import forward_queue
 from ..storage.database import Database
-from ..storage.records import Received, store_envelope
+from ..storage.received import Received, store_envelope
 from .outgoing import data_categories, outgoing_envelope
 from .policy import Decision, RateLimit, decide, limit_wait
 from .upstream import Upstream

@@ -12,8 +12,8 @@ from collections.abc import Collection
 
 import orjson
 
-from ..ingest.envelope import dashed, parse_envelope
 from ..ingest.faults import item_categories
+from ..protocol.envelope import dashed, parse_envelope
 
 # Item types whose JSON payload repeats the event id: with new ids it is replaced there too.
 ID_BEARING = frozenset({"event", "transaction", "feedback", "user_report", "security"})

@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import orjson
 
+from ..protocol.errors import IngestError
 from ..storage.schema import INT64_MAX, stored_integer
-from .errors import IngestError
 
 PROTOCOL_VERSION = 7
 MAX_U16 = 65535

@@ -14,7 +14,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
-from .errors import IngestError
+from ..protocol.errors import IngestError
 
 RETRY_AFTER_SECONDS = 1
 

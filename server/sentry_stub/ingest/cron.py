@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .envelope import Envelope, Item
-from .errors import IngestError
+from ..protocol.envelope import Item, ParsedEnvelope
+from ..protocol.errors import IngestError
 
 STATUSES = ("ok", "error", "in_progress", "missed")
 SLUG_LENGTH = 50
@@ -29,7 +29,7 @@ QUERY = "Failed to deserialize query string"
 
 def envelope_from_cron(
     monitor_slug: str, *, content_type: str | None, body: bytes, query: Mapping[str, str]
-) -> Envelope:
+) -> ParsedEnvelope:
     """The envelope (random event id, one ``check_in`` item) for a cron request."""
     if content_type is not None and content_type.startswith("application/json"):
         fields = _fields_from_json(body)
@@ -47,7 +47,7 @@ def envelope_from_cron(
         if fields.get(key) is not None:
             check_in[key] = fields[key]
     item = Item({"type": "check_in", "content_type": "application/json"}, _dumps(check_in))
-    return Envelope({"event_id": uuid.uuid4().hex}, [item])
+    return ParsedEnvelope({"event_id": uuid.uuid4().hex}, [item])
 
 
 def _fields_from_json(body: bytes) -> dict[str, Any]:

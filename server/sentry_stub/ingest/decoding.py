@@ -22,9 +22,9 @@ import brotli
 import zstandard
 from starlette.requests import Request
 
+from ..protocol.errors import IngestError
+from ..settings.values import Limits
 from .budget import BodyBudget, Reservation
-from .errors import IngestError
-from .limits import Limits
 
 STEP = 64 * 1024
 ON_LOOP_OUTPUT = 64 * 1024

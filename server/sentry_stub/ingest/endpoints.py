@@ -20,10 +20,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..protocol.envelope import (
+    EnvelopeError,
+    dashed,
+    parse_envelope,
+    serialize_envelope,
+)
+from ..protocol.envelope import (
+    ParsedEnvelope as Envelope,
+)
+from ..protocol.errors import IngestError
+from ..protocol.item_types import INTERNAL_TYPES
+from ..protocol.limits import check_envelope_limits
 from ..settings.values import DEFAULT_PROJECT_ID, Limits, Project
 from ..storage.database import Database
 from ..storage.projects import KEY_LENGTH, ProjectRegistry
-from ..storage.records import Received, store_envelope
+from ..storage.received import Received, store_envelope
 from ..storage.schema import INT64_MAX, stored_integer
 from .auth import (
     PROTOCOL_VERSION,
@@ -37,18 +49,8 @@ from .auth import (
 from .budget import BodyBudget, Reservation
 from .cron import envelope_from_cron
 from .decoding import announced_length, parse_content_encoding, read_request_body
-from .envelope import (
-    INTERNAL_TYPES,
-    Envelope,
-    EnvelopeError,
-    dashed,
-    parse_envelope,
-    serialize_envelope,
-)
-from .errors import IngestError
 from .fault_responses import answer_with_faults
 from .faults import FaultRules
-from .limits import check_envelope_limits
 from .minidump import envelope_from_attachment_upload, envelope_from_minidump
 from .security import envelope_from_nel, envelope_from_security_report
 from .store import envelope_from_store, envelope_from_store_get

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .envelope import Envelope
+from ..protocol.envelope import ParsedEnvelope
 from .faults import ConnectionDropped, Verdict
 
 SCOPE_KEY = "sentry_stub.fault_response"
@@ -29,7 +29,7 @@ class FaultResponse:
     drop: bool = False
 
 
-async def answer_with_faults(scope: Scope, verdict: Verdict, envelope: Envelope) -> None:
+async def answer_with_faults(scope: Scope, verdict: Verdict, envelope: ParsedEnvelope) -> None:
     """Wait out the verdict's delay, then raise its failure or note its headers for the answer."""
     if verdict.delay:
         await asyncio.sleep(verdict.delay)

@@ -33,9 +33,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..protocol.envelope import Item, ParsedEnvelope
+from ..protocol.errors import IngestError
+from ..protocol.item_types import item_type
 from ..settings.validation import ConfigError, check_keys
-from .envelope import Envelope, Item
-from .errors import IngestError
 
 if TYPE_CHECKING:
     from ..settings.values import Project
@@ -93,27 +94,6 @@ CATEGORIES = frozenset(
 # Endpoints whose clients (crash reporters, cron jobs) retry forever: Relay never answers 429.
 NEVER_429 = frozenset({"minidump", "unreal", "cron"})
 
-# Categories each item type counts against (spec §5.4); types not listed count against none.
-ITEM_CATEGORIES = {
-    "event": ("error",),
-    "transaction": ("transaction", "transaction_indexed", "span", "span_indexed"),
-    "security": ("security",),
-    "raw_security": ("security",),
-    "attachment": ("attachment", "attachment_item"),
-    "unreal_report": ("error",),
-    "user_report": ("feedback",),
-    "feedback": ("feedback",),
-    "session": ("session",),
-    "sessions": ("session",),
-    "profile": ("profile", "profile_indexed"),
-    "replay_event": ("replay",),
-    "replay_recording": ("replay",),
-    "replay_video": ("replay",),
-    "check_in": ("monitor",),
-    "log": ("log_byte", "log_item"),
-    "trace_metric": ("trace_metric",),
-    "span": ("span", "span_indexed"),
-}
 # Attachments that make an event: their envelope counts as an error.
 CRASH_ATTACHMENTS = frozenset(
     {
@@ -342,7 +322,7 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
 
 def item_categories(item: Item) -> tuple[str, ...]:
     """The data categories ``item`` counts against (spec §5.4); empty = never rate limited."""
-    categories = ITEM_CATEGORIES.get(item.type, ())
+    categories = item_type(item.type).categories
     platform = item.headers.get("platform")
     if item.type == "attachment" and item.headers.get("attachment_type") in CRASH_ATTACHMENTS:
         categories = (*categories, "error")
@@ -368,7 +348,7 @@ def merge_rate_limits(limits: Iterable[RateLimit]) -> list[RateLimit]:
     return list(merged.values())
 
 
-def limited_items(envelope: Envelope, limits: Sequence[RateLimit]) -> frozenset[int]:
+def limited_items(envelope: ParsedEnvelope, limits: Sequence[RateLimit]) -> frozenset[int]:
     """Indices of the items ``limits`` remove: limited ones, and those tied to a limited event."""
     limited = {
         index
@@ -390,14 +370,14 @@ class Verdict:
     limits: list[RateLimit] = field(default_factory=list)
     limited: frozenset[int] = frozenset()
 
-    def kept(self, envelope: Envelope) -> Envelope | None:
+    def kept(self, envelope: ParsedEnvelope) -> ParsedEnvelope | None:
         """The envelope without its limited items; None when nothing is left to store."""
         if not self.limited:
             return envelope
         items = [item for i, item in enumerate(envelope.items) if i not in self.limited]
-        return Envelope(dict(envelope.headers), items) if items else None
+        return ParsedEnvelope(dict(envelope.headers), items) if items else None
 
-    def accepted_anything(self, envelope: Envelope) -> bool:
+    def accepted_anything(self, envelope: ParsedEnvelope) -> bool:
         return any(
             item_categories(item) for i, item in enumerate(envelope.items) if i not in self.limited
         )
@@ -407,7 +387,7 @@ class Verdict:
             return {}
         return {RATE_LIMITS_HEADER: format_rate_limits(self.limits)}
 
-    def rejection(self, envelope: Envelope) -> IngestError | None:
+    def rejection(self, envelope: ParsedEnvelope) -> IngestError | None:
         """The error to answer with instead of success, if any."""
         if self.failure is not None:
             return self.failure.error()
@@ -497,7 +477,11 @@ class FaultRules:
             return [fault.to_json(now) for fault in self._faults]
 
     def judge(
-        self, project: Project, endpoint: str, envelope: Envelope, public_key: str | None = None
+        self,
+        project: Project,
+        endpoint: str,
+        envelope: ParsedEnvelope,
+        public_key: str | None = None,
     ) -> Verdict:
         """Decide what the live rules do to this request, and count it against them."""
         if not self._faults:

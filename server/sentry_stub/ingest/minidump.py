@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator
 import msgpack
 import zstandard
 
+from ..protocol.envelope import Item, ParsedEnvelope, normalize_event_id
+from ..protocol.errors import IngestError
+from ..protocol.form_data import decode_form_data, encode_form_data
+from ..protocol.limits import exceeded
 from ..settings.values import Limits
-from .envelope import Envelope, Item, normalize_event_id
-from .errors import IngestError
-from .form_data import decode_form_data, encode_form_data
-from .limits import exceeded
 from .multipart import Part, boundary_of, embedded_boundary, parse_multipart
 
 MINIDUMP_FIELD = "upload_file_minidump"
@@ -49,14 +49,14 @@ CONTAINER_SUFFIXES = (".gz", ".xz", ".bz2", ".zst")
 STEP = 256 * 1024
 
 
-def envelope_from_minidump(content_type: str | None, body: bytes, limits: Limits) -> Envelope:
+def envelope_from_minidump(content_type: str | None, body: bytes, limits: Limits) -> ParsedEnvelope:
     """The envelope for a minidump upload; refusals carry Relay's status and detail.
 
     The envelope header ``event_id`` is the id the endpoint answers (dashed, as text).
     """
     if content_type in RAW_CONTENT_TYPES:
         item = _minidump_item(decode_minidump(body, limits.max_attachment_size), RAW_FILENAME)
-        return Envelope({"event_id": uuid.uuid4().hex}, [item])
+        return ParsedEnvelope({"event_id": uuid.uuid4().hex}, [item])
 
     items = items_from_multipart(parse_multipart(body, boundary_of(content_type)), limits)
     minidump = next(
@@ -71,17 +71,17 @@ def envelope_from_minidump(content_type: str | None, body: bytes, limits: Limits
     if isinstance(filename, str):
         minidump.headers["filename"] = strip_container_suffix(filename)
     event_id = event_id_from_items(items) or uuid.uuid4().hex
-    return Envelope({"event_id": event_id}, items)
+    return ParsedEnvelope({"event_id": event_id}, items)
 
 
 def envelope_from_attachment_upload(
     content_type: str | None, body: bytes, *, event_id: str, limits: Limits
-) -> Envelope:
+) -> ParsedEnvelope:
     """The envelope for ``/events/<event_id>/attachments/``: every file part is a plain
     ``event.attachment`` of that event, whatever its field name (Relay's attachments endpoint).
     """
     parts = parse_multipart(body, boundary_of(content_type))
-    return Envelope({"event_id": event_id}, items_from_multipart(parts, limits, typed=False))
+    return ParsedEnvelope({"event_id": event_id}, items_from_multipart(parts, limits, typed=False))
 
 
 def items_from_multipart(parts: list[Part], limits: Limits, *, typed: bool = True) -> list[Item]:

@@ -15,7 +15,7 @@ from python_multipart.multipart import (
     parse_options_header,
 )
 
-from .errors import IngestError
+from ..protocol.errors import IngestError
 
 INVALID_MULTIPART = "invalid multipart data"
 

@@ -16,9 +16,15 @@ import re
 import uuid
 import zlib
 
+from ..protocol.envelope import (
+    EnvelopeError,
+    Item,
+    ParsedEnvelope,
+    normalize_event_id,
+    parse_envelope,
+)
+from ..protocol.errors import IngestError
 from ..settings.values import Limits
-from .envelope import Envelope, EnvelopeError, Item, normalize_event_id, parse_envelope
-from .errors import IngestError
 
 ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
 LEGACY_PYTHON_CLIENTS = ("sentry-python/", "raven-python/")
@@ -34,7 +40,7 @@ def envelope_from_store(
     content_type: str | None,
     client: str | None,
     limits: Limits | None = None,
-) -> Envelope:
+) -> ParsedEnvelope:
     """The envelope for a ``POST /store/`` body.
 
     ``content_type`` is the raw header (Relay compares it exactly); ``client`` is the SDK
@@ -50,12 +56,12 @@ def envelope_from_store(
 
 def envelope_from_store_get(
     sentry_data: str, *, client: str | None = None, limits: Limits | None = None
-) -> Envelope:
+) -> ParsedEnvelope:
     """The envelope for ``GET /store/?sentry_data=<event>`` (answered with a 1x1 GIF)."""
     return _envelope_from_event(sentry_data.encode("utf-8"), client, limits or Limits())
 
 
-def _envelope_from_event(body: bytes, client: str | None, limits: Limits) -> Envelope:
+def _envelope_from_event(body: bytes, client: str | None, limits: Limits) -> ParsedEnvelope:
     body = decode_store_body(body, limits.max_event_size)
     if not body:
         raise IngestError(400, "empty request body")
@@ -65,7 +71,7 @@ def _envelope_from_event(body: bytes, client: str | None, limits: Limits) -> Env
     item_type = "transaction" if event.get("type") == "transaction" else "event"
     event_id = _event_id(event.get("event_id")) or uuid.uuid4().hex
     item = Item({"type": item_type, "content_type": "application/json"}, body)
-    return Envelope({"event_id": event_id}, [item])
+    return ParsedEnvelope({"event_id": event_id}, [item])
 
 
 def decode_store_body(body: bytes, limit: int) -> bytes:

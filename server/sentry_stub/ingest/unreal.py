@@ -22,9 +22,9 @@ import xml.etree.ElementTree as ElementTree
 import zlib
 from dataclasses import dataclass
 
+from ..protocol.envelope import Item, ParsedEnvelope
+from ..protocol.errors import IngestError
 from ..settings.values import Limits
-from .envelope import Envelope, Item
-from .errors import IngestError
 
 USER_HEADER = "unreal_user_id"
 CONTEXT_FILE = "CrashContext.runtime-xml"
@@ -75,7 +75,7 @@ class UnrealFile:
         return NAMED_ATTACHMENTS.get(self.name, ("event.attachment", "application/octet-stream"))
 
 
-def envelope_from_unreal(body: bytes, *, user_id: str | None, limits: Limits) -> Envelope:
+def envelope_from_unreal(body: bytes, *, user_id: str | None, limits: Limits) -> ParsedEnvelope:
     """The envelope for an Unreal crash report: random event id, the raw ``unreal_report``
     item, and (when the container is readable) one attachment per file.
 
@@ -90,8 +90,8 @@ def envelope_from_unreal(body: bytes, *, user_id: str | None, limits: Limits) ->
     try:
         files = read_unreal_crash(body, limit=limits.max_envelope_size)
     except UnrealError:
-        return Envelope(headers, [report])
-    return Envelope(headers, [report, *_event_items(files), *map(_attachment_item, files)])
+        return ParsedEnvelope(headers, [report])
+    return ParsedEnvelope(headers, [report, *_event_items(files), *map(_attachment_item, files)])
 
 
 def read_unreal_crash(container: bytes, *, limit: int) -> list[UnrealFile]:

@@ -12,9 +12,10 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from sentry_stub.ingest.extract import exception_values
 from sentry_stub.query import sqlite_functions
 from sentry_stub.query.fields import ARRAY, BOOLEAN, EVENTS, resolve_field
+
+from ..protocol.payload import exception_values
 
 # The fields an event record carries; ``message`` is the event's own (formatted) message, which
 # ``message:`` and free text search together with the title (see ``sqlite_functions``).
@@ -34,7 +35,7 @@ def add_indexed(connection: sqlite3.Connection, records: Sequence[dict[str, Any]
 
     Besides the fields: ``tags`` as the search reads them (the first value of a repeated key) and
     ``exception``, the exception values in Relay's reading of the container (see
-    ``extract.exception_values``), oldest first.
+    ``payload.exception_values``), oldest first.
     """
     by_item = indexed_fields(connection, [record["item_id"] for record in records])
     for record in records:

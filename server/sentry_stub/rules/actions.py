@@ -25,11 +25,11 @@ import orjson
 
 from .. import __version__
 from ..outbound import Sender, backoff, post
+from ..protocol.payload import formatted_message
 from ..settings.values import Ownership
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from . import history
-from .grouping import formatted_message
 from .ownership import matching_rules, owners_of
 
 ORGANIZATION = "sentry"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .grouping import exception_values
+from ..protocol.payload import event_exceptions
 
 FRAME_TYPES = ("path", "module", "codeowners")
 _RULE = re.compile(
@@ -193,7 +193,7 @@ def _tags(event: dict) -> Iterator[tuple[str, str | None]]:
 
 def _frames_nearest_first(event: dict) -> Iterator[tuple[int, dict]]:
     """Frames numbered by distance from the crashing frame (last frame of the last exception)."""
-    stacks = [value.get("stacktrace") for value in reversed(exception_values(event))]
+    stacks = [value.get("stacktrace") for value in reversed(event_exceptions(event))]
     stacks.append(event.get("stacktrace"))
     distance = 0
     for stack in stacks:

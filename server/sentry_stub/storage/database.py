@@ -1,7 +1,8 @@
 """One database: the writer thread plus a read connection per reading thread.
 
 Reads see every acknowledged envelope with its rows: before a read runs, the rows still to be
-derived up to the newest envelope are made (see ``derivation.py``).
+derived up to the newest envelope are made by the derivation the database is given (the app
+hands it ``processing.derivation.Deriver``; storage never imports what derives its rows).
 """
 
 from __future__ import annotations
@@ -12,23 +13,36 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from .derivation import Deriver, catch_up_target
 from .health import StorageUnavailable, check, storage_fault
-from .projects import ProjectRegistry
 from .schema import connect
+from .watermark import catch_up_target
 from .writer import DEFAULT_POLICY, LOCK_WAIT_MS, WritePolicy, Writer
 
 T = TypeVar("T")
 
 
+class Derivation(Protocol):
+    """What makes the rows of acknowledged envelopes, run by the writer (idle work and catch-up)."""
+
+    def derive_next(
+        self, connection: sqlite3.Connection, until: int | None = None, limit: int = ...
+    ) -> int:
+        """Derive the next envelopes (up to id ``until``); how many are left (0: none)."""
+        ...
+
+    def idle_work(self, connection: sqlite3.Connection, limit: int) -> int:
+        """Derive ``limit`` envelopes in a gap between requests; how many are left."""
+        ...
+
+
 class Database:
-    def __init__(self, path: str, projects: ProjectRegistry, policy: WritePolicy = DEFAULT_POLICY):
+    def __init__(self, path: str, deriver: Derivation, policy: WritePolicy = DEFAULT_POLICY):
         self.path = path
-        self.deriver = Deriver(projects)
+        self.deriver = deriver
         self.writer = Writer(
             path, on_commit=self._committed, idle=self.deriver.idle_work, policy=policy
         )

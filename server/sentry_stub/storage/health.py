@@ -13,7 +13,7 @@ import errno
 import os
 import sqlite3
 
-from ..ingest.errors import IngestError
+from ..protocol.errors import IngestError
 
 RETRY_AFTER_SECONDS = 5
 ROOM_BYTES = 1024 * 1024  # free disk space readiness asks for after a fault

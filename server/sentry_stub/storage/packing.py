@@ -5,10 +5,10 @@ spans several database pages, each written to the write-ahead log and again at c
 Zstandard at its fastest level shrinks it about ninefold for less CPU than the pages it saves,
 and the database as a whole ends up smaller than the JSON it holds.
 
-``envelopes.raw_encoding`` says how ``raw`` is kept: NULL for the bytes themselves (databases
-written before packing), ``"zstd"`` for a Zstandard frame. Item payloads are slices of the
-unpacked envelope; SQL reaches them through the ``envelope_payload`` function that ``connect``
-registers on every connection.
+``envelopes.raw_encoding`` says how ``raw`` is kept: NULL for the bytes themselves (as the
+query benchmark's bulk load writes them), ``"zstd"`` for a Zstandard frame. Item payloads are
+slices of the unpacked envelope; SQL reaches them through the ``envelope_payload`` function that
+``connect`` registers on every connection.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..ingest.errors import IngestError
+from ..protocol.errors import IngestError
 from ..settings.values import DEFAULT_PROJECT_ID, DEFAULT_PROJECT_SLUG, Project, generated_key
 
 if TYPE_CHECKING:

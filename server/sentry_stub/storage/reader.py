@@ -297,7 +297,7 @@ def reset(connection: sqlite3.Connection) -> None:
     derived = ("issues", "alert_firings", "action_results", "metric_alert_state")
     for table in ("tags", *ROW_TABLES, "events", "items", "envelopes", "forwards", *derived):
         connection.execute(f"DELETE FROM {table}")
-    # Envelope ids start from 1 again: so does the queue of rows to derive (derivation.py).
+    # Envelope ids start from 1 again: so does the queue of rows to derive (watermark.py).
     connection.execute("UPDATE meta SET value = '0' WHERE key = ?", (DERIVED_THROUGH,))
 
 

@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 
 from ..export_format import ImportRecord, InvalidRecord
-from ..ingest.envelope import EnvelopeError, parse_envelope
+from ..protocol.envelope import EnvelopeError, parse_envelope
 from ..settings.values import Project
 from .packing import unpack
 from .reader import Scope
-from .records import Received, store_envelope
+from .received import Received, store_envelope
 
 _COLUMNS = (
     "en.id",

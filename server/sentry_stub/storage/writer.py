@@ -8,7 +8,8 @@ requests share one fsync. The futures of one commit are settled with a single wa
 event loop, not one each.
 
 The thread also has ``idle`` work (the rows derived from acknowledged envelopes, see
-``derivation.py``), counted in units (envelopes); each operation committed adds at most one.
+``processing/derivation.py``), counted in units (envelopes); each operation committed adds at
+most one.
 Idle work commits in transactions of its own, without the fsync that acknowledging needs
 (``synchronous=NORMAL``): its rows can be derived again from the envelopes after a power loss,
 and the next acknowledging commit syncs the log they sit in anyway.

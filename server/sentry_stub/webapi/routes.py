@@ -20,8 +20,8 @@ from starlette.routing import Route
 
 from ..api.params import ApiError, json_body
 from ..ingest.decoding import read_api_body
-from ..ingest.errors import IngestError
 from ..ingest.multipart import Part, boundary_of, parse_multipart
+from ..protocol.errors import IngestError
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from . import chunks, deploys, files, releases

@@ -11,6 +11,7 @@ export async function renderEvent(view, _params, eventId) {
   const data = record.data ?? {};
   const exceptions = exceptionValues(record);
   const findings = await piiFindings(record);
+  const sourceMaps = await symbolication(record);
   append(
     view,
     h("p", {}, h("a", { href: "#/events" }, "← Events")),
@@ -23,7 +24,15 @@ export async function renderEvent(view, _params, eventId) {
       ? section("Tags", table(["Tag", "Value"], record.tags, { class: "tags" }))
       : null,
     // The exception raised last first, as Sentry shows them.
-    exceptions.length ? section("Exception", exceptions.reverse().map(exception)) : null,
+    exceptions.length
+      ? section(
+          "Exception",
+          sourceMaps.unavailable ? h("p", { class: "hint" }, sourceMaps.unavailable) : null,
+          exceptions
+            .map((value, index) => exception(value, sourceMaps.frames, index))
+            .reverse(),
+        )
+      : null,
     isObject(data.user)
       ? section("User", keyValueTable(data.user, flagsUnder(findings, "user")))
       : null,
@@ -189,7 +198,57 @@ function notes(record) {
   );
 }
 
-function exception(value) {
+/**
+ * How Sentry would show each JavaScript frame with the uploaded source maps (the stub's source
+ * map check): a Map from the frame's place in the event to its answer.
+ */
+async function symbolication(record) {
+  const platform = record.data?.platform;
+  if (platform !== "javascript" && platform !== "node") return { frames: new Map() };
+  try {
+    const report = await getJSON("/stub/api/checks/sourcemaps", { item: record.item_id });
+    const answers = report.events.flatMap((event) => event.frames);
+    return { frames: new Map(answers.map((answer) => [answer.path, answer])) };
+  } catch (error) {
+    if (error instanceof ApiError) return { frames: new Map(), unavailable: error.message };
+    throw error;
+  }
+}
+
+/** A frame's source map answer: where it resolves to, or why it would stay minified. */
+function sourceMapAnswer(answer) {
+  if (!answer) return null;
+  if (!answer.resolved) {
+    return h(
+      "div",
+      { class: "sourcemap unresolved" },
+      h("span", { class: "badge minified" }, "stays minified"),
+      " ",
+      display(answer.reason),
+    );
+  }
+  return h(
+    "div",
+    { class: "sourcemap resolved" },
+    h("span", { class: "badge resolved" }, "source map"),
+    " ",
+    h("code", {}, `${display(answer.source)}:${answer.line}:${answer.column}`),
+    answer.function ? [" in ", h("code", {}, display(answer.function))] : null,
+    ` (by ${display(answer.resolved_by)})`,
+    h(
+      "pre",
+      { class: "code" },
+      h(
+        "div",
+        { class: "line current" },
+        h("span", { class: "lineno" }, String(answer.line)),
+        display(answer.context_line),
+      ),
+    ),
+  );
+}
+
+function exception(value, sourceMaps = new Map(), index = 0) {
   const frames = Array.isArray(value.stacktrace?.frames) ? value.stacktrace.frames : [];
   const mechanism = value.mechanism?.type;
   const unhandled = value.mechanism?.handled === false ? " (unhandled)" : "";
@@ -199,12 +258,17 @@ function exception(value) {
     h("h3", {}, display(value.type), value.value ? `: ${display(value.value)}` : ""),
     mechanism ? h("p", { class: "muted" }, `mechanism: ${display(mechanism)}${unhandled}`) : null,
     // Most recent call first, as Sentry shows them.
-    frames.slice().reverse().map((value, index) => frame(value, index === 0)),
+    frames
+      .map((value, position) => {
+        const answer = sourceMaps.get(`exception.values.${index}.stacktrace.frames.${position}`);
+        return frame(value, position === frames.length - 1, answer);
+      })
+      .reverse(),
   );
 }
 
 /** A frame; the most recent one and the app's own frames open. */
-function frame(value, mostRecent) {
+function frame(value, mostRecent, sourceMap = undefined) {
   const place = [value.filename || value.abs_path || value.module, value.lineno, value.colno]
     .filter((part) => part !== undefined && part !== null && part !== "")
     .map(display)
@@ -221,6 +285,7 @@ function frame(value, mostRecent) {
     "details",
     { class: "frame", open: mostRecent || value.in_app === true },
     heading,
+    sourceMapAnswer(sourceMap),
     frameContext(value),
     frameVars(value),
   );

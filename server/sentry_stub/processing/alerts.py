@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .config import EVENT_CLAUSES, INTERVALS, LEVELS, Clause, IssueAlertRule, level_number
-from .grouping import culprit, exception_values, formatted_message, issue_title
+from ..protocol.payload import event_exceptions, formatted_message
+from ..rules.config import EVENT_CLAUSES, INTERVALS, LEVELS, Clause, IssueAlertRule, level_number
+from .grouping import culprit, issue_title
 
 # Counter(kind, start, end) -> how many events ("events") or distinct users ("users") of the
 # issue arrived in [start, end].
@@ -206,7 +207,7 @@ def attribute_values(attribute: str, event: EventFacts) -> Iterator[Any]:
     data = event.data
     path = attribute.lower().split(".")
     head = path[0]
-    exceptions = exception_values(data)
+    exceptions = event_exceptions(data)
     if attribute == "message":
         message = formatted_message(data)
         yield message
@@ -277,7 +278,7 @@ def _frame_values(data: dict, key: str) -> Iterator[Any]:
 def _all_frames(data: dict) -> list[dict]:
     stacks = [_dict(data.get("stacktrace"))]
     if not stacks[0].get("frames"):
-        stacks = [_dict(exception.get("stacktrace")) for exception in exception_values(data)]
+        stacks = [_dict(exception.get("stacktrace")) for exception in event_exceptions(data)]
     return [f for stack in stacks for f in stack.get("frames") or [] if isinstance(f, dict)]
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 
+from ..rules.config import Clause, IssueAlertRule, MetricAlertRule
+from ..rules.metric_alerts import IncidentState, metric_value, transition
 from ..settings.values import Project
 from .alerts import EventFacts, IssueFacts, evaluate_issue_rule
-from .config import Clause, IssueAlertRule, MetricAlertRule
 from .grouping import culprit, fingerprint, issue_title
-from .metric_alerts import IncidentState, metric_value, transition
 
 # Event types that Sentry groups into (error) issues.
 GROUPED_TYPES = frozenset({"error", "default", "csp", "hpkp", "expectct", "expectstaple", "nel"})

@@ -1,6 +1,6 @@
 """Deriving the rows tests query from acknowledged envelopes, off the acknowledgement path.
 
-Acknowledging an envelope stores its raw bytes and nothing more (``records.store_envelope``).
+Acknowledging an envelope stores its raw bytes and nothing more (``storage/received.py``).
 Its items, events, tags, spans and the rest cost several times as much to make, so they are
 made afterwards, in receive order, by the writer: in the gaps between requests (its idle work),
 or at once when somebody reads. Relay and Sentry work the same way, acknowledging first and
@@ -8,8 +8,8 @@ processing behind a queue; here the queue is the envelopes table itself, and the
 ``meta.derived_through`` (the last envelope id done) moves in the same transaction as the rows,
 so a crash loses nothing and repeats nothing.
 
-Every read waits for ``catch_up`` (see ``database.Database.read``), so nobody ever sees an
-envelope without its rows.
+Every read waits for the catch-up (``storage/database.py``, ``Database.read``), so nobody ever
+sees an envelope without its rows.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import sqlite3
 
 import orjson
 
-from ..ingest.envelope import Envelope, parse_envelope
-from .health import storage_fault
-from .packing import unpack
-from .projects import ProjectRegistry
-from .records import Received, derive_rows
-from .schema import DERIVED_THROUGH
+from ..protocol.envelope import ParsedEnvelope, parse_envelope
+from ..storage.health import storage_fault
+from ..storage.packing import unpack
+from ..storage.projects import ProjectRegistry
+from ..storage.received import Received
+from ..storage.watermark import derived_through, latest_envelope, move_watermark
+from .derive import derive_rows
 
 logger = logging.getLogger("sentry_stub")
 
@@ -32,6 +33,8 @@ CHUNK = 16  # envelopes per transaction: a few milliseconds, so requests never w
 
 
 class Deriver:
+    """The database's derivation (``storage.database.Derivation``), handed to it by the app."""
+
     def __init__(self, projects: ProjectRegistry):
         self.projects = projects
 
@@ -49,9 +52,7 @@ class Deriver:
         for row in rows:
             self._derive_one(connection, dict(zip(_COLUMNS, row, strict=True)))
         if rows:
-            connection.execute(
-                "UPDATE meta SET value = ? WHERE key = ?", (str(rows[-1][0]), DERIVED_THROUGH)
-            )
+            move_watermark(connection, rows[-1][0])
         return 0 if len(rows) < limit else max(0, bound - rows[-1][0])
 
     def idle_work(self, connection: sqlite3.Connection, limit: int) -> int:
@@ -83,7 +84,7 @@ class Deriver:
         if row["dropped_items"]:
             dropped = set(orjson.loads(row["dropped_items"]))
             items = [item for i, item in enumerate(envelope.items) if i not in dropped]
-            envelope = Envelope(envelope.headers, items)
+            envelope = ParsedEnvelope(envelope.headers, items)
         return Received(
             envelope=envelope,
             raw=b"",  # stored already; derive_rows reads only the parsed envelope
@@ -96,26 +97,6 @@ class Deriver:
             remote_addr=row["remote_addr"],
             notes=_notes(row),
         )
-
-
-def catch_up_target(connection: sqlite3.Connection) -> int | None:
-    """The newest committed envelope when rows are still to be derived up to it, else None."""
-    latest, watermark = connection.execute(
-        "SELECT (SELECT COALESCE(MAX(id), 0) FROM envelopes), "
-        "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?)",
-        (DERIVED_THROUGH,),
-    ).fetchone()
-    return latest if latest > (watermark or 0) else None
-
-
-def derived_through(connection: sqlite3.Connection) -> int:
-    query = "SELECT value FROM meta WHERE key = ?"
-    found = connection.execute(query, (DERIVED_THROUGH,)).fetchone()
-    return int(found[0]) if found else 0
-
-
-def latest_envelope(connection: sqlite3.Connection) -> int:
-    return connection.execute("SELECT COALESCE(MAX(id), 0) FROM envelopes").fetchone()[0]
 
 
 def _notes(row: dict) -> list[str]:

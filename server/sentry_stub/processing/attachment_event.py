@@ -19,9 +19,9 @@ from typing import Any
 
 import msgpack
 
+from ..protocol.envelope import Item
+from ..protocol.form_data import decode_form_data, event_from_form_data
 from ..settings.values import Limits
-from .envelope import Item
-from .form_data import decode_form_data, event_from_form_data
 
 EVENT_PAYLOAD = "event.payload"
 BREADCRUMBS = "event.breadcrumbs"

@@ -16,7 +16,7 @@ import hashlib
 import re
 from typing import Any
 
-from ..ingest import extract
+from ..protocol.payload import event_exceptions, formatted_message, message_template
 
 MAX_MESSAGE = 8192
 DEFAULT_VARIABLE = re.compile(r"^\{\{\s*default\s*\}\}$")
@@ -55,7 +55,7 @@ def fingerprint(event: dict[str, Any]) -> str:
 
 def grouping_components(event: dict[str, Any]) -> list[str]:
     """The values Sentry's default grouping hashes for ``event``."""
-    exceptions = exception_values(event)
+    exceptions = event_exceptions(event)
     if exceptions:
         components: list[str] = []
         for exception in exceptions:
@@ -83,33 +83,9 @@ def parameterize(message: str) -> str:
     return message
 
 
-def message_template(event: dict[str, Any]) -> str:
-    """The message before parameters were filled in; the formatted message when there is none."""
-    logentry = event.get("logentry")
-    if isinstance(logentry, dict):
-        text = logentry.get("message") or logentry.get("formatted")
-        if isinstance(text, str) and text:
-            return text
-    message = event.get("message")
-    if isinstance(message, dict):
-        message = message.get("message") or message.get("formatted")
-    return message if isinstance(message, str) else ""
-
-
-def formatted_message(event: dict[str, Any]) -> str:
-    """The message with its parameters filled in (``logentry.formatted``), else the template."""
-    logentry = event.get("logentry")
-    if isinstance(logentry, dict) and isinstance(logentry.get("formatted"), str):
-        return logentry["formatted"]
-    message = event.get("message")
-    if isinstance(message, dict) and isinstance(message.get("formatted"), str):
-        return message["formatted"]
-    return message_template(event)
-
-
 def issue_title(event: dict[str, Any]) -> str:
     """The issue title Sentry shows: ``Type: value`` of the top exception, else the message."""
-    exceptions = exception_values(event)
+    exceptions = event_exceptions(event)
     if exceptions:
         top = exceptions[-1]
         kind, value = str(top.get("type") or "Error"), str(top.get("value") or "")
@@ -122,18 +98,13 @@ def culprit(event: dict[str, Any]) -> str:
     transaction = event.get("transaction")
     if isinstance(transaction, str) and transaction:
         return transaction
-    for exception in reversed(exception_values(event)):
+    for exception in reversed(event_exceptions(event)):
         frames = _grouping_frames(_frames(exception.get("stacktrace")))
         if frames:
             frame = frames[-1]
             where = frame.get("module") or frame.get("filename") or "?"
             return f"{where} in {frame.get('function') or '?'}"
     return ""
-
-
-def exception_values(event: dict[str, Any]) -> list[dict]:
-    """The exceptions of ``event`` (oldest first), read as the search and ``Event`` read them."""
-    return extract.exception_values(event.get("exception"))
 
 
 def _frames(stacktrace: Any) -> list[dict]:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import orjson
 
-from ..ingest.normalize import RELAY_MISSING_REASON, stored_event
 from ..settings.values import Scrubbing
-from .projects import ProjectRegistry
+from ..storage.projects import ProjectRegistry
+from .normalize import RELAY_MISSING_REASON, stored_event
 
 Update = tuple[str | None, str | None, int]  # (stored JSON, stored_error, item_id)
 

@@ -18,6 +18,8 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from .item_types import item_type
+
 WHITESPACE = b" \t\r\n"
 NEWLINE = 0x0A
 U32_MAX = 2**32 - 1  # Relay's item header ``length`` is a u32
@@ -27,57 +29,6 @@ _HEX = "[0-9a-fA-F]"
 _DASHED = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
 # The forms Relay's event ids accept: simple, dashed, braced, URN.
 UUID_FORMS = re.compile(f"{_HEX}{{32}}|{_DASHED}|{{{_DASHED}}}|urn:uuid:{_DASHED}")
-
-# Item types that make Relay generate an event id when the envelope header carries none.
-EVENT_BOUND_TYPES = frozenset(
-    {
-        "event",
-        "transaction",
-        "security",
-        "raw_security",
-        "attachment",
-        "form_data",
-        "unreal_report",
-        "user_report",
-        "feedback",
-        "replay_event",
-        "profile",
-    }
-)
-
-# Item types that only Relay itself may produce.
-INTERNAL_TYPES = frozenset({"integration"})
-
-KNOWN_TYPES = frozenset(
-    {
-        "event",
-        "transaction",
-        "security",
-        "raw_security",
-        "attachment",
-        "form_data",
-        "nel",
-        "unreal_report",
-        "user_report",
-        "feedback",
-        "session",
-        "sessions",
-        "statsd",
-        "metric_buckets",
-        "client_report",
-        "profile",
-        "profile_chunk",
-        "profile_chunk_ui",
-        "replay_event",
-        "replay_recording",
-        "replay_video",
-        "check_in",
-        "log",
-        "trace_metric",
-        "span",
-        "integration",
-    }
-)
 
 
 class EnvelopeError(ValueError):
@@ -114,7 +65,7 @@ class Item:
 
     @property
     def is_known(self) -> bool:
-        return self.type in KNOWN_TYPES
+        return item_type(self.type).known
 
     def json(self) -> Any:
         """The payload parsed as JSON; raises ``ValueError`` when it is not JSON."""
@@ -122,7 +73,12 @@ class Item:
 
 
 @dataclass
-class Envelope:
+class ParsedEnvelope:
+    """An envelope as the server handles it: its header and its items, parsed or built.
+
+    Not to be confused with ``sentry_stub.Envelope``, the client's record of a received envelope.
+    """
+
     headers: dict[str, Any] = field(default_factory=dict)
     items: list[Item] = field(default_factory=list)
 
@@ -132,7 +88,7 @@ class Envelope:
         return normalize_event_id(self.headers.get("event_id"))
 
     def requires_event_id(self) -> bool:
-        return any(item.type in EVENT_BOUND_TYPES for item in self.items)
+        return any(item_type(item.type).event_bound for item in self.items)
 
 
 def normalize_event_id(value: Any) -> str | None:
@@ -152,7 +108,7 @@ def dashed(event_id: str) -> str:
     return str(uuid.UUID(event_id))
 
 
-def parse_envelope(body: bytes) -> Envelope:
+def parse_envelope(body: bytes) -> ParsedEnvelope:
     """Split ``body`` into an envelope, or raise ``EnvelopeError`` naming what and where."""
     if not body.strip(WHITESPACE):
         raise EnvelopeError("missing envelope header")
@@ -167,10 +123,10 @@ def parse_envelope(body: bytes) -> Envelope:
         item_headers, pos = _read_header(body, start, item_index=index)
         payload, payload_offset, pos = _read_payload(body, pos, item_headers, index)
         items.append(Item(item_headers, payload, payload_offset))
-    return Envelope(headers, items)
+    return ParsedEnvelope(headers, items)
 
 
-def serialize_envelope(envelope: Envelope) -> bytes:
+def serialize_envelope(envelope: ParsedEnvelope) -> bytes:
     """The envelope in the length-prefixed form sentry-python writes."""
     parts = [orjson.dumps(envelope.headers), b"\n"]
     for item in envelope.items:

@@ -1,98 +1,34 @@
-"""Writing one received envelope: its raw bytes, then one row per item and the rows tests query.
+"""Deriving the rows tests query from one acknowledged envelope, inside the writer's transaction.
 
-Both run inside the writer's transaction: ``store_envelope`` while the sender waits for its
-answer, ``derive_rows`` afterwards (see ``derivation.py``). Each stores everything or nothing.
+``derive_rows`` inserts one ``items`` row per item (payloads are slices of the raw envelope,
+never copied) and the rows its derivation makes (``extract.py``, by item kind); a browser
+security report and MessagePack attachments first become the event Relay makes of them. An event
+is then filed under its issue and the alert rules are evaluated (``issues.py``). Everything or
+nothing is stored (see ``derivation.py``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from ..ingest.attachment_event import event_from_attachments
-from ..ingest.envelope import EVENT_BOUND_TYPES, Envelope, Item
-from ..ingest.extract import Rows, dsc_notes, extract_rows
-from ..ingest.security import security_event
-from ..rules.processing import event_fingerprint, process_event
-from ..settings.values import Project
-from . import packing, stored
-from .projects import save_project
+from ..protocol.envelope import Item
+from ..protocol.item_types import item_type
+from ..storage.inserts import insert, insert_many
+from ..storage.projects import save_project
+from ..storage.received import Received
+from . import stored
+from .attachment_event import event_from_attachments
+from .extract import extract_rows
+from .issues import event_fingerprint, process_event
+from .rows import Rows
+from .security_event import security_event
+from .trace_header import dsc_notes
 
-# Items whose payload is a JSON document we index.
-JSON_TYPES = frozenset(
-    {
-        "event",
-        "transaction",
-        "feedback",
-        "security",
-        "raw_security",
-        "client_report",
-        "session",
-        "sessions",
-        "check_in",
-        "log",
-        "otel_log",
-        "span",
-        "trace_metric",
-        "user_report",
-        "profile",
-        "profile_chunk",
-        "profile_chunk_ui",
-        "replay_event",
-        "nel",
-    }
-)
 # Attachment types that Relay turns into (part of) an event.
 EVENT_ATTACHMENTS = frozenset({"event.payload", "event.breadcrumbs"})
-
-
-@dataclass
-class Received:
-    """An accepted envelope and the facts of its request, ready to be stored."""
-
-    envelope: Envelope
-    raw: bytes
-    project: Project
-    endpoint: str
-    public_key: str
-    received_at: float
-    event_id: str | None = None
-    client: str | None = None
-    remote_addr: str | None = None
-    notes: list[str] = field(default_factory=list)
-    dropped: frozenset[int] = frozenset()  # indexes of items a fault rule kept from storage
-
-
-def store_envelope(connection: sqlite3.Connection, received: Received) -> int:
-    """Insert the envelope row that acknowledging ``received`` needs; returns its id.
-
-    Everything else an envelope yields (items, events, tags, spans ...) is derived from this row
-    after the response has gone: see ``derivation.py``.
-    """
-    raw, raw_encoding = packing.pack(received.raw)
-    return _insert(
-        connection,
-        "envelopes",
-        {
-            "received_at": received.received_at,
-            "project_id": received.project.id,
-            "endpoint": received.endpoint,
-            "event_id": received.event_id,
-            "headers": orjson.dumps(received.envelope.headers).decode(),
-            "raw": raw,
-            "raw_encoding": raw_encoding,
-            "notes": orjson.dumps(received.notes).decode() if received.notes else None,
-            "dropped_items": orjson.dumps(sorted(received.dropped)).decode()
-            if received.dropped
-            else None,
-            "public_key": received.public_key,
-            "client": received.client,
-            "remote_addr": received.remote_addr,
-        },
-    )
 
 
 def derive_rows(connection: sqlite3.Connection, received: Received, envelope_id: int) -> None:
@@ -124,8 +60,9 @@ class _Context:
     def store_item(self, index: int, item: Item) -> None:
         received = self.received
         headers = item.headers
-        event_id = received.event_id if item.type in EVENT_BOUND_TYPES else None
-        item_id = _insert(
+        kind = item_type(item.type)
+        event_id = received.event_id if kind.event_bound else None
+        item_id = insert(
             self.connection,
             "items",
             {
@@ -150,7 +87,7 @@ class _Context:
             self.event_attachments.append((item_id, item))
         if item.type == "form_data":
             self.event_attachments.append((item_id, item))
-        if item.type not in JSON_TYPES:
+        if not kind.json:
             return
         try:
             payload: Any = orjson.loads(item.payload)
@@ -160,7 +97,7 @@ class _Context:
                 "Relay accepts the envelope and drops this item as invalid"
             )
             return
-        if item.type == "raw_security":
+        if kind.derivation == "security_report":
             self.store_security_event(item_id, payload, headers, event_id)
             return
         rows = extract_rows(item.type, payload, headers)
@@ -217,9 +154,9 @@ class _Context:
             if event_id:
                 row["event_id"] = event_id
             row["data"] = orjson.dumps(event).decode() if synthesized else None
-            row.update(stored.at_ingest())  # made on first read: see storage/stored.py
+            row.update(stored.at_ingest())  # made on first read: see stored.py
             row["fingerprint"] = event_fingerprint(row["type"], event)
-            _insert(self.connection, "events", row)
+            insert(self.connection, "events", row)
             process_event(self.connection, received.project, row, event)
         if rows.tags:
             self.connection.executemany(
@@ -227,30 +164,7 @@ class _Context:
                 [(item_id, key, value) for key, value in rows.tags],
             )
         for table in ("spans", "outcomes", "sessions", "check_ins", "logs"):
-            _insert_many(
-                self.connection, table, [{**row, **common} for row in getattr(rows, table)]
-            )
-
-
-def _insert(connection: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
-    columns = ", ".join(row)
-    marks = ", ".join("?" * len(row))
-    cursor = connection.execute(
-        f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values())
-    )
-    return cursor.lastrowid or 0
-
-
-def _insert_many(connection: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Rows of one table at once; rows with the same columns share one statement."""
-    by_columns: dict[tuple[str, ...], list[tuple]] = {}
-    for row in rows:
-        by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
-    for columns, values in by_columns.items():
-        marks = ", ".join("?" * len(columns))
-        connection.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values
-        )
+            insert_many(self.connection, table, [{**row, **common} for row in getattr(rows, table)])
 
 
 def _text(value: Any) -> str | None:
