@@ -176,18 +176,36 @@ def add_envelope(connection: sqlite3.Connection, project_id: int) -> int:
     return cursor.lastrowid or 0
 
 
+def head_of(connection: sqlite3.Connection, project_id: int) -> forward_queue.Head:
+    [head] = [h for h in forward_queue.heads(connection) if h.project_id == project_id]
+    return head
+
+
 def test_each_project_sends_its_oldest_pending_envelope_first() -> None:
     connection = queue_database()
     for project_id in (1, 2, 1, 2):
         envelope_id = add_envelope(connection, project_id)
         forward_queue.enqueue(connection, envelope_id, project_id, "http://k@127.0.0.1:1/1")
     assert sorted(head.envelope_id for head in forward_queue.heads(connection)) == [1, 2]
-    forward_queue.record(connection, 1, state="sent", attempts=1, status=200)
+    first = head_of(connection, 1)
+    assert first.raw == ENVELOPE
+    forward_queue.record(connection, first, state="sent", attempts=1, status=200)
     assert sorted(head.envelope_id for head in forward_queue.heads(connection)) == [2, 3]
-    [head] = [head for head in forward_queue.heads(connection) if head.project_id == 1]
-    assert head.raw == ENVELOPE
-    forward_queue.record(connection, 1, state="dropped", attempts=9, reason="late")  # no effect
+    forward_queue.record(connection, first, state="dropped", attempts=9, reason="late")  # no effect
     assert forward_queue.states(connection, [1])[1]["state"] == "sent"
+
+
+def test_an_outcome_never_lands_on_the_row_of_a_later_envelope_with_the_same_id() -> None:
+    connection = queue_database()
+    forward_queue.enqueue(connection, add_envelope(connection, 1), 1, "http://k@127.0.0.1:1/1")
+    in_flight = head_of(connection, 1)
+    # A reset while it is being sent: envelope ids start again, and a new envelope takes id 1.
+    connection.execute("DELETE FROM forwards")
+    connection.execute("DELETE FROM envelopes")
+    forward_queue.enqueue(connection, add_envelope(connection, 1), 1, "http://k@127.0.0.1:1/1")
+    assert head_of(connection, 1).envelope_id == in_flight.envelope_id
+    forward_queue.record(connection, in_flight, state="sent", attempts=1, status=200)
+    assert forward_queue.states(connection, [1])[1]["state"] == "pending"
 
 
 def test_past_the_bound_new_envelopes_are_stored_but_dropped_from_the_queue() -> None:
@@ -204,7 +222,9 @@ def test_past_the_bound_new_envelopes_are_stored_but_dropped_from_the_queue() ->
 
 def test_a_bad_state_is_refused() -> None:
     with pytest.raises(ValueError, match="forward state must be one of pending, sent, dropped"):
-        forward_queue.record(queue_database(), 1, state="done", attempts=1)
+        connection = queue_database()
+        forward_queue.enqueue(connection, add_envelope(connection, 1), 1, "http://k@127.0.0.1:1/1")
+        forward_queue.record(connection, head_of(connection, 1), state="done", attempts=1)
 
 
 # --- the export format and the import API -------------------------------------------------

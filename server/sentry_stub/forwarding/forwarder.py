@@ -113,7 +113,7 @@ class Forwarder:
     def _record(self, head: forward_queue.Head, decision: Decision, attempted: bool = True) -> None:
         record = partial(
             forward_queue.record,
-            envelope_id=head.envelope_id,
+            head=head,
             state=decision.state,
             attempts=head.attempts + attempted,
             status=decision.status,

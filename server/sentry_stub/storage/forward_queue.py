@@ -47,6 +47,7 @@ class Head:
     next_attempt_at: float
     raw: bytes
     dropped_items: tuple[int, ...]
+    updated_at: float  # the row as read: an outcome is recorded only on this very row
 
 
 def enqueue(
@@ -77,7 +78,7 @@ def heads(connection: sqlite3.Connection) -> list[Head]:
     rows = connection.execute(
         """
         SELECT f.envelope_id, f.project_id, f.target, f.attempts, f.next_attempt_at,
-               en.raw, en.raw_encoding, en.dropped_items
+               en.raw, en.raw_encoding, en.dropped_items, f.updated_at
         FROM (SELECT MIN(envelope_id) AS envelope_id FROM forwards
               WHERE state = 'pending' GROUP BY project_id) AS h
         JOIN forwards f ON f.envelope_id = h.envelope_id
@@ -94,6 +95,7 @@ def heads(connection: sqlite3.Connection) -> list[Head]:
             next_attempt_at=row[4],
             raw=unpack(row[5], row[6]),
             dropped_items=tuple(orjson.loads(row[7])) if row[7] else (),
+            updated_at=row[8],
         )
         for row in rows
     ]
@@ -101,7 +103,7 @@ def heads(connection: sqlite3.Connection) -> list[Head]:
 
 def record(
     connection: sqlite3.Connection,
-    envelope_id: int,
+    head: Head,
     *,
     state: str,
     attempts: int,
@@ -109,14 +111,28 @@ def record(
     reason: str | None = None,
     next_attempt_at: float | None = None,
 ) -> None:
-    """The outcome of an attempt (or of holding one back); only a pending row changes."""
+    """The outcome of an attempt on ``head`` (or of holding it back).
+
+    Only the row as ``head`` read it changes: not one that a ``reset`` deleted meanwhile and a new
+    envelope with the same id replaced, nor one no longer pending.
+    """
     if state not in STATES:
         raise ValueError(f"forward state must be one of {', '.join(STATES)}, not {state!r}")
     now = time.time()
     connection.execute(
         "UPDATE forwards SET state = ?, status = ?, reason = ?, attempts = ?, "
-        "next_attempt_at = ?, updated_at = ? WHERE envelope_id = ? AND state = 'pending'",
-        (state, status, reason, attempts, next_attempt_at or now, now, envelope_id),
+        "next_attempt_at = ?, updated_at = ? "
+        "WHERE envelope_id = ? AND state = 'pending' AND updated_at = ?",
+        (
+            state,
+            status,
+            reason,
+            attempts,
+            next_attempt_at or now,
+            now,
+            head.envelope_id,
+            head.updated_at,
+        ),
     )
 
 
