@@ -73,6 +73,22 @@ def test_forward_to_is_checked_where_it_is_configured() -> None:
     assert settings.forward_to == "http://k@127.0.0.1:1/2"
 
 
+def test_a_stub_cannot_forward_to_itself(tmp_path) -> None:
+    own = "http://k@localhost:8990/1"
+    with pytest.raises(
+        ConfigError, match="--forward-to 'http://k@localhost:8990/1' is this server"
+    ):
+        load_settings(forward_to=own, environ={})
+    config = tmp_path / "stub.toml"
+    config.write_text(
+        f'[[projects]]\nslug = "app"\nid = 1\nkeys = ["{"ab" * 16}"]\n'
+        'forward_to = "http://k@127.0.0.1:9000/1"\n'
+    )
+    with pytest.raises(ConfigError, match=r"project 'app' forward_to .* it would loop"):
+        load_settings(config=str(config), port=9000, environ={})
+    assert load_settings(config=str(config), port=9001, environ={}).projects[0].forward_to
+
+
 # --- the bytes sent on --------------------------------------------------------------------
 
 

@@ -99,7 +99,9 @@ def load_settings(
         *_host_names(allowed_hosts, "--allowed-host"),
     )
     tokens = (*settings.auth_tokens, *_comma_list(env.get("SENTRY_STUB_AUTH_TOKENS")))
-    return replace(settings, **overrides, allowed_hosts=hosts, auth_tokens=tokens)
+    settings = replace(settings, **overrides, allowed_hosts=hosts, auth_tokens=tokens)
+    _check_not_forwarding_to_itself(settings)
+    return settings
 
 
 def load_config_file(path: str) -> Settings:
@@ -249,6 +251,17 @@ def _forward_dsn(value: Any, where: str = "--forward-to") -> str:
         return Upstream.from_dsn(value).dsn
     except ValueError as error:
         raise ConfigError(where, f"{where}: {error}") from None
+
+
+def _check_not_forwarding_to_itself(settings: Settings) -> None:
+    """A stub that forwarded to its own address would receive each envelope again, forever."""
+    own = {f"{name}:{settings.port}" for name in ("127.0.0.1", "localhost", settings.host)}
+    targets = [("--forward-to", settings.forward_to)] + [
+        (f"project {p.slug!r} forward_to", p.forward_to) for p in settings.projects
+    ]
+    for where, dsn in targets:
+        if dsn is not None and Upstream.from_dsn(dsn).address in own:
+            raise ConfigError(where, f"{where} {dsn!r} is this server itself: it would loop")
 
 
 def _port(value: Any) -> int:

@@ -20,6 +20,7 @@ class Upstream:
     public_key: str
     project_id: str
     envelope_url: str
+    address: str  # host:port, the port spelled out
 
     @classmethod
     def from_dsn(cls, dsn: str) -> Upstream:
@@ -45,8 +46,13 @@ class Upstream:
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         netloc = host + (f":{port}" if port is not None else "")
         url = f"{parts.scheme}://{netloc}{path}/api/{project_id}/envelope/"
+        default_port = 443 if parts.scheme == "https" else 80
         return cls(
-            dsn=dsn.strip(), public_key=parts.username, project_id=project_id, envelope_url=url
+            dsn=dsn.strip(),
+            public_key=parts.username,
+            project_id=project_id,
+            envelope_url=url,
+            address=f"{host}:{port or default_port}",
         )
 
     @property
