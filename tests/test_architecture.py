@@ -21,13 +21,16 @@ MAX_LINES = 600
 # (HTTP, the server, the client side) sit on top.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("settings",),  # value types and TOML validation: imports nothing of the package
-    ("protocol",),  # the Sentry protocol, pure: envelope, item types, limits, payload readers
+    # The Sentry protocol, pure: envelope, item types, limits, payload readers; HTTP sent after
+    # a commit (alert actions, forwarding); the export file format.
+    ("protocol", "outbound", "export_format"),
     ("storage",),  # SQLite: the writer, acknowledged envelopes, reads; never what derives rows
     ("query",),  # search grammar -> SQL, Discover
     ("rules",),  # alert, ownership and action definitions (TOML), history, metric alerts
     ("processing",),  # derivation by item kind, grouping, issue alerts, normalization
     ("checks",),  # PII, sample rates, releases
     ("ingest",),  # the HTTP edge of ingestion
+    ("forwarding",),  # envelopes sent on: forwarding after commit, replay
     ("config",),  # Settings: the TOML file and environment assembled
     ("api",),  # the native query API
     ("webapi",),  # the sentry-cli subset of Sentry's web API
@@ -37,7 +40,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("server",),
     ("arguments", "hints", "snapshot", "records"),  # the client side, over HTTP
     ("client",),
-    ("view", "process"),  # the per-test view; the server as a child process
+    ("view", "process", "exports"),  # the per-test view; the server as a child process; files
+    ("cli_transfer",),  # forwards, replay, export, import commands
     ("cli", "pytest_plugin"),
 )
 LAYER_OF = {unit: index for index, layer in enumerate(LAYERS) for unit in layer}

@@ -16,7 +16,9 @@ from .api.faults import FaultsApi
 from .api.params import ApiError
 from .api.routes import QueryApi
 from .api.rules import RulesApi
+from .api.transfer import TransferApi
 from .config import Settings
+from .forwarding.forwarder import Forwarder
 from .ingest.cors import CORSMiddleware
 from .ingest.endpoints import Ingest
 from .ingest.fault_responses import FaultResponses
@@ -51,6 +53,7 @@ class StubApp:
         api = QueryApi(settings, self.projects, self.database)
         checks = ChecksApi(settings, self.projects, self.database)
         rules = RulesApi(settings, self.projects, self.database)
+        transfer = TransferApi(self.projects, self.database)
         hosts = settings.host_allow_list
         tokens = TokenPolicy(settings.strict, frozenset(settings.auth_tokens), hosts)
         webapi = WebApi(self.projects, self.database, tokens)  # what sentry-cli calls
@@ -58,7 +61,12 @@ class StubApp:
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
         if settings.rules.any_alerts:  # only alert rules make firings to deliver
             self.database.commit_listeners.append(self.dispatcher.wake)
-        handlers = Handlers(ingest, api, checks, faults, rules, webapi, ready=self._ready)
+        # Envelopes forwarded upstream are queued in their commit and sent after it.
+        self.forwarder = Forwarder(self.database, settings.forward_to)
+        if settings.forward_to or any(p.forward_to for p in settings.projects):
+            ingest.store_received = self.forwarder.store
+            self.database.commit_listeners.append(self.forwarder.wake)
+        handlers = Handlers(ingest, api, checks, faults, rules, transfer, webapi, ready=self._ready)
         self.endpoints = endpoints(handlers, settings.limits)
         error_answers = {IngestError: error_answer, ApiError: error_answer, Exception: error_answer}
         self.starlette = Starlette(
@@ -88,9 +96,11 @@ class StubApp:
         self.database.open()
         self.projects.load(self.database.reader())
         self.dispatcher.start()
+        self.forwarder.start()
 
     def close(self) -> None:
         self.dispatcher.stop()
+        self.forwarder.stop()  # before the writer stops: it records the send in flight
         self.database.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,10 +15,12 @@ import orjson
 
 from . import __version__
 from .checks.text import pii_text, releases_text, sampling_text, sourcemaps_text
+from .cli_transfer import add_transfer_commands
 from .client import StubApiError, StubClient, StubConnectionError
 from .config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_settings
 from .query.errors import QuerySyntaxError
 from .records import Event
+from .storage.forward_queue import public_dsn
 from .storage.preflight import UnusableDatabase
 from .webapi.auth import mint_org_token
 
@@ -104,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
         "any port (repeatable; env SENTRY_STUB_ALLOWED_HOSTS, comma-separated; '*' turns the "
         "check off). Ingest answers every host.",
     )
+    serve.add_argument(
+        "--forward-to",
+        metavar="DSN",
+        help="forward every accepted envelope to this upstream DSN after storing it "
+        "(env SENTRY_STUB_FORWARD_TO; a project's forward_to in the config overrides it)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 
@@ -176,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
 
     _add_check_commands(commands)
+    add_transfer_commands(commands, _add_url, format_table)
     return parser
 
 
@@ -270,6 +279,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         config=args.config,
         allowed_hosts=args.allowed_host,
+        forward_to=args.forward_to,
     )
     try:
         settings, sock = bind(settings)
@@ -292,6 +302,11 @@ def _announce(settings: Settings, app: Any) -> None:
     print(f"mode: {mode}")
     for project in app.projects.all():
         print(f"  {project.slug:<28} SENTRY_DSN={project.dsn(settings.base_url)}")
+    for project in app.projects.all():
+        if project.forward_to:
+            print(f"forwarding {project.slug} to {public_dsn(project.forward_to)}")
+    if settings.forward_to:
+        print(f"forwarding (all other projects) to {public_dsn(settings.forward_to)}")
     print(f"web UI:    {settings.base_url}/")
     print(f"query API: {settings.base_url}/stub/api/openapi.json")
     hosts = settings.host_allow_list

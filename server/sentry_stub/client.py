@@ -295,6 +295,38 @@ class StubClient:
     def clear_faults(self) -> None:
         self.request("DELETE", "/stub/api/faults")
 
+    # --- forwarding, export and import (storage/transfer.py describes the records) --------
+
+    def forwards(
+        self,
+        *,
+        project: str | int | None = None,
+        state: str | None = None,
+        after_envelope: int = 0,
+        limit: int = 100,
+    ) -> dict:
+        """Forward states in receive order (``data``) and how many are in each state."""
+        params = {"project": project, "state": state, "after_envelope": after_envelope}
+        return self.get("/stub/api/forwards", {**params, "limit": limit})
+
+    def export_page(
+        self,
+        query: str = "",
+        *,
+        after: int = 0,
+        project: str | int | None = None,
+        since: int = 0,
+        limit: int = 100,
+    ) -> dict:
+        """Export records after envelope ``since`` (``data``) and the ``next`` page's ``since``."""
+        params = {"query": query, "after": after, "project": project, "since": since}
+        return self.get("/stub/api/export", {**params, "limit": limit})
+
+    def import_records(self, records: Sequence[dict]) -> int:
+        """Store export records (all of them or, refused, none); how many were stored."""
+        body = {"records": list(records)}
+        return self.request("POST", "/stub/api/import", body=body)["imported"]
+
     # --- transport -------------------------------------------------------------------------
 
     def get(self, path: str, params: Params | None = None) -> Any:

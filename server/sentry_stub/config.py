@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .forwarding.upstream import Upstream
 from .ingest.faults import FaultRule, faults_from_config
 from .ingest.guard import ANY_HOST, HostAllowList, HostNameError, allowed_host_name
 from .rules.config import RULES_KEYS, RulesConfig, parse_rules
@@ -47,6 +48,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # Bearer tokens the web API takes in strict mode, besides org tokens made for this server.
     auth_tokens: tuple[str, ...] = ()
+    # The upstream DSN every project's envelopes are forwarded to (a project's own overrides it).
+    forward_to: str | None = None
 
     @property
     def strict(self) -> bool:
@@ -69,6 +72,7 @@ def load_settings(
     db: str | None = None,
     config: str | None = None,
     allowed_hosts: Sequence[str] = (),
+    forward_to: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> Settings:
     """Settings from arguments, else ``SENTRY_STUB_*`` variables, else the TOML file.
@@ -83,6 +87,7 @@ def load_settings(
         ("host", host or env.get("SENTRY_STUB_HOST"), str),
         ("port", port or env.get("SENTRY_STUB_PORT"), _port),
         ("db", db or env.get("SENTRY_STUB_DB"), str),
+        ("forward_to", forward_to or env.get("SENTRY_STUB_FORWARD_TO"), _forward_dsn),
     ):
         if value not in (None, ""):
             overrides[name] = convert(value)
@@ -94,7 +99,9 @@ def load_settings(
         *_host_names(allowed_hosts, "--allowed-host"),
     )
     tokens = (*settings.auth_tokens, *_comma_list(env.get("SENTRY_STUB_AUTH_TOKENS")))
-    return replace(settings, **overrides, allowed_hosts=hosts, auth_tokens=tokens)
+    settings = replace(settings, **overrides, allowed_hosts=hosts, auth_tokens=tokens)
+    _check_not_forwarding_to_itself(settings)
+    return settings
 
 
 def load_config_file(path: str) -> Settings:
@@ -153,7 +160,7 @@ def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
 
 
 def _project(entry: Any, where: str, default_scrubbing: Scrubbing) -> Project:
-    check_keys(table(entry, where), {"slug", "id", "keys", "scrubbing"}, where)
+    check_keys(table(entry, where), {"slug", "id", "keys", "scrubbing", "forward_to"}, where)
     for required in ("slug", "id", "keys"):
         if required not in entry:
             raise ConfigError(f"{where}{required}", f"{where}{required} is required")
@@ -175,7 +182,12 @@ def _project(entry: Any, where: str, default_scrubbing: Scrubbing) -> Project:
                 f"{where}keys: {key!r} is not a public key (32 hex characters, as Relay expects)",
             )
     scrubbing = _scrubbing(entry.get("scrubbing", {}), f"{where}scrubbing.", default_scrubbing)
-    return Project(id=project_id, slug=slug, keys=tuple(keys), scrubbing=scrubbing)
+    forward_to = entry.get("forward_to")
+    if forward_to is not None:
+        forward_to = _forward_dsn(forward_to, f"{where}forward_to")
+    return Project(
+        id=project_id, slug=slug, keys=tuple(keys), scrubbing=scrubbing, forward_to=forward_to
+    )
 
 
 def _scrubbing(data: Any, where: str, base: Scrubbing) -> Scrubbing:
@@ -231,6 +243,25 @@ def _host_names(names: Sequence[str], where: str) -> tuple[str, ...]:
         return tuple(name if name == ANY_HOST else allowed_host_name(name) for name in names)
     except HostNameError as error:
         raise ConfigError(where, f"{where}: {error}") from None
+
+
+def _forward_dsn(value: Any, where: str = "--forward-to") -> str:
+    """An upstream DSN, checked where it is configured (``--forward-to`` or a project's)."""
+    try:
+        return Upstream.from_dsn(value).dsn
+    except ValueError as error:
+        raise ConfigError(where, f"{where}: {error}") from None
+
+
+def _check_not_forwarding_to_itself(settings: Settings) -> None:
+    """A stub that forwarded to its own address would receive each envelope again, forever."""
+    own = {f"{name}:{settings.port}" for name in ("127.0.0.1", "localhost", settings.host)}
+    targets = [("--forward-to", settings.forward_to)] + [
+        (f"project {p.slug!r} forward_to", p.forward_to) for p in settings.projects
+    ]
+    for where, dsn in targets:
+        if dsn is not None and Upstream.from_dsn(dsn).address in own:
+            raise ConfigError(where, f"{where} {dsn!r} is this server itself: it would loop")
 
 
 def _port(value: Any) -> int:

@@ -10,6 +10,7 @@ service, through the same client.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .client import StubClient, StubConnectionError
+from .client import StubApiError, StubClient, StubConnectionError
+from .exports import write_export
 from .process import StubProcess
 from .view import StubView
 
@@ -58,6 +60,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail every test during which events arrived that it never looked at",
     )
     group.addoption(
+        "--sentry-stub-export-failed",
+        metavar="DIR",
+        default=None,
+        help="write what each failed test received to DIR/<test id>.jsonl "
+        "(import it with `sentry-stub import FILE`)",
+    )
+    group.addoption(
         "--sentry-stub-fail-on-notes",
         action="store_true",
         help="fail every test during which the stub accepted something Relay would refuse",
@@ -82,7 +91,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         unseen = [w for w in dict.fromkeys(view.query_warnings) if w not in shown]
         if unseen:
             report.sections.append(("sentry-stub query warnings", "\n".join(unseen)))
+    folder = item.config.getoption("--sentry-stub-export-failed")
+    if report.failed and folder and isinstance(view, StubView):
+        path = Path(folder) / f"{_file_name(item.nodeid)}.jsonl"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            count = write_export(view.client, path, after=view.cursor)
+        except (StubConnectionError, StubApiError, OSError) as error:  # the test's failure first
+            report.sections.append(("sentry-stub export", f"no export written: {error}"))
+        else:
+            report.sections.append(("sentry-stub export", f"{count} envelope(s) in {path}"))
     return report
+
+
+def _file_name(node_id: str) -> str:
+    """A file name made of the test's id: letters, digits, ``.``, ``_`` and ``-`` only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", node_id).strip("._")[:150] or "test"
 
 
 @pytest.fixture(scope="session")

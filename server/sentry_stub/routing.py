@@ -35,6 +35,7 @@ from .api.faults import FaultsApi
 from .api.params import ApiError
 from .api.routes import QueryApi
 from .api.rules import RulesApi
+from .api.transfer import TransferApi
 from .ingest.decoding import BODY_LIMIT
 from .ingest.endpoints import Ingest, error_response
 from .protocol.errors import IngestError
@@ -72,6 +73,7 @@ class Handlers:
     checks: ChecksApi
     faults: FaultsApi
     rules: RulesApi
+    transfer: TransferApi
     webapi: WebApi
     ready: Handler  # Relay's readiness check, which asks the database
 
@@ -153,6 +155,9 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         guarded(f"{a}/issues/{{issue_id:int}}/resolve", post, h.rules.resolve),
         guarded(f"{a}/owners", post, h.rules.owners_of_body, api),
         guarded(f"{a}/owners/{{event_id}}", get, h.rules.owners_of_event),
+        guarded(f"{a}/forwards", get, h.transfer.forwards),
+        guarded(f"{a}/export", get, h.transfer.export),
+        guarded(f"{a}/import", post, h.transfer.import_, api),  # sent in batches (exports.py)
         # Sentry's web API: Discover, and what sentry-cli calls (bearer token on all but /api/0/)
         guarded(f"{org}/events/", get, q.organization_events),
         guarded("/api/0/", get, w.auth_info),

@@ -224,7 +224,9 @@ def openapi_schema() -> dict:
                 },
             ),
             f"{a}/envelopes": _get(
-                "Envelopes with their raw bytes (base64) and items.", [_PROJECT, _CURSOR, _LIMIT]
+                "Envelopes with their raw bytes (base64), items and `forward` (its forward "
+                "state, as /stub/api/forwards gives it; null when not forwarded).",
+                [_PROJECT, _CURSOR, _LIMIT],
             ),
             f"{a}/items": _get(
                 "Items of the given types (comma-separated or repeated `type`).",
@@ -412,6 +414,52 @@ def openapi_schema() -> dict:
                     "responses": {
                         "204": {"description": "Removed"},
                         "404": {"description": "Unknown"},
+                    },
+                }
+            },
+            f"{a}/forwards": _get(
+                "Forward states in receive order (pending with attempts and the last failure, "
+                "sent with the upstream's status, dropped with the reason) and `counts` by state.",
+                [
+                    _PROJECT,
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["pending", "sent", "dropped"]},
+                    },
+                    {"name": "after_envelope", "in": "query", "schema": {"type": "integer"}},
+                    _LIMIT,
+                ],
+                {**_DATA, **_ERROR},
+            ),
+            f"{a}/export": _get(
+                "Stored envelopes as export records (the README's export format), in receive "
+                "order; `query` keeps those with a matching event; `next` is the `since` of the "
+                "next page (null: no more).",
+                [
+                    {"name": "query", "in": "query", "schema": {"type": "string"}},
+                    {"name": "since", "in": "query", "schema": {"type": "integer"}},
+                    _PROJECT,
+                    _CURSOR,
+                    _LIMIT,
+                ],
+                {**_DATA, **_ERROR},
+            ),
+            f"{a}/import": {
+                "post": {
+                    "summary": 'Store export records (`{"records": [...]}`): all or, refused, '
+                    "none; in strict mode each record's project must be configured.",
+                    "responses": {
+                        "200": {"description": '`{"imported": N}`'},
+                        "400": {
+                            "description": "A bad record: `detail` names it, `record` is its "
+                            "index.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
                     },
                 }
             },

@@ -78,6 +78,9 @@ class Ingest:
         self.projects = projects
         self.database = database
         self.faults = faults or FaultRules()
+        # What acknowledging writes, called (connection, received=...); forwarding adds the
+        # envelope's forward-queue row to it.
+        self.store_received: Callable[..., int] = store_envelope
 
     # --- routes -------------------------------------------------------------------------
 
@@ -278,7 +281,7 @@ class Ingest:
         if kept is not None:
             if kept is not envelope:
                 received = replace(received, dropped=verdict.limited)
-            await self.database.write(partial(store_envelope, received=received))
+            await self.database.write(partial(self.store_received, received=received))
         await answer_with_faults(request.scope, verdict, envelope)
 
     def _check_key(self, auth: Auth, notes: list[str]) -> None:

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
-import logging
-import threading
 import time
 import uuid
 from functools import partial
@@ -27,14 +24,13 @@ from urllib.parse import urlsplit
 import orjson
 
 from .. import __version__
+from ..outbound import Sender, backoff, post
 from ..protocol.payload import formatted_message
 from ..settings.values import Ownership
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
 from . import history
 from .ownership import matching_rules, owners_of
-
-logger = logging.getLogger("sentry_stub.rules")
 
 ORGANIZATION = "sentry"
 ATTEMPTS = 3
@@ -309,24 +305,15 @@ def post_json(url: str, body: dict, headers: dict, secret: str | None = None) ->
             "error": f"no host in the URL {url!r}",
             "finished_at": time.time(),
         }
-    target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
     status_code, error = None, None
     for attempt in range(1, ATTEMPTS + 1):
-        connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=TIMEOUT)
-        try:
-            connection.request("POST", target, body=payload, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            status_code, error = response.status, None
-            if status_code < 500 and status_code != 429:
-                break
-            error = f"HTTP {status_code}"
-        except (OSError, http.client.HTTPException) as failure:
-            status_code, error = None, f"{type(failure).__name__}: {failure}"
-        finally:
-            connection.close()
+        answer = post(url, payload, headers, TIMEOUT)
+        status_code, error = answer.status, answer.error
+        if status_code is not None and status_code < 500 and status_code != 429:
+            break
+        error = error or f"HTTP {status_code}"
         if attempt < ATTEMPTS:
-            time.sleep(BACKOFF * 2 ** (attempt - 1))
+            time.sleep(backoff(attempt, BACKOFF, BACKOFF * 2**ATTEMPTS))
     delivered = status_code is not None and 200 <= status_code < 300
     return {
         "status": "delivered" if delivered else "failed",
@@ -344,37 +331,17 @@ class Dispatcher:
         self.database = database
         self.projects = projects
         self.base_url = base_url
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._sender = Sender("sentry-stub-alerts", self.deliver_pending, ATTEMPTS * (TIMEOUT + 1))
         self._newest_firing = -1  # the newest firing already looked at; -1: look at all
 
     def start(self) -> None:
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="sentry-stub-alerts", daemon=True)
-        self._thread.start()
-        self._wake.set()  # deliver what a previous run left pending
+        self._sender.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._sender.wake()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stopping = True
-            self._wake.set()
-            self._thread.join(ATTEMPTS * (TIMEOUT + 1))
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stopping:
-                return
-            try:
-                self.deliver_pending()
-            except Exception:  # keep delivering later firings whatever one of them did
-                logger.exception("delivering alert actions failed")
+        self._sender.stop()
 
     def deliver_pending(self) -> None:
         # Woken after every commit: a cheap look at the newest firing spares the full read.

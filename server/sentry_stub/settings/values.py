@@ -86,6 +86,7 @@ class Project:
     keys: tuple[str, ...]
     scrubbing: Scrubbing = field(default_factory=Scrubbing)
     rules: ProjectRules = field(default_factory=ProjectRules)  # alerts and ownership
+    forward_to: str | None = None  # the upstream DSN its envelopes are forwarded to
 
     def dsn(self, base_url: str) -> str:
         scheme, _, host = base_url.partition("://")

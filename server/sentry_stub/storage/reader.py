@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from . import forward_queue
 from .packing import unpack
 from .schema import DERIVED_THROUGH
 
@@ -184,6 +185,9 @@ def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000
                 "items": item_rows,
             }
         )
+    forwards = forward_queue.states(connection, [record["id"] for record in records])
+    for record in records:
+        record["forward"] = forwards.get(record["id"])  # None: not forwarded
     return records
 
 
@@ -291,7 +295,7 @@ def summary(connection: sqlite3.Connection, scope: Scope) -> dict:
 def reset(connection: sqlite3.Connection) -> None:
     """Delete every received envelope and what was derived from it (projects stay)."""
     derived = ("issues", "alert_firings", "action_results", "metric_alert_state")
-    for table in ("tags", *ROW_TABLES, "events", "items", "envelopes", *derived):
+    for table in ("tags", *ROW_TABLES, "events", "items", "envelopes", "forwards", *derived):
         connection.execute(f"DELETE FROM {table}")
     # Envelope ids start from 1 again: so does the queue of rows to derive (watermark.py).
     connection.execute("UPDATE meta SET value = '0' WHERE key = ?", (DERIVED_THROUGH,))

@@ -57,6 +57,22 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
         "id",
         [("project_id", "id"), ("event_id",)],
     ),
+    # The envelopes to forward upstream and how far each got (forward_queue.py).
+    "forwards": (
+        {
+            "envelope_id": int,
+            "project_id": int,
+            "target": str,  # the upstream's DSN
+            "state": str,  # pending, sent, dropped
+            "status": int,  # the upstream's last HTTP status
+            "reason": str,  # the last failure, or why it was dropped
+            "attempts": int,
+            "next_attempt_at": float,
+            "updated_at": float,
+        },
+        "envelope_id",
+        [("state", "project_id", "envelope_id")],
+    ),
     # One row per item. The payload is the slice raw[payload_offset : payload_offset+length]
     # of its envelope when it came from one, else stored in `payload` (built items).
     "items": (

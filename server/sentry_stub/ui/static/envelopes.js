@@ -65,12 +65,25 @@ function envelopeCard(envelope) {
         ? [" · ", h("a", { href: hashFor(`/events/${envelope.event_id}`) }, "event")]
         : null,
     ),
+    envelope.forward ? forwardLine(envelope.forward) : null,
     envelope.notes.length
       ? h("ul", { class: "notes" }, envelope.notes.map((note) => h("li", {}, display(note))))
       : null,
     h("details", {}, h("summary", {}, "Envelope headers"), jsonBlock(envelope.headers)),
     table(ITEM_HEADINGS, envelope.items.map(itemRow), { class: "items" }),
   );
+}
+
+/** Where forwarding got with this envelope: pending, sent (with status) or dropped (why). */
+function forwardLine(forward) {
+  const parts = [`Forwarded to ${forward.upstream}: ${forward.state}`];
+  if (forward.status !== null) parts.push(`HTTP ${forward.status}`);
+  parts.push(`${forward.attempts} attempt${forward.attempts === 1 ? "" : "s"}`);
+  if (forward.state === "pending" && forward.next_attempt_at !== null) {
+    parts.push(`next at ${formatTime(forward.next_attempt_at)}`);
+  }
+  if (forward.reason) parts.push(forward.reason);
+  return h("p", { class: `forward forward-${forward.state}` }, display(parts.join(" · ")));
 }
 
 function itemRow(item) {
