@@ -41,8 +41,8 @@ def bulk_load(db: Path, events: int, seed: int = 1) -> None:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=OFF")  # setup only: nothing here is acknowledged
     database = sqlite_utils.Database(connection)
-    for name, (columns, pk, _) in TABLES.items():
-        database.table(name).create(columns, pk=pk or None)
+    for table in TABLES.values():
+        database.table(table.name).create(dict(table.columns), pk=table.primary_key or None)
     connection.execute(
         "INSERT INTO projects (id, slug, created_at) VALUES (1, 'shop', ?)", (time.time(),)
     )
