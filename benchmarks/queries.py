@@ -9,6 +9,7 @@ timings are taken over HTTP against a ``sentry-stub serve`` process, as a test s
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sqlite3
 import statistics
@@ -33,6 +34,7 @@ RELEASES = [f"shop@2.{n}.0" for n in range(6)]
 LIST_QUERY = "event.type:error environment:production release:shop@2.3.0"
 GROUPED_FIELDS = ["transaction", "p95(transaction.duration)", "count()"]
 CHUNK = 20_000
+USERS = 5_000
 
 
 def bulk_load(db: Path, events: int, seed: int = 1) -> None:
@@ -41,8 +43,8 @@ def bulk_load(db: Path, events: int, seed: int = 1) -> None:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=OFF")  # setup only: nothing here is acknowledged
     database = sqlite_utils.Database(connection)
-    for name, (columns, pk, _) in TABLES.items():
-        database.table(name).create(columns, pk=pk or None)
+    for table in TABLES.values():
+        database.table(table.name).create(dict(table.columns), pk=table.primary_key or None)
     connection.execute(
         "INSERT INTO projects (id, slug, created_at) VALUES (1, 'shop', ?)", (time.time(),)
     )
@@ -64,10 +66,11 @@ def bulk_load(db: Path, events: int, seed: int = 1) -> None:
         )
         connection.executemany(
             "INSERT INTO events (item_id, project_id, received_at, event_id, type, level,"
-            " release, environment, transaction_name, timestamp, duration, platform, stored)"
-            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'python', ?)",
+            " release, environment, transaction_name, timestamp, duration, platform, stored,"
+            " fingerprint, trace_id, user_id)"
+            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'python', ?, ?, ?, ?)",
             [
-                (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[1], r[11], r[8][r[9] :])
+                (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[1], r[11], r[8][r[9] :], *r[13:])
                 for r in rows
             ],
         )
@@ -92,6 +95,9 @@ def _rows(rng: random.Random, first: int, count: int) -> Iterator[tuple]:
         duration = None if is_error else rng.lognormvariate(4.5, 0.8)
         tier = rng.choice(["free", "pro", "enterprise"])
         timestamp = now - (first + count - item_id)
+        # Spread as a real store's are, so the planner's statistics see selective indexes.
+        trace_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        user_id = str(rng.randrange(USERS))
         event = {
             "event_id": event_id,
             "type": kind,
@@ -102,6 +108,8 @@ def _rows(rng: random.Random, first: int, count: int) -> Iterator[tuple]:
             "environment": environment,
             "transaction": transaction,
             "tags": {"customer.tier": tier},
+            "user": {"id": user_id},
+            "contexts": {"trace": {"trace_id": trace_id, "span_id": trace_id[:16]}},
         }
         if is_error:
             event["exception"] = {"values": [{"type": "ValueError", "value": "payment declined"}]}
@@ -124,6 +132,9 @@ def _rows(rng: random.Random, first: int, count: int) -> Iterator[tuple]:
             len(payload),
             duration,
             tier,
+            hashlib.md5(f"{kind}:{transaction}".encode()).hexdigest(),  # one issue per both
+            trace_id,
+            user_id,
         )
 
 

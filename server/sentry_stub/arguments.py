@@ -32,6 +32,7 @@ FORMS = {
     "categories": 'a data category or a list of them such as ["transaction"]',
     "types": 'a list of item types such as ["attachment"]',
     "keys": "a list of DSN public keys",
+    "kind": 'a row kind such as "spans" or "logs"',
     "count": "an integer such as 2",
     "timeout": "a number of seconds such as 5.0",
     "expected": "a rate between 0 and 1 such as 0.5",

@@ -21,6 +21,7 @@ from .arguments import checked
 from .checks.text import pii_text, releases_text, sampling_text, sourcemaps_text
 from .client import StubApiError, StubClient
 from .hints import arrival_hints
+from .protocol.tables import ROW_KINDS
 from .query.errors import SentryStubQueryWarning
 from .records import Attachment, Envelope, Event, Record, Row
 from .snapshot import normalize_for_snapshot
@@ -188,17 +189,23 @@ class StubView:
     def replays(self, *, project: str | int | None = None) -> list[Record]:
         return self._items(("replay_event", "replay_recording", "replay_video"), project)
 
+    def rows(self, kind: str, *, project: str | int | None = None) -> list[Row]:
+        """The derived rows of ``kind`` (a table of protocol/tables.py, e.g. ``"spans"``)."""
+        if kind not in ROW_KINDS:
+            raise ValueError(f"unknown row kind {kind!r}; expected one of {', '.join(ROW_KINDS)}")
+        return [Row(r) for r in self.client.rows(kind, after=self.cursor, project=project)]
+
     def logs(self, *, project: str | int | None = None) -> list[Row]:
         """One record per log entry (from every ``log`` container)."""
-        return self._rows("logs", project)
+        return self.rows("logs", project=project)
 
     def spans(self, *, project: str | int | None = None) -> list[Row]:
         """Spans: children of transactions, standalone spans, and span v2 items."""
-        return self._rows("spans", project)
+        return self.rows("spans", project=project)
 
     def discards(self, *, project: str | int | None = None) -> list[Row]:
         """Client-report outcomes, one row per (reason, category, quantity)."""
-        return self._rows("outcomes", project)
+        return self.rows("outcomes", project=project)
 
     def trace(self, trace_id: str) -> Trace:
         """The events and spans of one trace, from every project."""
@@ -458,9 +465,6 @@ class StubView:
             tuple(types), after=self.cursor, project=project, content=content
         )
         return [kind(r) for r in records]
-
-    def _rows(self, kind: str, project: str | int | None) -> list[Row]:
-        return [Row(r) for r in self.client.rows(kind, after=self.cursor, project=project)]
 
     def _search(self, query: str, project: str | int | None) -> tuple[list[Event], list[str]]:
         records = self.client.events(query, after=self.cursor, project=project)

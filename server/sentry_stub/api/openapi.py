@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import typing
+
 from .. import __version__
+from ..protocol.tables import DERIVED_TABLES, ROW_KINDS, Table
 
 _CURSOR = {
     "name": "after",
@@ -131,6 +134,63 @@ _EVENT = {
 }
 
 
+_JSON_TYPES = {int: "integer", float: "number", str: "string", bytes: "string"}
+
+
+def _kind_names(table: Table) -> str:
+    """``outcomes (client-reports)``: a table's own kind, then its other names."""
+    own, *others = table.kinds
+    return f"{own} ({', '.join(others)})" if others else own
+
+
+def _schema_name(table: Table) -> str:
+    """``CheckInRow`` for ``check_ins``: the row type's name."""
+    assert table.row_type is not None
+    return table.row_type.__name__
+
+
+def _row_schema(table: Table) -> dict:
+    """A derived row as ``/stub/api/rows/{kind}`` serves it, from its declaration."""
+    assert table.row_type is not None
+    required = typing.get_type_hints(table.row_type)
+    properties: dict[str, dict] = {}
+    for column, kind in table.columns.items():
+        json_type = "object" if column in table.json_columns else _JSON_TYPES[kind]
+        nullable = column != table.primary_key and type(None) in typing.get_args(required[column])
+        properties[column] = {"type": [json_type, "null"] if nullable else json_type}
+    properties["project"] = {"type": ["string", "null"], "description": "The project's slug."}
+    for alias in table.aliases:
+        source = properties[alias.column]["type"]
+        aliased = "boolean" if alias.as_bool else source
+        properties[alias.name] = {"type": aliased, "description": f"From `{alias.column}`."}
+    return {
+        "type": "object",
+        "description": (table.row_type.__doc__ or "").strip()
+        + f" Served at /stub/api/rows/{'|'.join(table.kinds)}.",
+        "properties": properties,
+    }
+
+
+def _rows_answer() -> dict:
+    """The rows of one kind: each a row of that kind's table."""
+    refs = [{"$ref": f"#/components/schemas/{_schema_name(t)}"} for t in DERIVED_TABLES]
+    return {
+        "200": {
+            "description": "The matching records.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "data": {"type": "array", "items": {"type": "object", "anyOf": refs}}
+                        },
+                    }
+                }
+            },
+        }
+    }
+
+
 def _path(name: str, kind: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
@@ -141,6 +201,7 @@ def _get(summary: str, parameters: list[dict], responses: dict | None = None) ->
 
 def openapi_schema() -> dict:
     a = "/stub/api"
+    _ROWS = _rows_answer()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -251,23 +312,13 @@ def openapi_schema() -> dict:
                 {"200": {"description": "application/octet-stream"}},
             ),
             f"{a}/rows/{{kind}}": _get(
-                "Derived rows: spans, outcomes (client-reports), sessions, check-ins, logs.",
+                "Derived rows: " + ", ".join(_kind_names(table) for table in DERIVED_TABLES) + ".",
                 [
                     {
                         "name": "kind",
                         "in": "path",
                         "required": True,
-                        "schema": {
-                            "type": "string",
-                            "enum": [
-                                "spans",
-                                "outcomes",
-                                "client-reports",
-                                "sessions",
-                                "check-ins",
-                                "logs",
-                            ],
-                        },
+                        "schema": {"type": "string", "enum": list(ROW_KINDS)},
                     },
                     {"name": "trace", "in": "query", "schema": {"type": "string"}},
                     {
@@ -279,6 +330,7 @@ def openapi_schema() -> dict:
                     _CURSOR,
                     _LIMIT,
                 ],
+                _ROWS,
             ),
             f"{a}/traces": _get(
                 "Traces with spans, newest first: root segment, duration, span count, errors, "
@@ -485,6 +537,7 @@ def openapi_schema() -> dict:
         "components": {
             "schemas": {
                 "Event": _EVENT,
+                **{_schema_name(table): _row_schema(table) for table in DERIVED_TABLES},
                 "Error": {
                     "type": "object",
                     "properties": {

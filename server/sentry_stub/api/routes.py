@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..config import Settings
 from ..processing import stored
+from ..protocol.tables import ROW_KINDS
 from ..query.discover import event_search_warnings, run_discover, search_events
 from ..query.errors import InvalidQueryError
 from ..query.explain import explain_misses
@@ -29,14 +30,6 @@ from ..storage.schema import INT64_MAX, stored_integer
 from .openapi import openapi_schema
 from .params import ApiError, Params, json_body, project_ids_of, scope_of
 
-ROW_KINDS = {
-    "spans": "spans",
-    "outcomes": "outcomes",
-    "client-reports": "outcomes",
-    "sessions": "sessions",
-    "check-ins": "check_ins",
-    "logs": "logs",
-}
 MAX_LIMIT = 10000
 
 

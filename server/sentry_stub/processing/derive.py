@@ -16,6 +16,7 @@ import orjson
 
 from ..protocol.envelope import Item
 from ..protocol.item_types import item_type
+from ..protocol.tables import DERIVED_TABLES
 from ..storage.inserts import insert, insert_many
 from ..storage.projects import save_project
 from ..storage.received import Received
@@ -163,8 +164,9 @@ class _Context:
                 "INSERT INTO tags (item_id, key, value) VALUES (?, ?, ?)",
                 [(item_id, key, value) for key, value in rows.tags],
             )
-        for table in ("spans", "outcomes", "sessions", "check_ins", "logs"):
-            insert_many(self.connection, table, [{**row, **common} for row in getattr(rows, table)])
+        for table in DERIVED_TABLES:
+            made = getattr(rows, table.name)
+            insert_many(self.connection, table.name, [{**row, **common} for row in made])
 
 
 def _text(value: Any) -> str | None:

@@ -14,17 +14,15 @@ from typing import Any
 
 import orjson
 
+from ..protocol.tables import Table
 from . import forward_queue
 from .packing import unpack
-from .schema import DERIVED_THROUGH
+from .schema import DERIVED_THROUGH, TABLES
 
 # Payload of an item: its slice of the raw envelope, or its own blob when it was built.
 PAYLOAD_SQL = (
     "COALESCE(i.payload, envelope_payload(en.raw, en.raw_encoding, i.payload_offset, i.length))"
 )
-
-ROW_TABLES = ("spans", "outcomes", "sessions", "check_ins", "logs")
-JSON_COLUMNS = {"data", "attributes"}
 
 
 @dataclass(frozen=True)
@@ -205,49 +203,37 @@ def items_of_envelope(connection: sqlite3.Connection, envelope_id: int) -> list[
     return [_item_record(row, True) for row in rows]
 
 
-TRACED_TABLES = frozenset({"spans", "check_ins", "logs"})
-
-
 def rows(
     connection: sqlite3.Connection,
     scope: Scope,
-    table: str,
+    table: Table,
     *,
     limit: int = 10000,
     trace_id: str = "",
     newest_first: bool = False,
 ) -> list[dict]:
-    """Rows of one of the derived tables (spans, outcomes, sessions, check_ins, logs), in receive
-    order or ``newest_first``; with ``trace_id``, only that trace's (tables without a trace id
-    then have none)."""
-    if table not in ROW_TABLES:
-        raise ValueError(f"unknown table {table!r}")
+    """Rows of a derived table (protocol/tables.py) as the API serves them, in receive order or
+    ``newest_first``; with ``trace_id``, only that trace's (tables without a trace id then have
+    none)."""
+    if table.row_type is None:
+        raise ValueError(f"{table.name!r} is not a derived row table")
     where, params = scope.where("t")
     order = "DESC" if newest_first else "ASC"
     if trace_id:
-        if table not in TRACED_TABLES:
+        if not table.traced:
             return []
         where.append("t.trace_id = ?")
         params.append(trace_id)
     cursor_ = connection.execute(
-        f"""SELECT t.*, p.slug AS project FROM {table} t
+        f"""SELECT t.*, p.slug AS project FROM {table.name} t
         LEFT JOIN projects p ON p.id = t.project_id
         WHERE {" AND ".join(where)} ORDER BY t.item_id {order}, t.id {order} LIMIT ?""",
         (*params, limit),
     )
     names = [d[0] for d in cursor_.description]
-    result = []
-    for values in cursor_.fetchall():
-        record = dict(zip(names, values, strict=True))
-        for column in JSON_COLUMNS & record.keys():
-            record[column] = _json(record[column])
-        if table == "spans":
-            # Sentry's names for the segment a span belongs to (its transaction, or the
-            # segment span an SDK streamed instead of one).
-            record["is_transaction"] = bool(record["is_segment"])
-            record["segment_name"] = record["transaction_name"]
-        result.append(record)
-    return result
+    return [
+        table.api_record(dict(zip(names, values, strict=True))) for values in cursor_.fetchall()
+    ]
 
 
 def summary(connection: sqlite3.Connection, scope: Scope) -> dict:
@@ -294,9 +280,9 @@ def summary(connection: sqlite3.Connection, scope: Scope) -> dict:
 
 def reset(connection: sqlite3.Connection) -> None:
     """Delete every received envelope and what was derived from it (projects stay)."""
-    derived = ("issues", "alert_firings", "action_results", "metric_alert_state")
-    for table in ("tags", *ROW_TABLES, "events", "items", "envelopes", "forwards", *derived):
-        connection.execute(f"DELETE FROM {table}")
+    for table in TABLES.values():
+        if table.received:
+            connection.execute(f"DELETE FROM {table.name}")
     # Envelope ids start from 1 again: so does the queue of rows to derive (watermark.py).
     connection.execute("UPDATE meta SET value = '0' WHERE key = ?", (DERIVED_THROUGH,))
 

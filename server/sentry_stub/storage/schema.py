@@ -18,27 +18,31 @@ import sqlite3
 
 import sqlite_utils
 
+from ..protocol.tables import DERIVED_TABLES, Table
 from . import packing
 
 SCHEMA_VERSION = 1
 INT64_MAX = 2**63 - 1  # the largest INTEGER SQLite stores: ids and counts past it are refused
 DERIVED_THROUGH = "derived_through"  # meta key: the last envelope whose rows exist (watermark.py)
 
-# table -> (columns in order, primary key, indexes). Types are SQLite affinities.
-TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
-    "projects": (
+# Every table in creation order; column types are SQLite affinities. The derived row tables
+# (spans, outcomes, ...) are declared with their row types in protocol/tables.py.
+_DECLARED: tuple[Table, ...] = (
+    Table(
+        "projects",
         {"id": int, "slug": str, "created_at": float},
-        "id",
-        [("slug",)],
+        indexes=(("slug",),),
     ),
-    "project_keys": (
+    Table(
+        "project_keys",
         {"public_key": str, "project_id": int},
-        "public_key",
-        [("project_id",)],
+        primary_key="public_key",
+        indexes=(("project_id",),),
     ),
     # The envelope as received (after decompression); `raw` unpacks byte-exact (see packing.py).
     # Acknowledging stores only this row; the rows below are derived later (processing/).
-    "envelopes": (
+    Table(
+        "envelopes",
         {
             "id": int,
             "received_at": float,
@@ -54,11 +58,12 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "remote_addr": str,
             "dropped_items": str,  # JSON list of the item indexes a fault rule kept out, or NULL
         },
-        "id",
-        [("project_id", "id"), ("event_id",)],
+        indexes=(("project_id", "id"), ("event_id",)),
+        received=True,
     ),
     # The envelopes to forward upstream and how far each got (forward_queue.py).
-    "forwards": (
+    Table(
+        "forwards",
         {
             "envelope_id": int,
             "project_id": int,
@@ -70,12 +75,14 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "next_attempt_at": float,
             "updated_at": float,
         },
-        "envelope_id",
-        [("state", "project_id", "envelope_id")],
+        primary_key="envelope_id",
+        indexes=(("state", "project_id", "envelope_id"),),
+        received=True,
     ),
     # One row per item. The payload is the slice raw[payload_offset : payload_offset+length]
     # of its envelope when it came from one, else stored in `payload` (built items).
-    "items": (
+    Table(
+        "items",
         {
             "id": int,
             "envelope_id": int,
@@ -93,11 +100,12 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "event_id": str,
             "public_key": str,  # the sender's DSN key: the plugin's per-worker views filter on it
         },
-        "id",
-        [("envelope_id",), ("type", "id"), ("public_key", "id")],
+        indexes=(("envelope_id",), ("type", "id"), ("public_key", "id")),
+        received=True,
     ),
     # Errors, default events, transactions, security reports, feedback: what Discover calls events.
-    "events": (
+    Table(
+        "events",
         {
             "item_id": int,
             "project_id": int,
@@ -144,8 +152,8 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "stored": str,  # event JSON as Sentry would store it (Relay normalization + scrubbing)
             "stored_error": str,  # why `stored` is missing
         },
-        "item_id",
-        [
+        primary_key="item_id",
+        indexes=(
             ("project_id", "item_id"),
             ("event_id",),
             ("type", "item_id"),
@@ -154,121 +162,21 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             ("environment",),
             ("user_id",),
             ("project_id", "fingerprint"),
-        ],
+        ),
+        received=True,
     ),
     # Tags normalized to key/value pairs whichever form the SDK sent (object or list of pairs).
-    "tags": (
+    Table(
+        "tags",
         {"item_id": int, "key": str, "value": str},
-        "",
-        [("item_id",)],
+        primary_key="",
+        indexes=(("item_id",),),
+        received=True,
     ),
-    # Spans: children of transactions, standalone (legacy) spans and span v2 containers.
-    "spans": (
-        {
-            "id": int,
-            "item_id": int,
-            "project_id": int,
-            "received_at": float,
-            "trace_id": str,
-            "span_id": str,
-            "parent_span_id": str,
-            "segment_id": str,
-            "is_segment": int,
-            "op": str,
-            "description": str,
-            "status": str,
-            "start_timestamp": float,
-            "timestamp": float,
-            "duration": float,  # milliseconds
-            "transaction_name": str,
-            "environment": str,
-            "release": str,
-            "data": str,  # JSON: span data / attributes
-        },
-        "id",
-        [("item_id",), ("op",)],
-    ),
-    # Client reports, one row per counted outcome.
-    "outcomes": (
-        {
-            "id": int,
-            "item_id": int,
-            "project_id": int,
-            "received_at": float,
-            "kind": str,  # discarded_events, rate_limited_events, filtered_events, ...
-            "reason": str,
-            "category": str,
-            "quantity": int,
-        },
-        "id",
-        [("item_id",), ("project_id", "id"), ("reason", "category")],
-    ),
-    # Session updates (`session`) and aggregates (`sessions`, one row per aggregate bucket).
-    "sessions": (
-        {
-            "id": int,
-            "item_id": int,
-            "project_id": int,
-            "received_at": float,
-            "aggregate": int,
-            "sid": str,
-            "did": str,
-            "status": str,
-            "init": int,
-            "errors": int,
-            "seq": int,
-            "started": str,
-            "timestamp": str,
-            "duration": float,
-            "release": str,
-            "environment": str,
-            "exited": int,
-            "errored": int,
-            "abnormal": int,
-            "crashed": int,
-            "unhandled": int,
-        },
-        "id",
-        [("item_id",)],
-    ),
-    "check_ins": (
-        {
-            "id": int,
-            "item_id": int,
-            "project_id": int,
-            "received_at": float,
-            "check_in_id": str,
-            "monitor_slug": str,
-            "status": str,
-            "duration": float,
-            "release": str,
-            "environment": str,
-            "trace_id": str,
-        },
-        "id",
-        [("item_id",), ("monitor_slug",)],
-    ),
-    "logs": (
-        {
-            "id": int,
-            "item_id": int,
-            "project_id": int,
-            "received_at": float,
-            "timestamp": float,
-            "trace_id": str,
-            "span_id": str,
-            "level": str,
-            "severity_number": int,
-            "body": str,
-            "environment": str,
-            "release": str,
-            "attributes": str,  # JSON
-        },
-        "id",
-        [("item_id",), ("trace_id",), ("project_id", "id")],
-    ),
+    *DERIVED_TABLES,
     # Issues: events grouped by fingerprint per project (see processing/grouping).
-    "issues": (
+    Table(
+        "issues",
         {
             "id": int,
             "project_id": int,
@@ -286,11 +194,12 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "last_event_id": str,
             "resolved_at": float,
         },
-        "id",
-        [("project_id", "fingerprint")],
+        indexes=(("project_id", "fingerprint"),),
+        received=True,
     ),
     # Alert rules that fired (issue alerts) or changed an incident's status (metric alerts).
-    "alert_firings": (
+    Table(
+        "alert_firings",
         {
             "id": int,
             "fired_at": float,
@@ -309,11 +218,12 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "pending_deliveries": int,  # actions still to be posted after the commit
             "dispatched_at": float,
         },
-        "id",
-        [("item_cursor",), ("rule_name", "issue_id"), ("pending_deliveries",)],
+        indexes=(("item_cursor",), ("rule_name", "issue_id"), ("pending_deliveries",)),
+        received=True,
     ),
     # What happened when an action was posted to its URL.
-    "action_results": (
+    Table(
+        "action_results",
         {
             "id": int,
             "firing_id": int,
@@ -326,11 +236,12 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "error": str,
             "finished_at": float,
         },
-        "id",
-        [("firing_id",)],
+        indexes=(("firing_id",),),
+        received=True,
     ),
     # Each metric alert's incident status per project, with its run of breaching evaluations.
-    "metric_alert_state": (
+    Table(
+        "metric_alert_state",
         {
             "key": str,  # "<project id>:<rule name>"
             "project_id": int,
@@ -340,11 +251,12 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "value": float,
             "updated_at": float,
         },
-        "key",
-        [],
+        primary_key="key",
+        received=True,
     ),
     # The web API's releases (sentry-cli `releases new`); `date_released` is set on finalize.
-    "releases": (
+    Table(
+        "releases",
         {
             "id": int,
             "org": str,
@@ -359,10 +271,10 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "commits": str,  # JSON list, as `set-commits` sent them
             "refs": str,  # JSON list of {repository, commit, previousCommit}
         },
-        "id",
-        [("org", "version")],
+        indexes=(("org", "version"),),
     ),
-    "deploys": (
+    Table(
+        "deploys",
         {
             "id": int,
             "org": str,
@@ -374,17 +286,17 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "date_finished": str,
             "projects": str,  # JSON list of project slugs
         },
-        "id",
-        [("org", "version")],
+        indexes=(("org", "version"),),
     ),
     # Uploaded chunks (sentry-cli's chunk upload), keyed by their SHA-1.
-    "chunks": (
+    Table(
+        "chunks",
         {"checksum": str, "size": int, "data": bytes, "created_at": float},
-        "checksum",
-        [],
+        primary_key="checksum",
     ),
     # Assembled artifact bundles (source maps); their files are rows of `release_files`.
-    "artifact_bundles": (
+    Table(
+        "artifact_bundles",
         {
             "id": int,
             "org": str,
@@ -397,11 +309,11 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "size": int,
             "date_uploaded": str,
         },
-        "id",
-        [("org", "checksum")],
+        indexes=(("org", "checksum"),),
     ),
     # Source files and source maps, from an artifact bundle or uploaded one by one (2.x).
-    "release_files": (
+    Table(
+        "release_files",
         {
             "id": int,
             "org": str,
@@ -418,15 +330,15 @@ TABLES: dict[str, tuple[dict[str, type], str, list[tuple[str, ...]]]] = {
             "content": bytes,
             "date_created": str,
         },
-        "id",
-        [("org", "release", "dist", "name"), ("debug_id",), ("artifact_bundle_id",)],
+        indexes=(("org", "release", "dist", "name"), ("debug_id",), ("artifact_bundle_id",)),
     ),
-    "meta": (
+    Table(
+        "meta",
         {"key": str, "value": str},
-        "key",
-        [],
+        primary_key="key",
     ),
-}
+)
+TABLES: dict[str, Table] = {table.name: table for table in _DECLARED}
 
 
 def stored_integer(text: str) -> int | None:
@@ -455,11 +367,11 @@ def connect(path: str) -> sqlite3.Connection:
 def migrate(connection: sqlite3.Connection) -> None:
     """Create missing tables, columns and indexes; safe to run on every start."""
     db = sqlite_utils.Database(connection)
-    for name, (columns, pk, indexes) in TABLES.items():
-        table = db.table(name)
+    for declared in TABLES.values():
+        table = db.table(declared.name)
         if not table.exists():
-            table.create(columns, pk=pk or None)
-        for index in indexes:
+            table.create(dict(declared.columns), pk=declared.primary_key or None)
+        for index in declared.indexes:
             table.create_index(index, if_not_exists=True)
     db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
     # The derivation watermark starts at the newest envelope: 0 for a new database; a database
