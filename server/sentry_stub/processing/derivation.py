@@ -23,9 +23,11 @@ from ..protocol.envelope import ParsedEnvelope, parse_envelope
 from ..storage.health import storage_fault
 from ..storage.packing import unpack
 from ..storage.projects import ProjectRegistry
+from ..storage.reader import Scope
 from ..storage.received import Received
 from ..storage.watermark import derived_through, latest_envelope, move_watermark
 from .derive import derive_rows
+from .span_expansion import expand_spans
 
 logger = logging.getLogger("sentry_stub")
 
@@ -58,6 +60,10 @@ class Deriver:
     def idle_work(self, connection: sqlite3.Connection, limit: int) -> int:
         """The writer's idle work: derive ``limit`` envelopes; how many are left."""
         return self.derive_next(connection, limit=limit)
+
+    def expand_spans(self, connection: sqlite3.Connection, scope: Scope) -> bool:
+        """Span rows of the next waiting transactions in ``scope``; whether more may be left."""
+        return expand_spans(connection, scope)
 
     def _derive_one(self, connection: sqlite3.Connection, row: dict) -> None:
         """One envelope's rows, or (should deriving fail) a note saying why they are missing."""
