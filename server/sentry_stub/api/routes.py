@@ -274,7 +274,8 @@ class QueryApi:
         def read(connection):
             return {"data": misses(connection), "warnings": event_search_warnings(query)}
 
-        return JSONResponse(await self._read_query(read, query))
+        spans = scope_of(params, self.projects) if reads_spans(query) else None
+        return JSONResponse(await self._read_query(read, query, spans=spans))
 
     async def reset(self, request: Request) -> Response:
         await self.database.write(reader.reset)
