@@ -275,3 +275,11 @@ def test_every_reader_of_spans_finds_them_on_its_first_read(name: str):
         "explain": lambda: data == [],  # the transaction matches: it has a query span
     }[name]
     assert expected(), data
+
+
+def test_the_notes_of_what_arrived_include_those_on_spans_not_yet_read():
+    """``view.notes()`` (and ``--sentry-stub-fail-on-notes``) reads the summary: complete."""
+    with StubServer() as server:
+        assert post_raw(server, transaction_envelope(8, [{"span_id": "abc"}])).status_code == 200
+        notes = httpx.get(server.url + "/stub/api/summary").json()["notes"]
+    assert "transaction spans[0]: span_id 'abc' is not 16 hex characters; Relay drops it" in notes
