@@ -9,7 +9,9 @@ processing behind a queue; here the queue is the envelopes table itself, and the
 so a crash loses nothing and repeats nothing.
 
 Every read waits for the catch-up (``storage/database.py``, ``Database.read``), so nobody ever
-sees an envelope without its rows.
+sees an envelope without its rows. The envelopes of one pass are written together, one insert
+per table. A transaction's span rows are the exception: a read of spans asks for them
+(``expand_spans``, see ``storage/pending_spans.py``).
 """
 
 from __future__ import annotations

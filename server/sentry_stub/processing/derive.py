@@ -1,10 +1,12 @@
 """Deriving the rows tests query from one acknowledged envelope, inside the writer's transaction.
 
-``derive_rows`` inserts one ``items`` row per item (payloads are slices of the raw envelope,
-never copied) and the rows its derivation makes (``extract.py``, by item kind); a browser
-security report and MessagePack attachments first become the event Relay makes of them. An event
-is then filed under its issue and the alert rules are evaluated (``issues.py``). Everything or
-nothing is stored (see ``derivation.py``).
+``derive_rows`` adds one ``items`` row per item (payloads are slices of the raw envelope,
+never copied) and the rows its derivation makes (``extract.py``, by item kind) to a
+``RowBatch``, which the caller writes, one insert per table for a whole chunk of envelopes; a
+browser security report and MessagePack attachments first become the event Relay makes of
+them. An event is then filed under its issue and the alert rules are evaluated
+(``issues.py``). A transaction's spans are left for the first read of spans
+(``span_expansion.py``). Everything or nothing is stored (see ``derivation.py``).
 """
 
 from __future__ import annotations
