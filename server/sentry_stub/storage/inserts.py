@@ -74,7 +74,7 @@ class RowBatch:
             marks = ", ".join("?" * len(columns))
             self.connection.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                [tuple(row.get(column) for column in columns) for row in rows],
+                [tuple(map(row.get, columns)) for row in rows],
             )
             self._written[table] = self._written.get(table, 0) + len(rows)
         self.rows.clear()
