@@ -201,6 +201,27 @@ def test_concurrent_span_reads_expand_each_transaction_once(database, projects, 
     assert on_disk(db_path, "SELECT COUNT(DISTINCT span_id) FROM spans") == [(120,)]
 
 
+def test_span_reads_while_transactions_arrive_see_each_with_all_its_spans_once(
+    database, projects, db_path
+):
+    def sender(first: int) -> None:
+        for number in range(first, first + 30):
+            acknowledge(database, projects, transaction_envelope(number))
+
+    def spans_per_transaction(connection: sqlite3.Connection) -> set[int]:
+        query = "SELECT COUNT(*) FROM spans GROUP BY item_id"
+        return {count for (count,) in connection.execute(query)}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sent = [pool.submit(sender, first) for first in (1, 1001)]
+        seen = [database.read_sync(spans_per_transaction, spans=Scope()) for _ in range(20)]
+        for future in sent:
+            future.result()
+    assert all(counts <= {3} for counts in seen)  # never a transaction with part of its spans
+    assert database.read_sync(count_spans, spans=Scope()) == 180
+    assert on_disk(db_path, "SELECT COUNT(*), COUNT(DISTINCT span_id) FROM spans") == [(180, 180)]
+
+
 def test_notes_on_malformed_spans_join_the_envelopes_notes_when_expanded(database, projects):
     envelope_id = acknowledge(database, projects, transaction_envelope(1, [{"span_id": "abc"}, 5]))
     database.read_sync(count_spans, spans=Scope())
