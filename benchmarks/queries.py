@@ -3,8 +3,11 @@
 The store is bulk-loaded straight through the schema (``TABLES``, then ``migrate`` for the
 indexes, which is far faster than indexing row by row): one envelope, one item, one event and
 one tag per event, with a small but complete event JSON as the envelope's payload (and, as if
-already read once, as its cached stored view: see ``sentry_stub.storage.stored``). The
-timings are taken over HTTP against a ``sentry-stub serve`` process, as a test sees them.
+already read once, as its cached stored view: see ``sentry_stub.storage.stored``). Each
+transaction carries three child spans and is left as deriving leaves it, its spans not yet
+rows (``storage/pending_spans.py``), so the span search is timed the first time (which makes
+the rows of the transactions it covers) and repeated. The timings are taken over HTTP against
+a ``sentry-stub serve`` process, as a test sees them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ ENVIRONMENTS = ["production", "staging", "development"]
 RELEASES = [f"shop@2.{n}.0" for n in range(6)]
 LIST_QUERY = "event.type:error environment:production release:shop@2.3.0"
 GROUPED_FIELDS = ["transaction", "p95(transaction.duration)", "count()"]
+SPAN_FIELDS = ["span.description", "p95(span.duration)", "count()"]
+SPAN_QUERY = "span.op:db.sql.query"
+RECENT = 1_000  # events a test's own view covers in the span search "recent"
 CHUNK = 20_000
 USERS = 5_000
 
@@ -67,10 +73,13 @@ def bulk_load(db: Path, events: int, seed: int = 1) -> None:
         connection.executemany(
             "INSERT INTO events (item_id, project_id, received_at, event_id, type, level,"
             " release, environment, transaction_name, timestamp, duration, platform, stored,"
-            " fingerprint, trace_id, user_id)"
-            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'python', ?, ?, ?, ?)",
+            " fingerprint, user_id, trace_id, span_id, transaction_op, start_timestamp,"
+            " spans_pending)"
+            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'python', ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[1], r[11], r[8][r[9] :], *r[13:])
+                (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[1], r[11], r[8][r[9] :])
+                + (r[13], r[14])
+                + r[15]
                 for r in rows
             ],
         )
@@ -113,8 +122,16 @@ def _rows(rng: random.Random, first: int, count: int) -> Iterator[tuple]:
         }
         if is_error:
             event["exception"] = {"values": [{"type": "ValueError", "value": "payment declined"}]}
+            trace: tuple = (trace_id, None, None, None, None)
         else:
-            event["start_timestamp"] = timestamp - duration / 1000
+            start = timestamp - duration / 1000
+            span_id = f"{item_id:016x}"
+            event["start_timestamp"] = start
+            event["contexts"] = {
+                "trace": {"trace_id": trace_id, "span_id": span_id, "op": "http.server"}
+            }
+            event["spans"] = list(_child_spans(rng, trace_id, span_id, start, timestamp))
+            trace = (trace_id, span_id, "http.server", start, 1)  # spans not yet rows
         payload = orjson.dumps(event)
         head = b'{}\n{"type":"%s","length":%d}\n' % (kind.encode(), len(payload))
         raw = head + payload
@@ -133,9 +150,32 @@ def _rows(rng: random.Random, first: int, count: int) -> Iterator[tuple]:
             duration,
             tier,
             hashlib.md5(f"{kind}:{transaction}".encode()).hexdigest(),  # one issue per both
-            trace_id,
             user_id,
+            trace,
         )
+
+
+def _child_spans(
+    rng: random.Random, trace_id: str, parent: str, start: float, end: float
+) -> Iterator[dict]:
+    """A query, an outgoing request and a cache read inside the transaction."""
+    step = (end - start) / 3
+    for index, (op, description) in enumerate(
+        [
+            ("db.sql.query", f"SELECT * FROM {rng.choice(['orders', 'users', 'carts'])}"),
+            ("http.client", "GET https://payments.invalid/charge"),
+            ("cache.get", "cart:*"),
+        ]
+    ):
+        yield {
+            "trace_id": trace_id,
+            "span_id": f"{rng.getrandbits(64):016x}",
+            "parent_span_id": parent,
+            "op": op,
+            "description": description,
+            "start_timestamp": start + index * step,
+            "timestamp": start + (index + rng.random()) * step,
+        }
 
 
 def measure(url: str, repeats: int) -> dict:
@@ -149,9 +189,21 @@ def measure(url: str, repeats: int) -> dict:
     def grouped_p95() -> None:
         client.discover(GROUPED_FIELDS, query="event.type:transaction", sort=["transaction"])
 
+    def span_search(after: int) -> Callable[[], object]:
+        return lambda: client.discover(
+            SPAN_FIELDS, SPAN_QUERY, sort=["span.description"], after=after
+        )
+
+    recent = span_search(max(0, client.cursor() - RECENT))
     return {
         "filtered_list_first_page": _timed(filtered_list, repeats),
         "grouped_p95_by_transaction": _timed(grouped_p95, max(3, repeats // 4)),
+        # The span search over a test's own view (the newest events), then over the whole store:
+        # the first time makes the span rows of the transactions it covers, the rest find them.
+        "span_search_recent_first": _timed(recent, 1),
+        "span_search_recent_repeated": _timed(recent, repeats),
+        "span_search_all_first": _timed(span_search(0), 1),
+        "span_search_all_repeated": _timed(span_search(0), max(3, repeats // 4)),
         "wait_for_fresh_event": _wait_for_fresh(url, view, repeats),
     }
 

@@ -293,12 +293,21 @@ def table(results: dict) -> str:
             f"{server['peak_rss_mb']} MB, storage {server.get('storage', '-')}"
         )
     lines.append("")
-    lines.append(f"{'events':>9} {'list ms':>8} {'p95 ms':>8} {'wait_for ms':>11}")
+    lines.append(
+        f"{'events':>9} {'list ms':>8} {'p95 ms':>8} {'wait_for ms':>11} "
+        f"{'spans: recent 1st/again ms':>26} {'all 1st/again ms':>18}"
+    )
     for size, query in results["queries"].items():
+        spans = [
+            query[f"span_search_{scope}_{when}"]["median_ms"]
+            for scope in ("recent", "all")
+            for when in ("first", "repeated")
+        ]
         lines.append(
             f"{size:>9} {query['filtered_list_first_page']['median_ms']:>8} "
             f"{query['grouped_p95_by_transaction']['median_ms']:>8} "
-            f"{query['wait_for_fresh_event']['median_ms']:>11}"
+            f"{query['wait_for_fresh_event']['median_ms']:>11} "
+            f"{f'{spans[0]} / {spans[1]}':>26} {f'{spans[2]} / {spans[3]}':>18}"
         )
     lines.append("")
     felt = results["flush_to_wait_for"]

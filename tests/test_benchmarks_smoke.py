@@ -34,7 +34,15 @@ RUN_METRICS = {
     "burst_eps",
 }
 CATCH_UP_METRICS = {"backlog", "derive_seconds", "derive_cpu_ms_per_envelope"}
-QUERY_METRICS = {"filtered_list_first_page", "grouped_p95_by_transaction", "wait_for_fresh_event"}
+QUERY_METRICS = {
+    "filtered_list_first_page",
+    "grouped_p95_by_transaction",
+    "span_search_recent_first",
+    "span_search_recent_repeated",
+    "span_search_all_first",
+    "span_search_all_repeated",
+    "wait_for_fresh_event",
+}
 
 
 @pytest.fixture(scope="module")

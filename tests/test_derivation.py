@@ -491,8 +491,8 @@ def test_a_failing_envelope_is_noted_and_the_queue_moves_on(
 ):
     attempts: list[int] = []
 
-    def derive_then_fail_on_the_second(connection, received, envelope_id):
-        derive_rows(connection, received, envelope_id)  # its rows must be rolled back
+    def derive_then_fail_on_the_second(connection, received, envelope_id, batch):
+        derive_rows(connection, received, envelope_id, batch)  # its rows must be dropped
         if envelope_id == 2:
             attempts.append(envelope_id)
             raise RuntimeError("boom")
@@ -512,6 +512,58 @@ def test_a_failing_envelope_is_noted_and_the_queue_moves_on(
     assert barrier_database.read_sync(stored_event_ids)[-1] == event_id(4)
     assert attempts == [2]  # never tried again
     assert watermark(db_path) == 4
+
+
+def test_rows_written_per_chunk_are_those_written_one_envelope_at_a_time(tmp_path: Path):
+    projects = ProjectRegistry(Settings())
+    envelopes = []
+    for path in sorted(ENVELOPES.glob("*.envelope")):
+        with contextlib.suppress(Exception):  # the fixtures Relay refuses whole
+            envelopes.append(received(path.read_bytes(), projects))
+    tables = ("items", "events", "tags", "spans", "outcomes", "sessions", "check_ins", "logs")
+    found = []
+    for limit in (1, len(envelopes)):
+        path = tmp_path / f"chunk-{limit}.sqlite3"
+        with contextlib.closing(connect(str(path))) as connection:
+            migrate(connection)
+            for stored in envelopes:
+                store_envelope(connection, stored)
+            connection.execute("BEGIN IMMEDIATE")
+            while Deriver(projects).derive_next(connection, limit=limit):
+                pass
+            connection.execute("COMMIT")
+        found.append(
+            {
+                table: on_disk(path, f"SELECT * FROM {table} ORDER BY rowid")
+                for table in (*tables, "envelopes")
+            }
+        )
+    one_by_one, chunked = found
+    assert all(one_by_one[table] for table in ("items", "events", "tags", "spans"))
+    assert chunked == one_by_one
+
+
+def test_a_chunk_that_cannot_be_written_is_written_one_envelope_at_a_time(
+    barrier_database: Database,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+):
+    def unwritable_second(connection, received, envelope_id, batch):
+        derive_rows(connection, received, envelope_id, batch)
+        if envelope_id == 2:  # a value SQLite refuses, found only when the chunk is written
+            batch.add("tags", {"item_id": 0, "key": "k", "value": object()})
+
+    monkeypatch.setattr(derivation, "derive_rows", unwritable_second)
+    for number in (1, 2, 3):
+        acknowledge(barrier_database, event_envelope(number))
+
+    assert barrier_database.read_sync(stored_event_ids) == [event_id(1), event_id(3)]
+    assert items_per_envelope(db_path) == {1: 1, 3: 1}
+    [(notes,)] = on_disk(db_path, "SELECT notes FROM envelopes WHERE id = 2")
+    assert json.loads(notes)[0].startswith(FAILED_NOTE)
+    assert "writing a chunk of derived rows failed" in caplog.text
+    assert watermark(db_path) == 3
 
 
 # --- 8. a rate limit that kept some items -----------------------------------------------------

@@ -9,8 +9,10 @@ import pytest
 
 from sentry_stub.processing.extract import extract_rows
 from sentry_stub.processing.rows import Rows
+from sentry_stub.processing.spans import transaction_spans
 from sentry_stub.processing.trace_header import dsc_notes
 from sentry_stub.protocol.envelope import parse_envelope
+from sentry_stub.protocol.payload import Reader
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -21,6 +23,14 @@ def load_event(name: str) -> dict:
 
 def load_items(name: str) -> list:
     return parse_envelope((FIXTURES / "envelopes" / name).read_bytes()).items
+
+
+def transaction_rows(payload: dict) -> tuple[Rows, list[dict]]:
+    """A transaction's rows, and the span rows its first read of spans makes (its notes join
+    the rows' notes, as they join the envelope's)."""
+    rows = extract_rows("transaction", payload, {})
+    assert rows.spans == [] and rows.event is not None and rows.event["spans_pending"] == 1
+    return rows, transaction_spans(payload, rows.event, Reader(rows.notes, "transaction"))
 
 
 def event_row(payload: dict, item_type: str = "event") -> dict:
@@ -66,7 +76,7 @@ def test_elixir_bare_exception_list_and_naive_timestamp():
 
 
 def test_browser_transaction_with_spans():
-    rows = extract_rows("transaction", load_event("javascript-browser__transaction.json"), {})
+    rows, spans = transaction_rows(load_event("javascript-browser__transaction.json"))
     event = rows.event
     assert event["type"] == "transaction"
     assert event["level"] == "info"  # Relay's default for transactions
@@ -77,7 +87,7 @@ def test_browser_transaction_with_spans():
     assert event["duration"] == pytest.approx(183.0)
     assert rows.tags == [("hardwareConcurrency", "8")]
 
-    segment, *children = rows.spans
+    segment, *children = spans
     assert len(children) == 10
     assert segment["is_segment"] == 1
     assert segment["span_id"] == segment["segment_id"] == "a133c27dc47e7aa0"
@@ -97,11 +107,11 @@ def test_browser_transaction_with_spans():
 
 def test_java_transaction_iso_timestamps_and_foreign_span_trace():
     (item,) = load_items("java-testdata__transaction-dsc-sample-rand.envelope")
-    rows = extract_rows(item.type, item.json(), item.headers)
+    rows, spans = transaction_rows(item.json())
     assert rows.event["duration"] == pytest.approx(1000.0)  # 10:24:01.791Z -> 10:24:02.791Z
     assert rows.event["start_timestamp"] == 1603448641.791
     assert rows.event["trace_status"] == "ok"
-    span = rows.spans[1]
+    span = spans[1]
     assert span["trace_id"] == "2b099185293344a5bfdd7ad89ebf9416"
     assert span["status"] == "aborted"
     assert span["duration"] == pytest.approx(111.0)
@@ -483,7 +493,7 @@ def test_wrong_field_types_are_noted_with_their_path():
         "start_timestamp": 1718000000,
         "timestamp": 1718000001,
     }
-    rows = extract_rows("transaction", payload, {})
+    rows, _ = transaction_rows(payload)
     assert rows.event["environment"] is None
     assert rows.event["duration"] == 1000.0
     assert "transaction: environment: expected a string, got a number; Relay drops it" in rows.notes

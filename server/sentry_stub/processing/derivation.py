@@ -9,7 +9,9 @@ processing behind a queue; here the queue is the envelopes table itself, and the
 so a crash loses nothing and repeats nothing.
 
 Every read waits for the catch-up (``storage/database.py``, ``Database.read``), so nobody ever
-sees an envelope without its rows.
+sees an envelope without its rows. The envelopes of one pass are written together, one insert
+per table. A transaction's span rows are the exception: a read of spans asks for them
+(``expand_spans``, see ``storage/pending_spans.py``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import orjson
 
 from ..protocol.envelope import ParsedEnvelope, parse_envelope
 from ..storage.health import storage_fault
+from ..storage.inserts import RowBatch
 from ..storage.packing import unpack
 from ..storage.projects import ProjectRegistry
+from ..storage.reader import Scope
 from ..storage.received import Received
 from ..storage.watermark import derived_through, latest_envelope, move_watermark
 from .derive import derive_rows
+from .span_expansion import expand_spans
 
 logger = logging.getLogger("sentry_stub")
 
@@ -49,8 +54,7 @@ class Deriver:
             "ORDER BY id LIMIT ?",
             (watermark, bound, limit),
         ).fetchall()
-        for row in rows:
-            self._derive_one(connection, dict(zip(_COLUMNS, row, strict=True)))
+        self._derive_chunk(connection, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
         if rows:
             move_watermark(connection, rows[-1][0])
         return 0 if len(rows) < limit else max(0, bound - rows[-1][0])
@@ -59,11 +63,45 @@ class Deriver:
         """The writer's idle work: derive ``limit`` envelopes; how many are left."""
         return self.derive_next(connection, limit=limit)
 
-    def _derive_one(self, connection: sqlite3.Connection, row: dict) -> None:
-        """One envelope's rows, or (should deriving fail) a note saying why they are missing."""
+    def expand_spans(self, connection: sqlite3.Connection, scope: Scope) -> bool:
+        """Span rows of the next waiting transactions in ``scope``; whether more may be left."""
+        return expand_spans(connection, scope)
+
+    def _derive_chunk(self, connection: sqlite3.Connection, rows: list[dict]) -> None:
+        """Several envelopes' rows written together, one insert per table; should writing them
+        fail, each envelope again on its own, so only the one at fault goes without rows."""
+        if len(rows) < 2:
+            for row in rows:
+                self._derive_one(connection, row)
+            return
+        connection.execute("SAVEPOINT chunk")
+        try:
+            batch = RowBatch(connection)
+            for row in rows:
+                self._derive_one(connection, row, batch)
+            batch.flush()
+        except Exception as error:
+            if storage_fault(error) is not None:
+                raise  # the disk's fault: see _derive_one
+            connection.execute("ROLLBACK TO chunk")
+            logger.warning("writing a chunk of derived rows failed (%r): one by one", error)
+            for row in rows:
+                self._derive_one(connection, row)
+        connection.execute("RELEASE chunk")
+
+    def _derive_one(
+        self, connection: sqlite3.Connection, row: dict, batch: RowBatch | None = None
+    ) -> None:
+        """One envelope's rows (written now, or with ``batch``), or (should deriving fail) a
+        note saying why they are missing."""
+        own = batch is None
+        batch = RowBatch(connection) if batch is None else batch
+        mark = batch.mark()
         connection.execute("SAVEPOINT derive")
         try:
-            derive_rows(connection, self._received(row), row["id"])
+            derive_rows(connection, self._received(row), row["id"], batch)
+            if own:
+                batch.flush()
         except Exception as error:  # never let one envelope stop the queue
             if storage_fault(error) is not None:
                 # The disk's fault, not the envelope's: derived again once it has room. SQLite
@@ -71,6 +109,7 @@ class Deriver:
                 # so the writer's commit rolls back what is left (writer._roll_back), not this.
                 raise
             connection.execute("ROLLBACK TO derive")
+            batch.truncate(mark)
             logger.exception("deriving rows of envelope %s failed", row["id"])
             notes = [*_notes(row), f"the stub could not derive this envelope's rows: {error!r}"]
             connection.execute(

@@ -1,10 +1,12 @@
 """Deriving the rows tests query from one acknowledged envelope, inside the writer's transaction.
 
-``derive_rows`` inserts one ``items`` row per item (payloads are slices of the raw envelope,
-never copied) and the rows its derivation makes (``extract.py``, by item kind); a browser
-security report and MessagePack attachments first become the event Relay makes of them. An event
-is then filed under its issue and the alert rules are evaluated (``issues.py``). Everything or
-nothing is stored (see ``derivation.py``).
+``derive_rows`` adds one ``items`` row per item (payloads are slices of the raw envelope,
+never copied) and the rows its derivation makes (``extract.py``, by item kind) to a
+``RowBatch``, which the caller writes, one insert per table for a whole chunk of envelopes; a
+browser security report and MessagePack attachments first become the event Relay makes of
+them. An event is then filed under its issue and the alert rules are evaluated
+(``issues.py``). A transaction's spans are left for the first read of spans
+(``span_expansion.py``). Everything or nothing is stored (see ``derivation.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import orjson
 from ..protocol.envelope import Item
 from ..protocol.item_types import item_type
 from ..protocol.tables import DERIVED_TABLES
-from ..storage.inserts import insert, insert_many
+from ..storage.inserts import RowBatch
 from ..storage.projects import save_project
 from ..storage.received import Received
 from . import stored
@@ -32,11 +34,14 @@ from .trace_header import dsc_notes
 EVENT_ATTACHMENTS = frozenset({"event.payload", "event.breadcrumbs"})
 
 
-def derive_rows(connection: sqlite3.Connection, received: Received, envelope_id: int) -> None:
-    """Insert the items of envelope ``envelope_id`` and the rows tests query."""
+def derive_rows(
+    connection: sqlite3.Connection, received: Received, envelope_id: int, batch: RowBatch
+) -> None:
+    """Add the items of envelope ``envelope_id`` and the rows tests query to ``batch``, which
+    the caller writes (one envelope's, or a chunk's)."""
     save_project(connection, received.project)
     notes = list(received.notes) + dsc_notes(received.envelope.headers.get("trace"))
-    context = _Context(connection, received, envelope_id, notes)
+    context = _Context(connection, received, envelope_id, notes, batch)
     for index, item in enumerate(received.envelope.items):
         context.store_item(index, item)
     context.store_attachment_event()
@@ -49,9 +54,15 @@ def derive_rows(connection: sqlite3.Connection, received: Received, envelope_id:
 
 class _Context:
     def __init__(
-        self, connection: sqlite3.Connection, received: Received, envelope_id: int, notes: list
+        self,
+        connection: sqlite3.Connection,
+        received: Received,
+        envelope_id: int,
+        notes: list,
+        batch: RowBatch,
     ):
         self.connection = connection
+        self.batch = batch
         self.received = received
         self.envelope_id = envelope_id
         self.notes = notes
@@ -63,10 +74,11 @@ class _Context:
         headers = item.headers
         kind = item_type(item.type)
         event_id = received.event_id if kind.event_bound else None
-        item_id = insert(
-            self.connection,
+        item_id = self.batch.item_id()
+        self.batch.add(
             "items",
             {
+                "id": item_id,
                 "envelope_id": self.envelope_id,
                 "project_id": received.project.id,
                 "received_at": received.received_at,
@@ -157,16 +169,16 @@ class _Context:
             row["data"] = orjson.dumps(event).decode() if synthesized else None
             row.update(stored.at_ingest())  # made on first read: see stored.py
             row["fingerprint"] = event_fingerprint(row["type"], event)
-            insert(self.connection, "events", row)
+            self.batch.add("events", row)
+            rules = received.project.rules
+            if rules.alerts or rules.metric_alerts:
+                self.batch.flush()  # alert rules count and query the events written so far
             process_event(self.connection, received.project, row, event)
-        if rows.tags:
-            self.connection.executemany(
-                "INSERT INTO tags (item_id, key, value) VALUES (?, ?, ?)",
-                [(item_id, key, value) for key, value in rows.tags],
-            )
+        for key, value in rows.tags:
+            self.batch.add("tags", {"item_id": item_id, "key": key, "value": value})
         for table in DERIVED_TABLES:
-            made = getattr(rows, table.name)
-            insert_many(self.connection, table.name, [{**row, **common} for row in made])
+            for derived in getattr(rows, table.name):
+                self.batch.add(table.name, {**derived, **common})
 
 
 def _text(value: Any) -> str | None:

@@ -19,7 +19,6 @@ from ..protocol.payload import (
     lenient_text,
 )
 from .rows import Rows
-from .spans import transaction_spans
 
 TAG_MAX_CHARS = 200
 # Tags Relay removes because they would be ambiguous next to the event fields of the same name.
@@ -43,7 +42,8 @@ def extract_event(rows: Rows, payload: dict, headers: dict, *, item_type: str = 
         # Relay moves an `environment` tag into the field when the field is missing.
         rows.event["environment"] = _reserved_tag(payload.get("tags"), "environment")
     if item_type == "transaction":
-        rows.spans = transaction_spans(payload, rows.event, reader)
+        # Its spans become rows on the first read of spans (span_expansion.py), not here.
+        rows.event["spans_pending"] = 1
 
 
 def extract_feedback(rows: Rows, payload: dict, headers: dict) -> None:

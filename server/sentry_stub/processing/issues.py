@@ -15,11 +15,14 @@ from typing import Any
 
 import orjson
 
+from ..query.discover import reads_spans
 from ..rules.config import Clause, IssueAlertRule, MetricAlertRule
-from ..rules.metric_alerts import IncidentState, metric_value, transition
+from ..rules.metric_alerts import IncidentState, metric_value, transition, window_query
 from ..settings.values import Project
+from ..storage.reader import Scope
 from .alerts import EventFacts, IssueFacts, evaluate_issue_rule
 from .grouping import culprit, fingerprint, issue_title
+from .span_expansion import expand_all
 
 # Event types that Sentry groups into (error) issues.
 GROUPED_TYPES = frozenset({"error", "default", "csp", "hpkp", "expectct", "expectstaple", "nel"})
@@ -62,6 +65,8 @@ def evaluate_metric_alert(
         "SELECT status, breaches FROM metric_alert_state WHERE key = ?", (key,)
     ).fetchone()
     state = IncidentState(found[0], orjson.loads(found[1])) if found else IncidentState()
+    if reads_spans(window_query(rule), [rule.aggregate]):
+        expand_all(connection, Scope(project_ids=(project.id,)))
     value = metric_value(connection, rule, project.id, now)
     new_state, change = transition(rule, value, state)
     breaches = orjson.dumps(new_state.breaches)

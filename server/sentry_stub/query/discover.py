@@ -80,7 +80,7 @@ def run_discover(
         raise InvalidQueryError("At least one field is required")
     node = parse_query(query)
     sorts = [_sort_key(text) for text in orderby or ()]
-    dataset = SPANS if needs_spans(_names(requested, node, [key for key, _ in sorts])) else EVENTS
+    dataset = _dataset(_names(requested, node, [key for key, _ in sorts]))
     columns = [_column(text, dataset) for text in requested]
     compiled = compile_query(node, dataset=dataset)
     scope, scope_params = _scope(
@@ -165,8 +165,23 @@ def _event_search(query: str) -> tuple[Dataset, Compiled]:
     node = parse_query(query)
     if any(isinstance(leaf, AggregateFilter) for leaf in leaves(node)):
         raise InvalidQueryError("Aggregate filters such as count():>1 need a Discover query")
-    dataset = SPANS if needs_spans(_names([], node, [])) else EVENTS
+    dataset = _dataset(_names([], node, []))
     return dataset, compile_query(node, dataset=dataset)
+
+
+def reads_spans(query: str, fields: Sequence[str] = (), orderby: Sequence[str] = ()) -> bool:
+    """Whether a search (or a Discover request with ``fields``) reads span rows; a query that
+    does not parse reads nothing (running it says why)."""
+    try:
+        sort_keys = [_sort_key(text)[0] for text in orderby]
+        return _dataset(_names(fields, parse_query(query), sort_keys)) is SPANS
+    except InvalidQueryError:
+        return False
+
+
+def _dataset(names: Iterator[str]) -> Dataset:
+    """Spans when a name only makes sense per span, else events (see ``fields``)."""
+    return SPANS if needs_spans(names) else EVENTS
 
 
 def _names(fields: Sequence[str], node: Node | None, sort_keys: Sequence[str]) -> Iterator[str]:

@@ -18,11 +18,14 @@ from typing import Protocol, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from .health import StorageUnavailable, check, storage_fault
+from .pending_spans import spans_pending
+from .reader import Scope
 from .schema import connect
 from .watermark import catch_up_target
 from .writer import DEFAULT_POLICY, LOCK_WAIT_MS, WritePolicy, Writer
 
 T = TypeVar("T")
+SPAN_ATTEMPTS = 4  # snapshots a read of spans takes before it runs with what it has
 
 
 class Derivation(Protocol):
@@ -36,6 +39,11 @@ class Derivation(Protocol):
 
     def idle_work(self, connection: sqlite3.Connection, limit: int) -> int:
         """Derive ``limit`` envelopes in a gap between requests; how many are left."""
+        ...
+
+    def expand_spans(self, connection: sqlite3.Connection, scope: Scope) -> bool:
+        """Make the span rows of the next transactions in ``scope`` that wait for them
+        (``pending_spans.py``); whether more may be left."""
         ...
 
 
@@ -81,11 +89,16 @@ class Database:
                 self._connections.append(connection)
         return connection
 
-    async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``query`` on a read connection in a worker thread, once the rows are derived."""
-        return await run_in_threadpool(self.read_sync, query)
+    async def read(
+        self, query: Callable[[sqlite3.Connection], T], *, spans: Scope | None = None
+    ) -> T:
+        """Run ``query`` on a read connection in a worker thread, once the rows are derived;
+        a ``query`` that reads spans names the ``spans`` it covers."""
+        return await run_in_threadpool(self.read_sync, query, spans=spans)
 
-    def read_sync(self, query: Callable[[sqlite3.Connection], T]) -> T:
+    def read_sync(
+        self, query: Callable[[sqlite3.Connection], T], *, spans: Scope | None = None
+    ) -> T:
         connection = self.reader()
         try:
             target = catch_up_target(connection)
@@ -93,12 +106,35 @@ class Database:
                 derive = partial(self.deriver.derive_next, until=target)
                 while self.writer.run_sync(derive):
                     pass
-            return query(connection)
+            if spans is None:
+                return query(connection)
+            return self._read_spans(connection, query, spans)
         except sqlite3.Error as error:  # a locked or failing database: 503, not 500
             fault = storage_fault(error)
             if fault is None:
                 raise
             raise fault from error
+
+    def _read_spans(
+        self, connection: sqlite3.Connection, query: Callable[[sqlite3.Connection], T], scope: Scope
+    ) -> T:
+        """``query`` in a snapshot where every transaction of ``scope`` has its span rows.
+
+        Idle work may derive more transactions between the expansion and the query: the
+        snapshot is checked, and expanded again, a few times before the query runs anyway
+        (what is still waiting then arrived after the read began).
+        """
+        expand = partial(self.deriver.expand_spans, scope=scope)
+        for _ in range(SPAN_ATTEMPTS):
+            connection.execute("BEGIN")  # one snapshot for the check and the query
+            try:
+                if not spans_pending(connection, scope):
+                    return query(connection)
+            finally:
+                connection.execute("COMMIT")
+            while self.writer.run_sync(expand):
+                pass
+        return query(connection)
 
     async def ready(self) -> StorageUnavailable | None:
         """None when the writer can commit; after a failed commit, ``health.check`` decides.

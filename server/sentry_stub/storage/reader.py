@@ -345,7 +345,7 @@ def traces(connection: sqlite3.Connection, scope: Scope, *, limit: int = 100) ->
         f"""SELECT s.trace_id, MIN(s.start_timestamp), MAX(s.timestamp), COUNT(*),
             MAX(s.received_at)
         FROM spans s WHERE {" AND ".join(where)} AND s.trace_id IS NOT NULL
-        GROUP BY s.trace_id ORDER BY MAX(s.id) DESC LIMIT ?""",
+        GROUP BY s.trace_id ORDER BY MAX(s.item_id) DESC, MAX(s.id) DESC LIMIT ?""",
         (*params, limit),
     ).fetchall()
     result = []

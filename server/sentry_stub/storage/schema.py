@@ -151,6 +151,9 @@ _DECLARED: tuple[Table, ...] = (
             "data": str,  # event JSON as the SDK sent it, when it is not the item payload itself
             "stored": str,  # event JSON as Sentry would store it (Relay normalization + scrubbing)
             "stored_error": str,  # why `stored` is missing
+            # 1 while a transaction's spans are not yet rows (made on the first read of spans:
+            # processing/span_expansion.py); NULL once they are, and for every other event
+            "spans_pending": int,
         },
         primary_key="item_id",
         indexes=(
@@ -373,6 +376,11 @@ def migrate(connection: sqlite3.Connection) -> None:
             table.create(dict(declared.columns), pk=declared.primary_key or None)
         for index in declared.indexes:
             table.create_index(index, if_not_exists=True)
+    # Only transactions whose spans wait for their first read: small, and empty once read.
+    connection.execute(
+        "CREATE INDEX IF NOT EXISTS events_spans_pending ON events (item_id) "
+        "WHERE spans_pending = 1"
+    )
     db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
     # The derivation watermark starts at the newest envelope: 0 for a new database; a database
     # filled with rows outside the writer (the query benchmark's bulk load) counts as derived.
