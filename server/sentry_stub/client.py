@@ -78,10 +78,11 @@ class StubClient:
         return self.get("/stub/api/cursor")["cursor"]
 
     def wait(self, *, after: int, timeout: float = 10.0) -> int:
-        """Long poll: the receive cursor as soon as something arrived after ``after``.
+        """Long poll: the receive cursor as soon as it differs from ``after``.
 
-        At ``timeout`` (the server caps it at 60 s) it answers the cursor as it is, which is
-        below ``after`` when the server was reset meanwhile.
+        Something arrived (the cursor is above ``after``) or the server was reset (below it:
+        item ids start again); otherwise at ``timeout`` (the server caps it at 60 s) the cursor
+        as it is.
         """
         params = {"after": after, "timeout": f"{timeout:.3f}"}
         return self.get("/stub/api/wait", params)["cursor"]

@@ -46,10 +46,12 @@ class QueryApi:
         return JSONResponse({"cursor": await self.database.read(reader.cursor)})
 
     async def wait(self, request: Request) -> Response:
-        """Long poll: answer as soon as something arrives after ``after``, or at ``timeout``.
+        """Long poll: answer as soon as the cursor moves away from ``after``, or at ``timeout``.
 
-        It looks every second whether the client is still there: a closed browser tab must not
-        keep a request (and a server shutdown) waiting.
+        A cursor below ``after`` means the server was reset (item ids start again), so that
+        answers at once too: a follower must not wait a whole timeout to notice. It looks every
+        second whether the client is still there: a closed browser tab must not keep a request
+        (and a server shutdown) waiting.
         """
         params = Params(request)
         after = params.integer("after", 0)
@@ -59,7 +61,7 @@ class QueryApi:
             version = self.database.version
             current = await self.database.read(reader.cursor)
             remaining = deadline - time.monotonic()
-            if current > after or remaining <= 0 or await request.is_disconnected():
+            if current != after or remaining <= 0 or await request.is_disconnected():
                 break
             await self.database.wait_for_change(version, min(remaining, 1.0))
         return JSONResponse({"cursor": current})
