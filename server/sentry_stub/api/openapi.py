@@ -216,8 +216,8 @@ def openapi_schema() -> dict:
         "paths": {
             f"{a}/openapi.json": _get("This document.", [], {"200": {"description": "OpenAPI"}}),
             f"{a}/wait": _get(
-                "Long poll: answers once the cursor differs from `after` (something arrived, or a reset "
-                "moved it back), or at `timeout`.",
+                "Long poll: answers once the cursor differs from `after` (something arrived, or a "
+                "reset moved it back), or at `timeout`.",
                 [_CURSOR, {"name": "timeout", "in": "query", "schema": {"type": "number"}}],
                 {"200": {"description": '`{"cursor": N}`: the cursor now'}},
             ),
