@@ -120,7 +120,3 @@ class StubApp:
         return JSONResponse(
             {"is_healthy": False, **fault.body()}, status_code=503, headers=fault.headers
         )
-
-
-def create_app(settings: Settings) -> StubApp:
-    return StubApp(settings)

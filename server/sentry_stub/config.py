@@ -35,7 +35,6 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     db: str = DEFAULT_DB
-    config_path: str | None = None
     projects: tuple[Project, ...] = ()
     limits: Limits = field(default_factory=Limits)
     # Scrubbing applied to projects created on first use in open mode.
@@ -147,7 +146,6 @@ def parse_config(data: dict[str, Any], *, path: str | None = None) -> Settings:
         rules.check_projects(p.slug for p in projects)
     projects = tuple(replace(p, rules=rules.for_project(p.slug)) for p in projects)
     settings = Settings(
-        config_path=path,
         projects=projects,
         limits=limits,
         default_scrubbing=default_scrubbing,
