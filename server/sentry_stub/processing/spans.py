@@ -12,19 +12,20 @@ from ..protocol.payload import (
     json_kind,
     json_or_none,
 )
+from ..protocol.tables import SpanRow
 from .rows import Rows
 
 
-def transaction_spans(event: dict, columns: dict, reader: Reader) -> list[dict]:
+def transaction_spans(event: dict, columns: dict, reader: Reader) -> list[SpanRow]:
     """One row for the transaction itself (the segment) and one per child span."""
     trace = dict_at(event, "contexts", "trace")
-    shared = {
+    shared: SpanRow = {
         "segment_id": columns["span_id"],
         "transaction_name": columns["transaction_name"],
         "environment": columns["environment"],
         "release": columns["release"],
     }
-    segment = {
+    segment: SpanRow = {
         **shared,
         "trace_id": columns["trace_id"],
         "span_id": columns["span_id"],
@@ -57,7 +58,7 @@ def transaction_spans(event: dict, columns: dict, reader: Reader) -> list[dict]:
     return rows
 
 
-def _span_row(span: dict, reader: Reader) -> dict:
+def _span_row(span: dict, reader: Reader) -> SpanRow:
     """Columns of a legacy standalone span, which names its transaction in its data."""
     row = _span_columns(span, reader)
     row["is_segment"] = 1 if span.get("is_segment") is True else 0
@@ -68,7 +69,7 @@ def _span_row(span: dict, reader: Reader) -> dict:
     return row
 
 
-def _span_columns(span: dict, reader: Reader) -> dict:
+def _span_columns(span: dict, reader: Reader) -> SpanRow:
     """The columns every span in the transaction-child / legacy standalone shape has."""
     start = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
     end = reader.timestamp(span.get("timestamp"), "timestamp")
@@ -99,7 +100,7 @@ def extract_span(rows: Rows, payload: dict, headers: dict) -> None:
             reader.note(f"items[{index}]: expected an object, got {json_kind(span)}; skipped")
 
 
-def _span_v2_row(span: dict, reader: Reader) -> dict:
+def _span_v2_row(span: dict, reader: Reader) -> SpanRow:
     """Columns of a span v2 (`application/vnd.sentry.items.span.v2+json`) entry."""
     attributes = attribute_values(span.get("attributes"), reader)
     start = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
