@@ -71,20 +71,28 @@ def _span_row(span: dict, reader: Reader) -> SpanRow:
 
 def _span_columns(span: dict, reader: Reader) -> SpanRow:
     """The columns every span in the transaction-child / legacy standalone shape has."""
-    start = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
-    end = reader.timestamp(span.get("timestamp"), "timestamp")
     return {
-        "trace_id": reader.hex_id(span.get("trace_id"), "trace_id", 32),
-        "span_id": reader.hex_id(span.get("span_id"), "span_id", 16),
-        "parent_span_id": reader.hex_id(span.get("parent_span_id"), "parent_span_id", 16),
+        **_ids_and_times(span, reader, end="timestamp"),
         "segment_id": reader.hex_id(span.get("segment_id"), "segment_id", 16),
         "op": reader.string(span.get("op"), "op"),
         "description": reader.string(span.get("description"), "description"),
         "status": reader.string(span.get("status"), "status"),
-        "start_timestamp": start,
-        "timestamp": end,
-        "duration": duration_ms(start, end),
         "data": json_or_none(span.get("data")),
+    }
+
+
+def _ids_and_times(span: dict, reader: Reader, *, end: str) -> SpanRow:
+    """What every span shape reads alike: its ids, and its times from ``start_timestamp`` to
+    ``end`` (the field's name differs between the shapes)."""
+    start_time = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
+    end_time = reader.timestamp(span.get(end), end)
+    return {
+        "trace_id": reader.hex_id(span.get("trace_id"), "trace_id", 32),
+        "span_id": reader.hex_id(span.get("span_id"), "span_id", 16),
+        "parent_span_id": reader.hex_id(span.get("parent_span_id"), "parent_span_id", 16),
+        "start_timestamp": start_time,
+        "timestamp": end_time,
+        "duration": duration_ms(start_time, end_time),
     }
 
 
@@ -103,21 +111,14 @@ def extract_span(rows: Rows, payload: dict, headers: dict) -> None:
 def _span_v2_row(span: dict, reader: Reader) -> SpanRow:
     """Columns of a span v2 (`application/vnd.sentry.items.span.v2+json`) entry."""
     attributes = attribute_values(span.get("attributes"), reader)
-    start = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
-    end = reader.timestamp(span.get("end_timestamp"), "end_timestamp")
     return {
-        "trace_id": reader.hex_id(span.get("trace_id"), "trace_id", 32),
-        "span_id": reader.hex_id(span.get("span_id"), "span_id", 16),
-        "parent_span_id": reader.hex_id(span.get("parent_span_id"), "parent_span_id", 16),
+        **_ids_and_times(span, reader, end="end_timestamp"),
         "segment_id": first_string(attributes, "sentry.segment.id"),
         "is_segment": 1 if span.get("is_segment") is True else 0,
         "op": first_string(attributes, "sentry.op"),
         "description": reader.string(span.get("name"), "name")
         or first_string(attributes, "sentry.description"),
         "status": reader.string(span.get("status"), "status"),
-        "start_timestamp": start,
-        "timestamp": end,
-        "duration": duration_ms(start, end),
         "transaction_name": first_string(attributes, "sentry.segment.name", "sentry.transaction"),
         "environment": first_string(attributes, "sentry.environment"),
         "release": first_string(attributes, "sentry.release"),
