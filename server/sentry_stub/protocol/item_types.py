@@ -60,78 +60,83 @@ class ItemType:
     sent_on_flush: bool = False
 
 
-def _event_slot(name: str, categories: tuple[str, ...] = (), **facts: Any) -> ItemType:
-    """A type that takes Relay's one event slot per envelope: event-bound, ``max_event_size``."""
-    facts.setdefault("json", True)
-    return ItemType(
-        name,
-        categories,
-        event_bound=True,
-        limit_group="event",
-        size_limit="max_event_size",
-        **facts,
-    )
-
-
-def _event(name: str, categories: tuple[str, ...], derivation: str, **facts: Any) -> ItemType:
-    """A type whose payload is the event itself (Relay's ``ItemType::Event`` and its kin)."""
-    return _event_slot(name, categories, derivation=derivation, event_payload=True, **facts)
-
-
-def _profile(name: str, platform_categories: tuple[str, str], **facts: Any) -> ItemType:
-    """A profile or a chunk of one: JSON, Relay's ``profile`` group and size limit."""
-    return ItemType(
-        name,
-        json=True,
-        limit_group="profile",
-        size_limit="max_profile_size",
-        platform_categories=platform_categories,
-        listed_by="profiles",
-        **facts,
-    )
-
-
-def _replay_media(name: str) -> ItemType:
-    """A replay's recording or video: binary, its own count group, the compressed-size limit."""
-    return ItemType(
-        name,
-        ("replay",),
-        limit_group=name,
-        size_limit="max_replay_compressed_size",
-        listed_by="replays",
-    )
-
-
-def _sessions(name: str) -> ItemType:
-    """A session update or aggregate: JSON, Relay's ``sessions`` group, sent on a flush."""
-    return ItemType(
-        name,
-        ("session",),
-        json=True,
-        limit_group="sessions",
-        derivation=name,
-        listed_by="sessions",
-        sent_on_flush=True,
-    )
-
-
-_CREATES_EVENT = {"creates_event": True, "repeats_event_id": True}
+# Facts several entries share, spread into each of them.
+# Relay's one event slot per envelope: event-bound, counted and capped as the event.
+_EVENT_SLOT: dict[str, Any] = {
+    "event_bound": True,
+    "json": True,
+    "limit_group": "event",
+    "size_limit": "max_event_size",
+}
+# An event slot whose payload is the event itself.
+_EVENT: dict[str, Any] = {**_EVENT_SLOT, "event_payload": True}
+_SESSIONS: dict[str, Any] = {
+    "categories": ("session",),
+    "json": True,
+    "limit_group": "sessions",
+    "listed_by": "sessions",
+    "sent_on_flush": True,
+}
+_PROFILES: dict[str, Any] = {
+    "json": True,
+    "limit_group": "profile",
+    "size_limit": "max_profile_size",
+    "listed_by": "profiles",
+}
+_PROFILE_CHUNKS: dict[str, Any] = {
+    **_PROFILES,
+    "platform_categories": ("profile_chunk_ui", "profile_chunk"),
+}
+_REPLAY_MEDIA: dict[str, Any] = {
+    "categories": ("replay",),
+    "size_limit": "max_replay_compressed_size",
+    "listed_by": "replays",
+}
 
 ITEM_TYPES: dict[str, ItemType] = {
     entry.name: entry
     for entry in (
-        _event("event", ("error",), "event", **_CREATES_EVENT),
-        _event(
+        ItemType(
+            "event",
+            ("error",),
+            creates_event=True,
+            repeats_event_id=True,
+            derivation="event",
+            **_EVENT,
+        ),
+        ItemType(
             "transaction",
             ("transaction", "transaction_indexed", "span", "span_indexed"),
-            "transaction",
-            **_CREATES_EVENT,
+            creates_event=True,
+            repeats_event_id=True,
+            derivation="transaction",
+            **_EVENT,
         ),
-        _event("security", ("security",), "security", **_CREATES_EVENT),
-        _event("raw_security", ("security",), "security_report", creates_event=True),
-        _event("feedback", ("feedback",), "feedback", repeats_event_id=True, listed_by="feedback"),
-        _event_slot("replay_event", ("replay",), listed_by="replays"),
-        _event_slot("form_data", json=False, dropped_with_event=True),
+        ItemType(
+            "security",
+            ("security",),
+            creates_event=True,
+            repeats_event_id=True,
+            derivation="security",
+            **_EVENT,
+        ),
+        ItemType(
+            "raw_security",
+            ("security",),
+            creates_event=True,
+            derivation="security_report",
+            **_EVENT,
+        ),
+        ItemType(
+            "feedback",
+            ("feedback",),
+            repeats_event_id=True,
+            derivation="feedback",
+            listed_by="feedback",
+            **_EVENT,
+        ),
+        ItemType("replay_event", ("replay",), listed_by="replays", **_EVENT_SLOT),
+        ItemType("form_data", dropped_with_event=True, **_EVENT_SLOT | {"json": False}),
         ItemType(
             "attachment",
             ("attachment", "attachment_item"),
@@ -168,21 +173,22 @@ ITEM_TYPES: dict[str, ItemType] = {
             listed_by="client_reports",
             sent_on_flush=True,
         ),
-        _sessions("session"),
-        _sessions("sessions"),
+        ItemType("session", derivation="session", **_SESSIONS),
+        ItemType("sessions", derivation="sessions", **_SESSIONS),
         ItemType("statsd", size_limit="max_statsd_size"),
         ItemType("metric_buckets", size_limit="max_statsd_size"),
-        _profile(
+        ItemType(
             "profile",
-            ("profile_ui", "profile_backend"),
-            categories=("profile", "profile_indexed"),
+            ("profile", "profile_indexed"),
             event_bound=True,
             dropped_with_event=True,
+            platform_categories=("profile_ui", "profile_backend"),
+            **_PROFILES,
         ),
-        _profile("profile_chunk", ("profile_chunk_ui", "profile_chunk")),
-        _profile("profile_chunk_ui", ("profile_chunk_ui", "profile_chunk")),
-        _replay_media("replay_recording"),
-        _replay_media("replay_video"),
+        ItemType("profile_chunk", **_PROFILE_CHUNKS),
+        ItemType("profile_chunk_ui", **_PROFILE_CHUNKS),
+        ItemType("replay_recording", limit_group="replay_recording", **_REPLAY_MEDIA),
+        ItemType("replay_video", limit_group="replay_video", **_REPLAY_MEDIA),
         ItemType(
             "check_in",
             ("monitor",),
