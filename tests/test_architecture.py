@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),  # Settings: the TOML file and environment assembled
     ("api",),  # the native query API
     ("webapi",),  # the sentry-cli subset of Sentry's web API
-    ("ui", "header_deadline", "sockets"),
+    ("ui", "header_deadline", "sockets", "server_handle"),
     ("routing",),  # every route, over the handlers of ingest, api and webapi
     ("app",),
     ("server",),

@@ -9,7 +9,7 @@ another DSN key, or client reports and sessions (which the SDK sends when it flu
 
 from __future__ import annotations
 
-FLUSHED_ITEMS = ("client_report", "session", "sessions")
+from .protocol.item_types import SENT_ON_FLUSH
 
 
 def arrival_hints(dsn: str, arrived: dict, everywhere: dict) -> list[str]:
@@ -17,7 +17,7 @@ def arrival_hints(dsn: str, arrived: dict, everywhere: dict) -> list[str]:
     this test's view and of every DSN key, both since the test began."""
     items: dict[str, int] = arrived["items"]
     if items:
-        flushed = [kind for kind in FLUSHED_ITEMS if items.get(kind)]
+        flushed = [kind for kind in SENT_ON_FLUSH if items.get(kind)]
         if arrived["events"] or not flushed:
             return []
         return [

@@ -19,18 +19,18 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from .client import StubClient
+from .server_handle import ServerHandle
 from .sockets import bind_socket
 
 START_TIMEOUT = 30.0  # seconds; a cold start on a loaded CI machine takes well under one
 
 
-class StubProcess:
+class StubProcess(ServerHandle):
     """A sentry-stub server in a child process, on a free 127.0.0.1 port by default.
 
     The same constructor and attributes as ``StubServer``: ``with StubProcess() as stub:``,
@@ -49,7 +49,6 @@ class StubProcess:
         self.port = port
         self.db = db
         self.config = config
-        self._tempdir: tempfile.TemporaryDirectory | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
 
@@ -68,8 +67,7 @@ class StubProcess:
         return StubClient(self.url).project(slug)["dsn"]
 
     def start(self) -> StubProcess:
-        self._tempdir = tempfile.TemporaryDirectory(prefix="sentry-stub-")
-        workdir = Path(self._tempdir.name)
+        workdir = self._workdir()
         db = self.db if self.db is not None else workdir / "sentry-stub.sqlite3"
         self._log = workdir / "server.log"
         with contextlib.closing(bind_socket(self.host, self.port)) as sock:
@@ -116,7 +114,7 @@ class StubProcess:
         assert self._log is not None
         return self._log.read_text(errors="replace").strip() or "(it printed nothing)"
 
-    def stop(self) -> None:
+    def _stop_server(self) -> None:
         if self._child is not None:
             assert self._child.stdin is not None
             self._child.stdin.close()  # the child stops when its stdin closes
@@ -126,15 +124,6 @@ class StubProcess:
                 self._child.kill()
                 self._child.wait()
             self._child = None
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
-
-    def __enter__(self) -> StubProcess:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import socket
-import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from starlette.types import ASGIApp
 from .app import StubApp
 from .config import Settings, load_settings
 from .header_deadline import with_header_timeout
+from .server_handle import ServerHandle
 from .settings.values import Limits
 from .sockets import bind_socket
 from .storage.preflight import check_database
@@ -68,7 +68,7 @@ def serve(
     uvicorn.Server(config).run(sockets=[sock])
 
 
-class StubServer:
+class StubServer(ServerHandle):
     """A sentry-stub server in a background thread, on a free 127.0.0.1 port by default."""
 
     def __init__(
@@ -79,10 +79,8 @@ class StubServer:
         db: str | Path | None = None,
         config: str | Path | None = None,
     ):
-        self._tempdir: tempfile.TemporaryDirectory | None = None
         if db is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="sentry-stub-")
-            db = Path(self._tempdir.name) / "sentry-stub.sqlite3"
+            db = self._workdir() / "sentry-stub.sqlite3"
         self.settings = load_settings(
             host=host,
             port=port or None,
@@ -118,9 +116,7 @@ class StubServer:
 
     def start(self) -> StubServer:
         _keep_sentry_sdk_away()
-        check_database(self.settings.db)
-        sock = bind_socket(self.settings.host, self.settings.port)
-        self.settings = replace(self.settings, port=sock.getsockname()[1])
+        self.settings, sock = bind(self.settings)
         self.app = StubApp(self.settings)
         self._server = uvicorn.Server(
             uvicorn_config(self.app, header_timeout=self.settings.limits.header_timeout)
@@ -135,21 +131,12 @@ class StubServer:
             self._thread.join(0.01)
         return self
 
-    def stop(self) -> None:
+    def _stop_server(self) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(10)
             self._server = None
             self._thread = None
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
-
-    def __enter__(self) -> StubServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def _keep_sentry_sdk_away() -> None:

@@ -21,6 +21,7 @@ from .arguments import checked
 from .checks.text import pii_text, releases_text, sampling_text, sourcemaps_text
 from .client import StubApiError, StubClient
 from .hints import arrival_hints
+from .protocol.item_types import listed_by
 from .protocol.tables import ROW_KINDS
 from .query.errors import SentryStubQueryWarning
 from .records import Attachment, Envelope, Event, Record, Row
@@ -167,27 +168,27 @@ class StubView:
         return [Envelope(r) for r in self.client.envelopes(after=self.cursor, project=project)]
 
     def attachments(self, *, project: str | int | None = None) -> list[Attachment]:
-        return self._items(("attachment",), project, Attachment, content=True)
+        return self._items(listed_by("attachments"), project, Attachment, content=True)
 
     def client_reports(self, *, project: str | int | None = None) -> list[Record]:
-        return self._items(("client_report",), project)
+        return self._items(listed_by("client_reports"), project)
 
     def sessions(self, *, project: str | int | None = None) -> list[Record]:
         """Session updates (``session``) and aggregates (``sessions``)."""
-        return self._items(("session", "sessions"), project)
+        return self._items(listed_by("sessions"), project)
 
     def check_ins(self, *, project: str | int | None = None) -> list[Record]:
-        return self._items(("check_in",), project)
+        return self._items(listed_by("check_ins"), project)
 
     def profiles(self, *, project: str | int | None = None) -> list[Record]:
-        return self._items(("profile", "profile_chunk", "profile_chunk_ui"), project)
+        return self._items(listed_by("profiles"), project)
 
     def feedback(self, *, project: str | int | None = None) -> list[Record]:
         """User feedback: ``feedback`` items and legacy ``user_report`` items."""
-        return self._items(("feedback", "user_report"), project)
+        return self._items(listed_by("feedback"), project)
 
     def replays(self, *, project: str | int | None = None) -> list[Record]:
-        return self._items(("replay_event", "replay_recording", "replay_video"), project)
+        return self._items(listed_by("replays"), project)
 
     def rows(self, kind: str, *, project: str | int | None = None) -> list[Row]:
         """The derived rows of ``kind`` (a table of protocol/tables.py, e.g. ``"spans"``)."""

@@ -14,9 +14,7 @@ import orjson
 
 from ..ingest.faults import item_categories
 from ..protocol.envelope import dashed, parse_envelope
-
-# Item types whose JSON payload repeats the event id: with new ids it is replaced there too.
-ID_BEARING = frozenset({"event", "transaction", "feedback", "user_report", "security"})
+from ..protocol.item_types import REPEATS_EVENT_ID
 
 
 def outgoing_envelope(
@@ -47,7 +45,7 @@ def outgoing_envelope(
         end = item.offset + len(item.payload)
         if index not in dropped:
             chunk = raw[position:end]
-            if "event_id" in rewrite and item.type in ID_BEARING:
+            if "event_id" in rewrite and item.type in REPEATS_EVENT_ID:
                 chunk = _replace_id(chunk, old_id or "", new_event_id or "")
             parts.append(chunk)
         position = end

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..protocol.envelope import Item, ParsedEnvelope
 from ..protocol.errors import IngestError
-from ..protocol.item_types import item_type
+from ..protocol.item_types import CREATES_EVENT, DROPPED_WITH_EVENT, item_type
 from ..settings.validation import ConfigError, check_keys
 
 if TYPE_CHECKING:
@@ -105,9 +105,6 @@ CRASH_ATTACHMENTS = frozenset(
     }
 )
 UI_PLATFORMS = frozenset({"cocoa", "android", "javascript"})
-# Items that carry the envelope's event, and the items that live and die with it.
-EVENT_ITEMS = frozenset({"event", "transaction", "security", "raw_security", "unreal_report"})
-EVENT_DEPENDENTS = frozenset({"attachment", "form_data", "user_report", "profile"})
 
 
 class FaultRuleError(ConfigError):
@@ -322,14 +319,14 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
 
 def item_categories(item: Item) -> tuple[str, ...]:
     """The data categories ``item`` counts against (spec §5.4); empty = never rate limited."""
-    categories = item_type(item.type).categories
+    entry = item_type(item.type)
+    categories = entry.categories
     platform = item.headers.get("platform")
     if item.type == "attachment" and item.headers.get("attachment_type") in CRASH_ATTACHMENTS:
         categories = (*categories, "error")
-    elif item.type == "profile" and isinstance(platform, str):
-        categories = (*categories, "profile_ui" if platform in UI_PLATFORMS else "profile_backend")
-    elif item.type in ("profile_chunk", "profile_chunk_ui") and isinstance(platform, str):
-        categories = ("profile_chunk_ui" if platform in UI_PLATFORMS else "profile_chunk",)
+    elif entry.platform_categories is not None and isinstance(platform, str):
+        ui, other = entry.platform_categories
+        categories = (*categories, ui if platform in UI_PLATFORMS else other)
     return categories
 
 
@@ -355,8 +352,8 @@ def limited_items(envelope: ParsedEnvelope, limits: Sequence[RateLimit]) -> froz
         for index, item in enumerate(envelope.items)
         if any(limit.limits(item_categories(item)) for limit in limits)
     }
-    if any(envelope.items[index].type in EVENT_ITEMS for index in limited):
-        limited |= {i for i, item in enumerate(envelope.items) if item.type in EVENT_DEPENDENTS}
+    if any(envelope.items[index].type in CREATES_EVENT for index in limited):
+        limited |= {i for i, item in enumerate(envelope.items) if item.type in DROPPED_WITH_EVENT}
     return frozenset(limited)
 
 

@@ -21,13 +21,11 @@ import msgpack
 
 from ..protocol.envelope import Item
 from ..protocol.form_data import decode_form_data, event_from_form_data
+from ..protocol.item_types import EVENT_PAYLOAD_TYPES
 from ..settings.values import Limits
 
 EVENT_PAYLOAD = "event.payload"
 BREADCRUMBS = "event.breadcrumbs"
-
-# Items that carry the event themselves and so win over attachments and form fields.
-EVENT_ITEM_TYPES = ("event", "security", "transaction", "feedback", "raw_security")
 
 
 class UnreadableAttachment(ValueError):
@@ -50,7 +48,7 @@ def event_from_attachments(
     if not has_attachments and form_data is None:
         return None, []
 
-    winner = next((item.type for item in items if item.type in EVENT_ITEM_TYPES), None)
+    winner = next((item.type for item in items if item.type in EVENT_PAYLOAD_TYPES), None)
     if winner is not None:
         return None, [
             f"{_sources(has_attachments, form_data)} ignored: the `{winner}` item is the event"

@@ -13,6 +13,7 @@ from ..protocol.payload import (
     json_kind,
     json_or_none,
 )
+from ..protocol.tables import LogRow
 from .rows import Rows
 
 
@@ -25,7 +26,7 @@ def extract_logs(rows: Rows, payload: dict, headers: dict) -> None:
         rows.logs.append(_log_row(log, reader.at(f"items[{index}]")))
 
 
-def _log_row(log: dict, reader: Reader) -> dict:
+def _log_row(log: dict, reader: Reader) -> LogRow:
     attributes = attribute_values(log.get("attributes"), reader)
     timestamp = reader.timestamp(log.get("timestamp"), "timestamp")
     trace_id = reader.hex_id(log.get("trace_id"), "trace_id", 32)

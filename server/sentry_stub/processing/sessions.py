@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from ..protocol.payload import Reader, int_or_none, json_kind, number_or_none
+from ..protocol.tables import SessionRow
 from .rows import Rows
 
 SESSION_STATUSES = frozenset({"ok", "exited", "crashed", "abnormal", "errored", "unhandled"})
-SESSION_COUNTS = ("exited", "errored", "abnormal", "crashed", "unhandled")
+SessionCount = Literal["exited", "errored", "abnormal", "crashed", "unhandled"]
+SESSION_COUNTS: tuple[SessionCount, ...] = get_args(SessionCount)
 
 
 def extract_session(rows: Rows, payload: dict, headers: dict) -> None:
@@ -47,10 +51,9 @@ def extract_sessions(rows: Rows, payload: dict, headers: dict) -> None:
         if not isinstance(bucket, dict):
             reader.note(f"{where}: expected an object, got {json_kind(bucket)}; skipped")
             continue
-        counts = {
-            name: int_or_none(bucket.get(name, 0), f"{where}.{name}", reader)
-            for name in SESSION_COUNTS
-        }
+        counts: SessionRow = {}
+        for name in SESSION_COUNTS:
+            counts[name] = int_or_none(bucket.get(name, 0), f"{where}.{name}", reader)
         rows.sessions.append(
             {
                 "aggregate": 1,
@@ -62,7 +65,7 @@ def extract_sessions(rows: Rows, payload: dict, headers: dict) -> None:
         )
 
 
-def _session_attrs(payload: dict, reader: Reader) -> dict:
+def _session_attrs(payload: dict, reader: Reader) -> SessionRow:
     attrs = payload.get("attrs")
     if not isinstance(attrs, dict):
         reader.note("attrs is missing; Relay drops sessions without attrs.release")

@@ -12,19 +12,20 @@ from ..protocol.payload import (
     json_kind,
     json_or_none,
 )
+from ..protocol.tables import SpanRow
 from .rows import Rows
 
 
-def transaction_spans(event: dict, columns: dict, reader: Reader) -> list[dict]:
+def transaction_spans(event: dict, columns: dict, reader: Reader) -> list[SpanRow]:
     """One row for the transaction itself (the segment) and one per child span."""
     trace = dict_at(event, "contexts", "trace")
-    shared = {
+    shared: SpanRow = {
         "segment_id": columns["span_id"],
         "transaction_name": columns["transaction_name"],
         "environment": columns["environment"],
         "release": columns["release"],
     }
-    segment = {
+    segment: SpanRow = {
         **shared,
         "trace_id": columns["trace_id"],
         "span_id": columns["span_id"],
@@ -57,7 +58,7 @@ def transaction_spans(event: dict, columns: dict, reader: Reader) -> list[dict]:
     return rows
 
 
-def _span_row(span: dict, reader: Reader) -> dict:
+def _span_row(span: dict, reader: Reader) -> SpanRow:
     """Columns of a legacy standalone span, which names its transaction in its data."""
     row = _span_columns(span, reader)
     row["is_segment"] = 1 if span.get("is_segment") is True else 0
@@ -68,22 +69,30 @@ def _span_row(span: dict, reader: Reader) -> dict:
     return row
 
 
-def _span_columns(span: dict, reader: Reader) -> dict:
+def _span_columns(span: dict, reader: Reader) -> SpanRow:
     """The columns every span in the transaction-child / legacy standalone shape has."""
-    start = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
-    end = reader.timestamp(span.get("timestamp"), "timestamp")
     return {
-        "trace_id": reader.hex_id(span.get("trace_id"), "trace_id", 32),
-        "span_id": reader.hex_id(span.get("span_id"), "span_id", 16),
-        "parent_span_id": reader.hex_id(span.get("parent_span_id"), "parent_span_id", 16),
+        **_ids_and_times(span, reader, end="timestamp"),
         "segment_id": reader.hex_id(span.get("segment_id"), "segment_id", 16),
         "op": reader.string(span.get("op"), "op"),
         "description": reader.string(span.get("description"), "description"),
         "status": reader.string(span.get("status"), "status"),
-        "start_timestamp": start,
-        "timestamp": end,
-        "duration": duration_ms(start, end),
         "data": json_or_none(span.get("data")),
+    }
+
+
+def _ids_and_times(span: dict, reader: Reader, *, end: str) -> SpanRow:
+    """What every span shape reads alike: its ids, and its times from ``start_timestamp`` to
+    ``end`` (the field's name differs between the shapes)."""
+    start_time = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
+    end_time = reader.timestamp(span.get(end), end)
+    return {
+        "trace_id": reader.hex_id(span.get("trace_id"), "trace_id", 32),
+        "span_id": reader.hex_id(span.get("span_id"), "span_id", 16),
+        "parent_span_id": reader.hex_id(span.get("parent_span_id"), "parent_span_id", 16),
+        "start_timestamp": start_time,
+        "timestamp": end_time,
+        "duration": duration_ms(start_time, end_time),
     }
 
 
@@ -99,24 +108,17 @@ def extract_span(rows: Rows, payload: dict, headers: dict) -> None:
             reader.note(f"items[{index}]: expected an object, got {json_kind(span)}; skipped")
 
 
-def _span_v2_row(span: dict, reader: Reader) -> dict:
+def _span_v2_row(span: dict, reader: Reader) -> SpanRow:
     """Columns of a span v2 (`application/vnd.sentry.items.span.v2+json`) entry."""
     attributes = attribute_values(span.get("attributes"), reader)
-    start = reader.timestamp(span.get("start_timestamp"), "start_timestamp")
-    end = reader.timestamp(span.get("end_timestamp"), "end_timestamp")
     return {
-        "trace_id": reader.hex_id(span.get("trace_id"), "trace_id", 32),
-        "span_id": reader.hex_id(span.get("span_id"), "span_id", 16),
-        "parent_span_id": reader.hex_id(span.get("parent_span_id"), "parent_span_id", 16),
+        **_ids_and_times(span, reader, end="end_timestamp"),
         "segment_id": first_string(attributes, "sentry.segment.id"),
         "is_segment": 1 if span.get("is_segment") is True else 0,
         "op": first_string(attributes, "sentry.op"),
         "description": reader.string(span.get("name"), "name")
         or first_string(attributes, "sentry.description"),
         "status": reader.string(span.get("status"), "status"),
-        "start_timestamp": start,
-        "timestamp": end,
-        "duration": duration_ms(start, end),
         "transaction_name": first_string(attributes, "sentry.segment.name", "sentry.transaction"),
         "environment": first_string(attributes, "sentry.environment"),
         "release": first_string(attributes, "sentry.release"),

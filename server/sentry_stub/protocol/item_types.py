@@ -4,13 +4,17 @@ Relay keeps these facts on the item type itself (``ItemType``, ``Item::quantitie
 sentry-python on ``Item.data_category``; here each type is one ``ItemType`` entry, and the rest
 of the server asks this table instead of keeping its own set: the envelope parser (known,
 event-bound and internal types), the limits (which size and count limit applies), the fault
-rules (data categories), the derivation (JSON or binary, and which derivation makes its rows).
+rules (data categories, what a limit on the event also drops), the derivation (JSON or binary,
+which derivation makes its rows, which item is the event), forwarding (which payloads repeat
+the event id), and on the client side the view (which method lists it) and the arrival hints.
 A new item type is one entry here, plus a derivation module in ``processing/`` if it has rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,8 +22,25 @@ class ItemType:
     name: str
     # Data categories it counts against (rate limits, outcomes, faults; spec §5.4); empty: none.
     categories: tuple[str, ...] = ()
-    # Makes Relay generate an event id when the envelope header carries none.
+    # Makes Relay generate an event id when the envelope header carries none (Relay's
+    # ``Item::requires_event``).
     event_bound: bool = False
+    # Carries the envelope's event, so a rate limit on it is a limit on the event (Relay's
+    # ``Item::creates_event``; an attachment does only by its attachment type, see
+    # ``ingest/faults.CRASH_ATTACHMENTS``).
+    creates_event: bool = False
+    # Dropped with the envelope's event when a rate limit removes the event (Relay's
+    # ``EnvelopeLimiter`` drops what ``requires_event``; ``feedback`` and ``replay_event`` are
+    # kept here, as they always were).
+    dropped_with_event: bool = False
+    # The payload is the event itself: it wins over crash attachments and form fields (Relay's
+    # ``event::extract`` takes these items first).
+    event_payload: bool = False
+    # The JSON payload repeats the envelope's event id (rewritten when forwarding with new ids).
+    repeats_event_id: bool = False
+    # The two data categories (UI platform, other platform) added when the item header names
+    # its ``platform`` (Relay's ``ItemHeaders::platform`` for profiles and profile chunks).
+    platform_categories: tuple[str, str] | None = None
     # The payload is a JSON document the server parses (else binary, kept as bytes).
     json: bool = False
     # Relay's per-envelope count and size group (``protocol/limits.py``), and the ``Limits``
@@ -33,88 +54,141 @@ class ItemType:
     known: bool = True
     # The derivation ``processing/`` runs on its payload (a name it dispatches on); None: no rows.
     derivation: str | None = None
+    # The ``StubView`` method that lists its items (``"sessions"``); None: only ``envelopes()``.
+    listed_by: str | None = None
+    # The SDK sends it when it flushes, so its arrival shows a flush (``hints.py``).
+    sent_on_flush: bool = False
 
 
-def _event_slot(
-    name: str, categories: tuple[str, ...] = (), derivation: str | None = None, *, json: bool = True
-) -> ItemType:
-    """A type that takes Relay's one event slot per envelope: event-bound, ``max_event_size``."""
-    return ItemType(
-        name,
-        categories,
-        event_bound=True,
-        json=json,
-        limit_group="event",
-        size_limit="max_event_size",
-        derivation=derivation,
-    )
-
+# Facts several entries share, spread into each of them.
+# Relay's one event slot per envelope: event-bound, counted and capped as the event.
+_EVENT_SLOT: dict[str, Any] = {
+    "event_bound": True,
+    "json": True,
+    "limit_group": "event",
+    "size_limit": "max_event_size",
+}
+# An event slot whose payload is the event itself.
+_EVENT: dict[str, Any] = {**_EVENT_SLOT, "event_payload": True}
+_SESSIONS: dict[str, Any] = {
+    "categories": ("session",),
+    "json": True,
+    "limit_group": "sessions",
+    "listed_by": "sessions",
+    "sent_on_flush": True,
+}
+_PROFILES: dict[str, Any] = {
+    "json": True,
+    "limit_group": "profile",
+    "size_limit": "max_profile_size",
+    "listed_by": "profiles",
+}
+_PROFILE_CHUNKS: dict[str, Any] = {
+    **_PROFILES,
+    "platform_categories": ("profile_chunk_ui", "profile_chunk"),
+}
+_REPLAY_MEDIA: dict[str, Any] = {
+    "categories": ("replay",),
+    "size_limit": "max_replay_compressed_size",
+    "listed_by": "replays",
+}
 
 ITEM_TYPES: dict[str, ItemType] = {
     entry.name: entry
     for entry in (
-        _event_slot("event", ("error",), "event"),
-        _event_slot(
+        ItemType(
+            "event",
+            ("error",),
+            creates_event=True,
+            repeats_event_id=True,
+            derivation="event",
+            **_EVENT,
+        ),
+        ItemType(
             "transaction",
             ("transaction", "transaction_indexed", "span", "span_indexed"),
-            "transaction",
+            creates_event=True,
+            repeats_event_id=True,
+            derivation="transaction",
+            **_EVENT,
         ),
-        _event_slot("security", ("security",), "security"),
-        _event_slot("raw_security", ("security",), "security_report"),
-        _event_slot("feedback", ("feedback",), "feedback"),
-        _event_slot("replay_event", ("replay",)),
-        _event_slot("form_data", json=False),
+        ItemType(
+            "security",
+            ("security",),
+            creates_event=True,
+            repeats_event_id=True,
+            derivation="security",
+            **_EVENT,
+        ),
+        ItemType(
+            "raw_security",
+            ("security",),
+            creates_event=True,
+            derivation="security_report",
+            **_EVENT,
+        ),
+        ItemType(
+            "feedback",
+            ("feedback",),
+            repeats_event_id=True,
+            derivation="feedback",
+            listed_by="feedback",
+            **_EVENT,
+        ),
+        ItemType("replay_event", ("replay",), listed_by="replays", **_EVENT_SLOT),
+        ItemType("form_data", dropped_with_event=True, **_EVENT_SLOT | {"json": False}),
         ItemType(
             "attachment",
             ("attachment", "attachment_item"),
             event_bound=True,
+            dropped_with_event=True,
             limit_group="attachments",
             size_limit="max_attachment_size",
+            listed_by="attachments",
         ),
         ItemType("nel", json=True),
         ItemType(
             "unreal_report",
             ("error",),
             event_bound=True,
+            creates_event=True,
             limit_group="attachments",
             size_limit="max_attachments_size",
         ),
         ItemType(
-            "user_report", ("feedback",), event_bound=True, json=True, limit_group="attachments"
+            "user_report",
+            ("feedback",),
+            event_bound=True,
+            dropped_with_event=True,
+            repeats_event_id=True,
+            json=True,
+            limit_group="attachments",
+            listed_by="feedback",
         ),
-        ItemType("session", ("session",), json=True, limit_group="sessions", derivation="session"),
         ItemType(
-            "sessions", ("session",), json=True, limit_group="sessions", derivation="sessions"
+            "client_report",
+            json=True,
+            limit_group="client_reports",
+            derivation="client_report",
+            listed_by="client_reports",
+            sent_on_flush=True,
         ),
+        ItemType("session", derivation="session", **_SESSIONS),
+        ItemType("sessions", derivation="sessions", **_SESSIONS),
         ItemType("statsd", size_limit="max_statsd_size"),
         ItemType("metric_buckets", size_limit="max_statsd_size"),
-        ItemType(
-            "client_report", json=True, limit_group="client_reports", derivation="client_report"
-        ),
         ItemType(
             "profile",
             ("profile", "profile_indexed"),
             event_bound=True,
-            json=True,
-            limit_group="profile",
-            size_limit="max_profile_size",
+            dropped_with_event=True,
+            platform_categories=("profile_ui", "profile_backend"),
+            **_PROFILES,
         ),
-        ItemType("profile_chunk", json=True, limit_group="profile", size_limit="max_profile_size"),
-        ItemType(
-            "profile_chunk_ui", json=True, limit_group="profile", size_limit="max_profile_size"
-        ),
-        ItemType(
-            "replay_recording",
-            ("replay",),
-            limit_group="replay_recording",
-            size_limit="max_replay_compressed_size",
-        ),
-        ItemType(
-            "replay_video",
-            ("replay",),
-            limit_group="replay_video",
-            size_limit="max_replay_compressed_size",
-        ),
+        ItemType("profile_chunk", **_PROFILE_CHUNKS),
+        ItemType("profile_chunk_ui", **_PROFILE_CHUNKS),
+        ItemType("replay_recording", limit_group="replay_recording", **_REPLAY_MEDIA),
+        ItemType("replay_video", limit_group="replay_video", **_REPLAY_MEDIA),
         ItemType(
             "check_in",
             ("monitor",),
@@ -122,6 +196,7 @@ ITEM_TYPES: dict[str, ItemType] = {
             limit_group="check_in",
             size_limit="max_check_in_size",
             derivation="check_in",
+            listed_by="check_ins",
         ),
         ItemType(
             "log",
@@ -165,5 +240,20 @@ def derivation_of(name: str) -> str | None:
     return item_type(name).derivation
 
 
-KNOWN_TYPES = frozenset(name for name, entry in ITEM_TYPES.items() if entry.known)
-INTERNAL_TYPES = frozenset(name for name, entry in ITEM_TYPES.items() if entry.internal)
+def _names(has: Callable[[ItemType], bool]) -> tuple[str, ...]:
+    """The names of the types ``has`` holds for, in table order."""
+    return tuple(name for name, entry in ITEM_TYPES.items() if has(entry))
+
+
+def listed_by(method: str) -> tuple[str, ...]:
+    """The types whose items the ``StubView`` method ``method`` lists, in table order."""
+    return _names(lambda entry: entry.listed_by == method)
+
+
+KNOWN_TYPES = frozenset(_names(lambda entry: entry.known))
+INTERNAL_TYPES = frozenset(_names(lambda entry: entry.internal))
+CREATES_EVENT = frozenset(_names(lambda entry: entry.creates_event))
+DROPPED_WITH_EVENT = frozenset(_names(lambda entry: entry.dropped_with_event))
+EVENT_PAYLOAD_TYPES = frozenset(_names(lambda entry: entry.event_payload))
+REPEATS_EVENT_ID = frozenset(_names(lambda entry: entry.repeats_event_id))
+SENT_ON_FLUSH = _names(lambda entry: entry.sent_on_flush)

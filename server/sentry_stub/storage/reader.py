@@ -23,6 +23,13 @@ from .schema import DERIVED_THROUGH, TABLES
 PAYLOAD_SQL = (
     "COALESCE(i.payload, envelope_payload(en.raw, en.raw_encoding, i.payload_offset, i.length))"
 )
+# The columns of an item record (``_item_record``), for a WHERE to follow.
+_ITEMS_SELECT = f"""
+    SELECT i.id, i.envelope_id, i.project_id, p.slug, i.received_at, i.type, i.headers,
+           {PAYLOAD_SQL}, i.content_type, i.filename, i.attachment_type, i.event_id
+    FROM items i JOIN envelopes en ON en.id = i.envelope_id
+    LEFT JOIN projects p ON p.id = i.project_id
+"""
 
 
 @dataclass(frozen=True)
@@ -39,14 +46,30 @@ class Scope:
         conditions = [f"{alias}.{item_column} > ?"]
         params: list[Any] = [self.after]
         if self.project_ids:
-            conditions.append(f"{alias}.project_id IN ({_marks(self.project_ids)})")
+            conditions.append(f"{alias}.project_id IN ({marks(self.project_ids)})")
             params.extend(self.project_ids)
         if self.public_keys:
             conditions.append(
                 f"{alias}.{item_column} IN (SELECT id FROM items WHERE id > ? "
-                f"AND public_key IN ({_marks(self.public_keys)}))"
+                f"AND public_key IN ({marks(self.public_keys)}))"
             )
             params.extend([self.after, *self.public_keys])
+        return conditions, params
+
+    def envelope_where(self) -> tuple[list[str], list[Any]]:
+        """Conditions on ``envelopes en``: past the cursor's envelope (so item-less envelopes
+        received after it count too), from the scope's projects and DSN keys."""
+        conditions = [
+            "en.id > COALESCE((SELECT envelope_id FROM items WHERE id <= ? "
+            "ORDER BY id DESC LIMIT 1), 0)"
+        ]
+        params: list[Any] = [self.after]
+        if self.project_ids:
+            conditions.append(f"en.project_id IN ({marks(self.project_ids)})")
+            params.extend(self.project_ids)
+        if self.public_keys:
+            conditions.append(f"en.public_key IN ({marks(self.public_keys)})")
+            params.extend(self.public_keys)
         return conditions, params
 
 
@@ -62,7 +85,7 @@ def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) 
     """Full event records for ``item_ids``, in that order."""
     if not item_ids:
         return []
-    marks = _marks(item_ids)
+    placeholders = marks(item_ids)
     rows = connection.execute(
         f"""
         SELECT e.item_id, e.event_id, e.type, e.project_id, p.slug, e.received_at,
@@ -72,7 +95,7 @@ def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) 
         JOIN items i ON i.id = e.item_id
         JOIN envelopes en ON en.id = i.envelope_id
         LEFT JOIN projects p ON p.id = e.project_id
-        WHERE e.item_id IN ({marks})
+        WHERE e.item_id IN ({placeholders})
         """,
         tuple(item_ids),
     ).fetchall()
@@ -116,16 +139,10 @@ def items(
     """Item records: headers, parsed JSON payload (or None), and for binary items the size."""
     where, params = scope.where("i", "id")
     if types:
-        where.append(f"i.type IN ({_marks(types)})")
+        where.append(f"i.type IN ({marks(types)})")
         params.extend(types)
     rows = connection.execute(
-        f"""
-        SELECT i.id, i.envelope_id, i.project_id, p.slug, i.received_at, i.type, i.headers,
-               {PAYLOAD_SQL}, i.content_type, i.filename, i.attachment_type, i.event_id
-        FROM items i JOIN envelopes en ON en.id = i.envelope_id
-        LEFT JOIN projects p ON p.id = i.project_id
-        WHERE {" AND ".join(where)} ORDER BY i.id LIMIT ?
-        """,
+        f"{_ITEMS_SELECT} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?",
         (*params, limit),
     ).fetchall()
     return [_item_record(row, with_content) for row in rows]
@@ -142,17 +159,7 @@ def item_content(connection: sqlite3.Connection, item_id: int) -> tuple[bytes, s
 
 def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000) -> list[dict]:
     """Envelopes with an item in the scope (or, item-less, received after the cursor)."""
-    where = [
-        "en.id > COALESCE((SELECT envelope_id FROM items WHERE id <= ? "
-        "ORDER BY id DESC LIMIT 1), 0)"
-    ]
-    params: list[Any] = [scope.after]
-    if scope.project_ids:
-        where.append(f"en.project_id IN ({_marks(scope.project_ids)})")
-        params.extend(scope.project_ids)
-    if scope.public_keys:
-        where.append(f"en.public_key IN ({_marks(scope.public_keys)})")
-        params.extend(scope.public_keys)
+    where, params = scope.envelope_where()
     rows = connection.execute(
         f"""
         SELECT en.id, en.received_at, en.project_id, p.slug, en.endpoint, en.event_id,
@@ -191,14 +198,7 @@ def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000
 
 def items_of_envelope(connection: sqlite3.Connection, envelope_id: int) -> list[dict]:
     rows = connection.execute(
-        f"""
-        SELECT i.id, i.envelope_id, i.project_id, p.slug, i.received_at, i.type, i.headers,
-               {PAYLOAD_SQL}, i.content_type, i.filename, i.attachment_type, i.event_id
-        FROM items i JOIN envelopes en ON en.id = i.envelope_id
-        LEFT JOIN projects p ON p.id = i.project_id
-        WHERE i.envelope_id = ? ORDER BY i.idx
-        """,
-        (envelope_id,),
+        f"{_ITEMS_SELECT} WHERE i.envelope_id = ? ORDER BY i.idx", (envelope_id,)
     ).fetchall()
     return [_item_record(row, True) for row in rows]
 
@@ -287,15 +287,16 @@ def reset(connection: sqlite3.Connection) -> None:
     connection.execute("UPDATE meta SET value = '0' WHERE key = ?", (DERIVED_THROUGH,))
 
 
-def _marks(values: Sequence[Any]) -> str:
+def marks(values: Sequence[Any]) -> str:
+    """The ``?`` placeholders of an ``IN (...)`` list of ``values``."""
     return ", ".join("?" * len(values))
 
 
 def _tags_for(connection: sqlite3.Connection, item_ids: Sequence[int]) -> dict[int, list]:
-    marks = _marks(item_ids)
+    placeholders = marks(item_ids)
     tags: dict[int, list] = {}
     for item_id, key, value in connection.execute(
-        f"SELECT item_id, key, value FROM tags WHERE item_id IN ({marks}) ORDER BY rowid",
+        f"SELECT item_id, key, value FROM tags WHERE item_id IN ({placeholders}) ORDER BY rowid",
         tuple(item_ids),
     ):
         tags.setdefault(item_id, []).append([key, value])

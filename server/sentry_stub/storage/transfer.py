@@ -19,7 +19,7 @@ from ..export_format import ImportRecord, InvalidRecord
 from ..protocol.envelope import EnvelopeError, parse_envelope
 from ..settings.values import Project
 from .packing import unpack
-from .reader import Scope
+from .reader import Scope, marks
 from .received import Received, store_envelope
 
 _COLUMNS = (
@@ -47,19 +47,13 @@ def export_page(
     limit: int = 100,
 ) -> list[dict]:
     """Up to ``limit`` envelopes after envelope id ``since``, in the scope (and in ``only``)."""
-    after_cursor = "(SELECT envelope_id FROM items WHERE id <= ? ORDER BY id DESC LIMIT 1)"
-    where = ["en.id > ?", f"en.id > COALESCE({after_cursor}, 0)"]
-    params: list[Any] = [since, scope.after]
+    in_scope, scope_params = scope.envelope_where()
+    where = ["en.id > ?", *in_scope]
+    params: list[Any] = [since, *scope_params]
     if only is not None:
         chosen = sorted(i for i in only if i > since)[:limit]
-        where.append(f"en.id IN ({_marks(chosen)})")
+        where.append(f"en.id IN ({marks(chosen)})")
         params.extend(chosen)
-    if scope.project_ids:
-        where.append(f"en.project_id IN ({_marks(scope.project_ids)})")
-        params.extend(scope.project_ids)
-    if scope.public_keys:
-        where.append(f"en.public_key IN ({_marks(scope.public_keys)})")
-        params.extend(scope.public_keys)
     rows = connection.execute(
         f"""
         SELECT {", ".join(_COLUMNS)}
@@ -77,7 +71,7 @@ def envelopes_of_items(connection: sqlite3.Connection, item_ids: Sequence[int]) 
     for start in range(0, len(item_ids), 500):
         chunk = item_ids[start : start + 500]
         rows = connection.execute(
-            f"SELECT DISTINCT envelope_id FROM items WHERE id IN ({_marks(chunk)})", tuple(chunk)
+            f"SELECT DISTINCT envelope_id FROM items WHERE id IN ({marks(chunk)})", tuple(chunk)
         ).fetchall()
         found.update(row[0] for row in rows)
     return found
@@ -122,7 +116,3 @@ def _export_record(row: Sequence[Any]) -> dict:
         "envelope": base64.b64encode(unpack(row[10], row[11])).decode(),
         "id": row[0],
     }
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
