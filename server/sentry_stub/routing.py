@@ -8,6 +8,11 @@ bytes it reads and who may call it:
 - ``GUARDED``: the web UI, ``/stub/api/*``, Discover and the web API: only allowed hosts and no
   cross-site writes (``ingest/guard.py``), no CORS.
 
+A path no route takes (a 404 from the web UI, a 405, a slash redirect) is answered under the
+policy of its area (``UNCLAIMED``): Relay's CORS among the ingest routes, none elsewhere.
+``RoutePolicies`` says which policy a path has; the app hands it to the CORS layer and the guard,
+which keep no paths of their own.
+
 ``INGEST`` and ``OPEN`` routes are served by ``LeanRouter``, a plain ASGI dispatcher: a regex
 match and the handler, with no Starlette router, middleware or exception layers in between (they
 cost more than the rest of a small envelope's request). ``GUARDED`` routes are Starlette routes
@@ -53,6 +58,17 @@ class Policy(enum.Enum):
     INGEST = "any Host and Origin; Relay's CORS"
     OPEN = "any Host and Origin; no CORS"
     GUARDED = "allowed hosts, no cross-site writes; no CORS"
+
+
+# The policy of a path no route takes, by its first matching prefix (else ``GUARDED``): Relay's
+# CORS under /api/ except for the web API and Relay's own routes; health check areas open.
+UNCLAIMED: tuple[tuple[str, Policy], ...] = (
+    ("/api/relay/healthcheck/", Policy.OPEN),
+    ("/api/0/relays/live/", Policy.OPEN),
+    ("/api/relay/", Policy.GUARDED),
+    ("/api/0/", Policy.GUARDED),
+    ("/api/", Policy.INGEST),
+)
 
 
 @dataclass(frozen=True)
@@ -196,6 +212,31 @@ def starlette_routes(table: Sequence[Endpoint]) -> list[Route]:
         for e in table
         if e.policy is Policy.GUARDED
     ]
+
+
+class RoutePolicies:
+    """The policy a request path is answered under: its route's, else its area's (``UNCLAIMED``).
+
+    A path answers under one policy whatever the method, so a preflight (``OPTIONS``, which no
+    route lists) and a wrong method get their route's CORS, as Relay's CORS layer grants them.
+    """
+
+    def __init__(self, table: Sequence[Endpoint]):
+        self.routes = [(compile_path(e.path)[0], e.policy) for e in table]
+
+    def __call__(self, path: str) -> Policy:
+        for regex, policy in self.routes:
+            if regex.match(path):
+                return policy
+        return next((p for prefix, p in UNCLAIMED if path.startswith(prefix)), Policy.GUARDED)
+
+    def is_ingest(self, path: str) -> bool:
+        """Whether Relay's CORS answers this path (``ingest/cors.py``)."""
+        return self(path) is Policy.INGEST
+
+    def is_open(self, path: str) -> bool:
+        """Whether any Host and Origin may call this path (``ingest/guard.py`` lets it pass)."""
+        return self(path) is not Policy.GUARDED
 
 
 def _with_body_limit(handler: Handler, limit: int) -> Handler:
