@@ -108,6 +108,15 @@ def test_cors_and_the_guard_follow_the_table_not_a_path_prefix() -> None:
     assert policies("/custom") is Policy.GUARDED
 
 
+def test_each_api_is_answered_by_its_own_package(table: list[Endpoint]) -> None:
+    """``api/`` answers the stub's own ``/stub/api/*``, ``webapi/`` Sentry's ``/api/0/*``."""
+    packages = {"/stub/api/": "sentry_stub.api.", "/api/0/organizations/": "sentry_stub.webapi."}
+    for endpoint in table:
+        for prefix, package in packages.items():
+            if endpoint.path.startswith(prefix):
+                assert endpoint.handler.__module__.startswith(package), endpoint.path
+
+
 def test_ingest_routes_grant_relays_cors_and_others_none(
     server: StubServer, table: list[Endpoint]
 ) -> None:

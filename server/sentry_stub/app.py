@@ -63,7 +63,7 @@ class StubApp:
         transfer = TransferApi(self.projects, self.database)
         hosts = settings.host_allow_list
         tokens = TokenPolicy(settings.strict, frozenset(settings.auth_tokens), hosts)
-        webapi = WebApi(self.projects, self.database, tokens)  # what sentry-cli calls
+        webapi = WebApi(self.projects, self.database, tokens, api)  # sentry-cli's, Discover
         # Alert actions are carried out after each commit, off the ingest path.
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
         if settings.rules.any_alerts:  # only alert rules make firings to deliver

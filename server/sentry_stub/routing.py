@@ -156,7 +156,7 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         guarded(f"{a}/discover", get, q.discover),
         guarded(f"{a}/query", get, q.pipe_query),
         guarded(f"{a}/reset", post, q.reset),
-        guarded(f"{a}/releases", get, w.stub_releases),
+        guarded(f"{a}/releases", get, q.releases),
         guarded(f"{a}/checks/pii", get, h.checks.pii),
         guarded(f"{a}/checks/sampling", get, h.checks.sampling),
         guarded(f"{a}/checks/releases", get, h.checks.releases),
@@ -175,7 +175,7 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         guarded(f"{a}/export", get, h.transfer.export),
         guarded(f"{a}/import", post, h.transfer.import_, api),  # sent in batches (exports.py)
         # Sentry's web API: Discover, and what sentry-cli calls (bearer token on all but /api/0/)
-        guarded(f"{org}/events/", get, q.organization_events),
+        guarded(f"{org}/events/", get, w.organization_events),
         guarded("/api/0/", get, w.auth_info),
         web(f"{org}/releases/", get, w.list_releases),
         web(f"{org}/releases/", post, w.create_release, api),
