@@ -99,7 +99,7 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
     i, q, w = h.ingest, h.query, h.webapi
     p, a = "/api/{project_id}", "/stub/api"
     org, project = "/api/0/organizations/{org}", "/api/0/projects/{org}/{project}"
-    rel, prel = f"{org}/releases/{{version}}", f"{project}/releases/{{version}}"
+    rel = f"{org}/releases/{{version}}"
     post, get, put, delete = ("POST",), ("GET",), ("PUT",), ("DELETE",)
     event, envelope = limits.max_event_size, limits.max_envelope_size
     attachments, api = limits.max_attachments_size, limits.max_api_payload_size
@@ -117,6 +117,20 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
     def web(path: str, methods: tuple[str, ...], handler: Handler, limit: int = 0) -> Endpoint:
         """A web API route sentry-cli calls: guarded, and only with a bearer token."""
         return guarded(path, methods, w.token_required(handler), limit)
+
+    def releases(scope: str) -> list[Endpoint]:
+        """What sentry-cli does to releases, under ``scope``: an organization or a project."""
+        release, upload = f"{scope}/releases/{{version}}", MAX_FILE_UPLOAD_SIZE
+        return [
+            web(f"{scope}/releases/", get, w.list_releases),
+            web(f"{scope}/releases/", post, w.create_release, api),
+            web(f"{release}/", get, w.get_release),
+            web(f"{release}/", put, w.update_release, api),
+            web(f"{release}/", delete, w.delete_release),
+            web(f"{release}/files/", get, w.list_files),
+            web(f"{release}/files/", post, w.upload_file, upload),
+            web(f"{release}/files/{{file_id:int}}/", delete, w.delete_file),
+        ]
 
     return [
         # ingest, as Relay answers it (first: the lean router tries routes in this order)
@@ -177,16 +191,8 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         # Sentry's web API: Discover, and what sentry-cli calls (bearer token on all but /api/0/)
         guarded(f"{org}/events/", get, w.organization_events),
         guarded("/api/0/", get, w.auth_info),
-        web(f"{org}/releases/", get, w.list_releases),
-        web(f"{org}/releases/", post, w.create_release, api),
-        web(f"{project}/releases/", get, w.list_releases),
-        web(f"{project}/releases/", post, w.create_release, api),
-        web(f"{rel}/", get, w.get_release),
-        web(f"{rel}/", put, w.update_release, api),
-        web(f"{rel}/", delete, w.delete_release),
-        web(f"{prel}/", get, w.get_release),
-        web(f"{prel}/", put, w.update_release, api),
-        web(f"{prel}/", delete, w.delete_release),
+        *releases(org),
+        *releases(project),
         web(f"{rel}/deploys/", get, w.list_deploys),
         web(f"{rel}/deploys/", post, w.create_deploy, api),
         web(f"{rel}/commits/", get, w.commits),
@@ -196,12 +202,6 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         web(f"{org}/chunk-upload/", post, w.upload_chunks, chunks.MAX_REQUEST_SIZE),
         web(f"{org}/artifactbundle/assemble/", post, w.assemble_artifact_bundle, api),
         web(f"{rel}/assemble/", post, w.assemble_release_bundle, api),
-        web(f"{rel}/files/", get, w.list_files),
-        web(f"{rel}/files/", post, w.upload_file, MAX_FILE_UPLOAD_SIZE),
-        web(f"{rel}/files/{{file_id:int}}/", delete, w.delete_file),
-        web(f"{prel}/files/", get, w.list_files),
-        web(f"{prel}/files/", post, w.upload_file, MAX_FILE_UPLOAD_SIZE),
-        web(f"{prel}/files/{{file_id:int}}/", delete, w.delete_file),
     ]
 
 
