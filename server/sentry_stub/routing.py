@@ -8,10 +8,10 @@ bytes it reads and who may call it:
 - ``GUARDED``: the web UI, ``/stub/api/*``, Discover and the web API: only allowed hosts and no
   cross-site writes (``ingest/guard.py``), no CORS.
 
-A path no route takes (a 404 from the web UI, a 405, a slash redirect) is answered under the
-policy of its area (``UNCLAIMED``): Relay's CORS among the ingest routes, none elsewhere.
-``RoutePolicies`` says which policy a path has; the app hands it to the CORS layer and the guard,
-which keep no paths of their own.
+A path is answered under its route's policy whatever the method (a preflight, a 405); a path
+no route takes (a 404 from the web UI, a slash redirect) under its area's (``UNCLAIMED``):
+Relay's CORS among the ingest routes, none elsewhere. ``RoutePolicies`` says which policy a path
+has; the app hands it to the CORS layer and the guard, which keep no paths of their own.
 
 ``INGEST`` and ``OPEN`` routes are served by ``LeanRouter``, a plain ASGI dispatcher: a regex
 match and the handler, with no Starlette router, middleware or exception layers in between (they
