@@ -17,7 +17,7 @@ import pytest
 
 from sentry_stub import StubServer
 from sentry_stub.app import StubApp
-from sentry_stub.routing import Endpoint, Policy
+from sentry_stub.routing import Endpoint, Policy, RoutePolicies, healthy
 
 KEY = "0123456789abcdef0123456789abcdef"
 PARAMS = {
@@ -82,6 +82,39 @@ def test_the_table_lists_each_route_and_method_once(table: list[Endpoint]) -> No
     assert len(pairs) == len(set(pairs))
     ingest = {e.path for e in table if e.policy is Policy.INGEST}
     assert {"/api/{project_id}/envelope/", "/tunnel", "/api/store/"} <= ingest
+
+
+def test_each_path_answers_under_its_routes_policy(table: list[Endpoint]) -> None:
+    policies = RoutePolicies(table)
+    for endpoint in table:
+        assert policies(url_of(endpoint).partition("?")[0]) is endpoint.policy, endpoint.path
+
+
+def test_cors_and_the_guard_follow_the_table_not_a_path_prefix() -> None:
+    policies = RoutePolicies(
+        [
+            Endpoint("/custom/{x}/", ("POST",), healthy, Policy.INGEST),
+            Endpoint("/api/7/watched/", ("GET",), healthy, Policy.GUARDED),
+            Endpoint("/api/7/probe/", ("GET",), healthy, Policy.OPEN),
+        ]
+    )
+    assert policies.is_ingest("/custom/a/") and policies.is_open("/custom/a/")
+    assert not policies.is_open("/api/7/watched/")  # under /api/, but its route is guarded
+    assert policies.is_open("/api/7/probe/") and not policies.is_ingest("/api/7/probe/")
+    # Paths no route takes answer under their area's policy (a 404, a redirect).
+    assert policies("/api/7/nothing/") is Policy.INGEST
+    assert policies("/api/0/nothing/") is Policy.GUARDED
+    assert policies("/api/relay/healthcheck/nothing/") is Policy.OPEN
+    assert policies("/custom") is Policy.GUARDED
+
+
+def test_each_api_is_answered_by_its_own_package(table: list[Endpoint]) -> None:
+    """``api/`` answers the stub's own ``/stub/api/*``, ``webapi/`` Sentry's ``/api/0/*``."""
+    packages = {"/stub/api/": "sentry_stub.api.", "/api/0/organizations/": "sentry_stub.webapi."}
+    for endpoint in table:
+        for prefix, package in packages.items():
+            if endpoint.path.startswith(prefix):
+                assert endpoint.handler.__module__.startswith(package), endpoint.path
 
 
 def test_ingest_routes_grant_relays_cors_and_others_none(

@@ -26,7 +26,14 @@ from .ingest.faults import FaultRules
 from .ingest.guard import RequestGuard
 from .processing.derivation import Deriver
 from .protocol.errors import IngestError
-from .routing import Handlers, LeanRouter, endpoints, error_answer, starlette_routes
+from .routing import (
+    Handlers,
+    LeanRouter,
+    RoutePolicies,
+    endpoints,
+    error_answer,
+    starlette_routes,
+)
 from .rules.actions import Dispatcher
 from .storage.database import Database
 from .storage.projects import ProjectRegistry
@@ -56,7 +63,7 @@ class StubApp:
         transfer = TransferApi(self.projects, self.database)
         hosts = settings.host_allow_list
         tokens = TokenPolicy(settings.strict, frozenset(settings.auth_tokens), hosts)
-        webapi = WebApi(self.projects, self.database, tokens)  # what sentry-cli calls
+        webapi = WebApi(self.projects, self.database, tokens, api)  # sentry-cli's, Discover
         # Alert actions are carried out after each commit, off the ingest path.
         self.dispatcher = Dispatcher(self.database, self.projects, settings.base_url)
         if settings.rules.any_alerts:  # only alert rules make firings to deliver
@@ -68,11 +75,13 @@ class StubApp:
             self.database.commit_listeners.append(self.forwarder.wake)
         handlers = Handlers(ingest, api, checks, faults, rules, transfer, webapi, ready=self._ready)
         self.endpoints = endpoints(handlers, settings.limits)
+        # CORS and the guard ask the route table which policy a path is answered under.
+        self.policies = RoutePolicies(self.endpoints)
         error_answers = {IngestError: error_answer, ApiError: error_answer, Exception: error_answer}
         self.starlette = Starlette(
             routes=starlette_routes(self.endpoints),
             # Outside ingest, only allowed hosts and no cross-site writes (ingest/guard.py).
-            middleware=[Middleware(RequestGuard, hosts=hosts)],
+            middleware=[Middleware(RequestGuard, hosts=hosts, is_open=self.policies.is_open)],
             exception_handlers=error_answers,
             lifespan=self._lifespan,
         )
@@ -107,9 +116,10 @@ class StubApp:
         scope["app"] = self.starlette
         if self._app is None:
             # Fault rules outermost, so that one can drop the connection itself; Relay's CORS
-            # on the ingest paths; then the lean routes, and Starlette for the rest.
+            # on the ingest routes; then the lean routes, and Starlette for the rest.
             stack = self.starlette.build_middleware_stack()
-            self._app = FaultResponses(CORSMiddleware(LeanRouter(self.endpoints, stack)))
+            lean = LeanRouter(self.endpoints, stack)
+            self._app = FaultResponses(CORSMiddleware(lean, self.policies.is_ingest))
         await self._app(scope, receive, send)
 
     async def _ready(self, request: Request) -> Response:

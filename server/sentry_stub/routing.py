@@ -8,6 +8,11 @@ bytes it reads and who may call it:
 - ``GUARDED``: the web UI, ``/stub/api/*``, Discover and the web API: only allowed hosts and no
   cross-site writes (``ingest/guard.py``), no CORS.
 
+A path is answered under its route's policy whatever the method (a preflight, a 405); a path
+no route takes (a 404 from the web UI, a slash redirect) under its area's (``UNCLAIMED``):
+Relay's CORS among the ingest routes, none elsewhere. ``RoutePolicies`` says which policy a path
+has; the app hands it to the CORS layer and the guard, which keep no paths of their own.
+
 ``INGEST`` and ``OPEN`` routes are served by ``LeanRouter``, a plain ASGI dispatcher: a regex
 match and the handler, with no Starlette router, middleware or exception layers in between (they
 cost more than the rest of a small envelope's request). ``GUARDED`` routes are Starlette routes
@@ -55,6 +60,17 @@ class Policy(enum.Enum):
     GUARDED = "allowed hosts, no cross-site writes; no CORS"
 
 
+# The policy of a path no route takes, by its first matching prefix (else ``GUARDED``): Relay's
+# CORS under /api/ except for the web API and Relay's own routes; health check areas open.
+UNCLAIMED: tuple[tuple[str, Policy], ...] = (
+    ("/api/relay/healthcheck/", Policy.OPEN),
+    ("/api/0/relays/live/", Policy.OPEN),
+    ("/api/relay/", Policy.GUARDED),
+    ("/api/0/", Policy.GUARDED),
+    ("/api/", Policy.INGEST),
+)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     path: str
@@ -83,7 +99,7 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
     i, q, w = h.ingest, h.query, h.webapi
     p, a = "/api/{project_id}", "/stub/api"
     org, project = "/api/0/organizations/{org}", "/api/0/projects/{org}/{project}"
-    rel, prel = f"{org}/releases/{{version}}", f"{project}/releases/{{version}}"
+    rel = f"{org}/releases/{{version}}"
     post, get, put, delete = ("POST",), ("GET",), ("PUT",), ("DELETE",)
     event, envelope = limits.max_event_size, limits.max_envelope_size
     attachments, api = limits.max_attachments_size, limits.max_api_payload_size
@@ -101,6 +117,20 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
     def web(path: str, methods: tuple[str, ...], handler: Handler, limit: int = 0) -> Endpoint:
         """A web API route sentry-cli calls: guarded, and only with a bearer token."""
         return guarded(path, methods, w.token_required(handler), limit)
+
+    def releases(scope: str) -> list[Endpoint]:
+        """What sentry-cli does to releases, under ``scope``: an organization or a project."""
+        release, upload = f"{scope}/releases/{{version}}", MAX_FILE_UPLOAD_SIZE
+        return [
+            web(f"{scope}/releases/", get, w.list_releases),
+            web(f"{scope}/releases/", post, w.create_release, api),
+            web(f"{release}/", get, w.get_release),
+            web(f"{release}/", put, w.update_release, api),
+            web(f"{release}/", delete, w.delete_release),
+            web(f"{release}/files/", get, w.list_files),
+            web(f"{release}/files/", post, w.upload_file, upload),
+            web(f"{release}/files/{{file_id:int}}/", delete, w.delete_file),
+        ]
 
     return [
         # ingest, as Relay answers it (first: the lean router tries routes in this order)
@@ -140,7 +170,7 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         guarded(f"{a}/discover", get, q.discover),
         guarded(f"{a}/query", get, q.pipe_query),
         guarded(f"{a}/reset", post, q.reset),
-        guarded(f"{a}/releases", get, w.stub_releases),
+        guarded(f"{a}/releases", get, q.releases),
         guarded(f"{a}/checks/pii", get, h.checks.pii),
         guarded(f"{a}/checks/sampling", get, h.checks.sampling),
         guarded(f"{a}/checks/releases", get, h.checks.releases),
@@ -159,18 +189,10 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         guarded(f"{a}/export", get, h.transfer.export),
         guarded(f"{a}/import", post, h.transfer.import_, api),  # sent in batches (exports.py)
         # Sentry's web API: Discover, and what sentry-cli calls (bearer token on all but /api/0/)
-        guarded(f"{org}/events/", get, q.organization_events),
+        guarded(f"{org}/events/", get, w.organization_events),
         guarded("/api/0/", get, w.auth_info),
-        web(f"{org}/releases/", get, w.list_releases),
-        web(f"{org}/releases/", post, w.create_release, api),
-        web(f"{project}/releases/", get, w.list_releases),
-        web(f"{project}/releases/", post, w.create_release, api),
-        web(f"{rel}/", get, w.get_release),
-        web(f"{rel}/", put, w.update_release, api),
-        web(f"{rel}/", delete, w.delete_release),
-        web(f"{prel}/", get, w.get_release),
-        web(f"{prel}/", put, w.update_release, api),
-        web(f"{prel}/", delete, w.delete_release),
+        *releases(org),
+        *releases(project),
         web(f"{rel}/deploys/", get, w.list_deploys),
         web(f"{rel}/deploys/", post, w.create_deploy, api),
         web(f"{rel}/commits/", get, w.commits),
@@ -180,12 +202,6 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
         web(f"{org}/chunk-upload/", post, w.upload_chunks, chunks.MAX_REQUEST_SIZE),
         web(f"{org}/artifactbundle/assemble/", post, w.assemble_artifact_bundle, api),
         web(f"{rel}/assemble/", post, w.assemble_release_bundle, api),
-        web(f"{rel}/files/", get, w.list_files),
-        web(f"{rel}/files/", post, w.upload_file, MAX_FILE_UPLOAD_SIZE),
-        web(f"{rel}/files/{{file_id:int}}/", delete, w.delete_file),
-        web(f"{prel}/files/", get, w.list_files),
-        web(f"{prel}/files/", post, w.upload_file, MAX_FILE_UPLOAD_SIZE),
-        web(f"{prel}/files/{{file_id:int}}/", delete, w.delete_file),
     ]
 
 
@@ -196,6 +212,31 @@ def starlette_routes(table: Sequence[Endpoint]) -> list[Route]:
         for e in table
         if e.policy is Policy.GUARDED
     ]
+
+
+class RoutePolicies:
+    """The policy a request path is answered under: its route's, else its area's (``UNCLAIMED``).
+
+    A path answers under one policy whatever the method, so a preflight (``OPTIONS``, which no
+    route lists) and a wrong method get their route's CORS, as Relay's CORS layer grants them.
+    """
+
+    def __init__(self, table: Sequence[Endpoint]):
+        self.routes = [(compile_path(e.path)[0], e.policy) for e in table]
+
+    def __call__(self, path: str) -> Policy:
+        for regex, policy in self.routes:
+            if regex.match(path):
+                return policy
+        return next((p for prefix, p in UNCLAIMED if path.startswith(prefix)), Policy.GUARDED)
+
+    def is_ingest(self, path: str) -> bool:
+        """Whether Relay's CORS answers this path (``ingest/cors.py``)."""
+        return self(path) is Policy.INGEST
+
+    def is_open(self, path: str) -> bool:
+        """Whether any Host and Origin may call this path (``ingest/guard.py`` lets it pass)."""
+        return self(path) is not Policy.GUARDED
 
 
 def _with_body_limit(handler: Handler, limit: int) -> Handler:

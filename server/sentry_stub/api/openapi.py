@@ -7,93 +7,93 @@ import typing
 from .. import __version__
 from ..protocol.tables import DERIVED_TABLES, ROW_KINDS, Table
 
+
+def _query(name: str, schema: dict | str = "string", *, required: bool = False) -> dict:
+    """A query parameter: ``schema`` is its JSON type's name, or its whole schema."""
+    parameter = {
+        "name": name,
+        "in": "query",
+        "schema": {"type": schema} if isinstance(schema, str) else schema,
+    }
+    return {**parameter, "required": True} if required else parameter
+
+
+def _path(name: str, schema: dict | str) -> dict:
+    return {**_query(name, schema), "in": "path", "required": True}
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def _records(description: str, items: dict, *, warnings: bool = False) -> dict:
+    """A 200 answering ``{"data": [items]}``; a search's adds its warnings (query/warnings.py)."""
+    properties = {"data": {"type": "array", "items": items}}
+    if warnings:
+        properties["warnings"] = {"type": "array", "items": {"type": "string"}}
+    return {
+        "200": {
+            "description": description,
+            "content": _json({"type": "object", "properties": properties}),
+        }
+    }
+
+
+def _operation(
+    method: str, summary: str, responses: dict, parameters: list[dict] | None = None
+) -> dict:
+    """One method of a path; only a ``get`` lists its parameters even when there are none."""
+    operation = {"summary": summary, "responses": responses}
+    return {method: operation if parameters is None else {**operation, "parameters": parameters}}
+
+
+def _get(summary: str, parameters: list[dict], responses: dict | None = None) -> dict:
+    return _operation("get", summary, responses or _DATA, parameters)
+
+
 _CURSOR = {
-    "name": "after",
-    "in": "query",
+    **_query("after", {"type": "integer", "minimum": 0}),
     "description": "Receive cursor from /stub/api/cursor: only what arrived after it.",
-    "schema": {"type": "integer", "minimum": 0},
 }
-_PROJECT = {
-    "name": "project",
-    "in": "query",
-    "description": "Project slug or numeric id; repeatable.",
-    "schema": {"type": "string"},
-}
-_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}}
-_DATA = {
-    "200": {
-        "description": "The matching records.",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"data": {"type": "array", "items": {"type": "object"}}},
-                }
-            }
-        },
-    }
-}
-# A search's answer: the records and the query warnings (see query/warnings.py).
-_SEARCH = {
-    "200": {
-        "description": "The matching records and the query's warnings.",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "data": {"type": "array", "items": {"type": "object"}},
-                        "warnings": {"type": "array", "items": {"type": "string"}},
-                    },
-                }
-            }
-        },
-    }
-}
+_PROJECT = {**_query("project"), "description": "Project slug or numeric id; repeatable."}
+_LIMIT = _query("limit", {"type": "integer", "minimum": 0})
+_ORDER = _query("order", {"type": "string", "enum": ["asc", "desc"]})
+_SEARCH_QUERY = _query("query")
+_DATA = _records("The matching records.", {"type": "object"})
+_SEARCH = _records(
+    "The matching records and the query's warnings.", {"type": "object"}, warnings=True
+)
+_ERROR_BODY = _json({"$ref": "#/components/schemas/Error"})
 _ERROR = {
     "400": {
         "description": "A bad parameter or query; `detail` names it (with `column` and `query` "
         "for a syntax error).",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "content": _ERROR_BODY,
     }
 }
+_FIELD = _query("field", required=True)
 _DISCOVER_PARAMS = [
-    {"name": "query", "in": "query", "schema": {"type": "string"}},
-    {"name": "sort", "in": "query", "schema": {"type": "string"}},
-    {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
-    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-    {"name": "environment", "in": "query", "schema": {"type": "string"}},
-    {"name": "statsPeriod", "in": "query", "schema": {"type": "string"}},
-    {"name": "start", "in": "query", "schema": {"type": "string"}},
-    {"name": "end", "in": "query", "schema": {"type": "string"}},
+    _SEARCH_QUERY,
+    _query("sort"),
+    _query("per_page", "integer"),
+    _query("cursor"),
+    _query("environment"),
+    _query("statsPeriod"),
+    _query("start"),
+    _query("end"),
     _PROJECT,
     _CURSOR,
 ]
-
-
 _RATE = {"type": "number", "minimum": 0, "maximum": 1}
 _REPORT = {
     "200": {"description": "The report; `passed` says whether the check holds."},
     **_ERROR,
 }
-
-
-_EVENT_LIST = {
-    "200": {
-        "description": "The matching events, each an `Event` record, and the query's warnings.",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-                        "warnings": {"type": "array", "items": {"type": "string"}},
-                    },
-                }
-            }
-        },
-    }
-}
+_EVENT_LIST = _records(
+    "The matching events, each an `Event` record, and the query's warnings.",
+    {"$ref": "#/components/schemas/Event"},
+    warnings=True,
+)
 _EVENT = {
     "type": "object",
     "description": "One event, read three ways: `data` as sent, `indexed` as searches read it, "
@@ -174,34 +174,11 @@ def _row_schema(table: Table) -> dict:
 def _rows_answer() -> dict:
     """The rows of one kind: each a row of that kind's table."""
     refs = [{"$ref": f"#/components/schemas/{_schema_name(t)}"} for t in DERIVED_TABLES]
-    return {
-        "200": {
-            "description": "The matching records.",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "data": {"type": "array", "items": {"type": "object", "anyOf": refs}}
-                        },
-                    }
-                }
-            },
-        }
-    }
-
-
-def _path(name: str, kind: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
-
-
-def _get(summary: str, parameters: list[dict], responses: dict | None = None) -> dict:
-    return {"get": {"summary": summary, "parameters": parameters, "responses": responses or _DATA}}
+    return _records("The matching records.", {"type": "object", "anyOf": refs})
 
 
 def openapi_schema() -> dict:
     a = "/stub/api"
-    _ROWS = _rows_answer()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -218,12 +195,12 @@ def openapi_schema() -> dict:
             f"{a}/wait": _get(
                 "Long poll: answers once the cursor differs from `after` (something arrived, or a "
                 "reset moved it back), or at `timeout`.",
-                [_CURSOR, {"name": "timeout", "in": "query", "schema": {"type": "number"}}],
+                [_CURSOR, _query("timeout", "number")],
                 {"200": {"description": '`{"cursor": N}`: the cursor now'}},
             ),
             f"{a}/explain": _get(
                 "The newest events a search does not match, with the clause that excluded each.",
-                [{"name": "query", "in": "query", "schema": {"type": "string"}}, _PROJECT, _CURSOR],
+                [_SEARCH_QUERY, _PROJECT, _CURSOR],
                 {**_SEARCH, **_ERROR},
             ),
             f"{a}/cursor": _get("The current receive cursor (the id of the last stored item).", []),
@@ -232,15 +209,13 @@ def openapi_schema() -> dict:
                 "post": {
                     "summary": "Create (open mode) or look up a project by slug.",
                     "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["slug"],
-                                    "properties": {"slug": {"type": "string"}},
-                                }
+                        "content": _json(
+                            {
+                                "type": "object",
+                                "required": ["slug"],
+                                "properties": {"slug": {"type": "string"}},
                             }
-                        }
+                        )
                     },
                     "responses": {
                         "200": {"description": "Existing project"},
@@ -251,36 +226,16 @@ def openapi_schema() -> dict:
             },
             f"{a}/events": _get(
                 "Events (errors, transactions, security reports, feedback) in receive order.",
-                [
-                    {"name": "query", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "order",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["asc", "desc"]},
-                    },
-                    {"name": "offset", "in": "query", "schema": {"type": "integer"}},
-                    _PROJECT,
-                    _CURSOR,
-                    _LIMIT,
-                ],
+                [_SEARCH_QUERY, _ORDER, _query("offset", "integer"), _PROJECT, _CURSOR, _LIMIT],
                 {**_EVENT_LIST, **_ERROR},
             ),
             f"{a}/events/{{event_id}}": _get(
                 "One event by id: `data` (as sent), `indexed` (as searched), `stored` (as stored).",
-                [
-                    {
-                        "name": "event_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                [_path("event_id", "string")],
                 {
                     "200": {
                         "description": "The event",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Event"}}
-                        },
+                        "content": _json({"$ref": "#/components/schemas/Event"}),
                     },
                     "404": {"description": "Unknown id"},
                 },
@@ -292,46 +247,24 @@ def openapi_schema() -> dict:
             ),
             f"{a}/items": _get(
                 "Items of the given types (comma-separated or repeated `type`).",
-                [
-                    {"name": "type", "in": "query", "schema": {"type": "string"}},
-                    {"name": "content", "in": "query", "schema": {"type": "boolean"}},
-                    _PROJECT,
-                    _CURSOR,
-                    _LIMIT,
-                ],
+                [_query("type"), _query("content", "boolean"), _PROJECT, _CURSOR, _LIMIT],
             ),
             f"{a}/items/{{item_id}}/content": _get(
                 "An item's payload bytes, exactly as received.",
-                [
-                    {
-                        "name": "item_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer"},
-                    }
-                ],
+                [_path("item_id", "integer")],
                 {"200": {"description": "application/octet-stream"}},
             ),
             f"{a}/rows/{{kind}}": _get(
                 "Derived rows: " + ", ".join(_kind_names(table) for table in DERIVED_TABLES) + ".",
                 [
-                    {
-                        "name": "kind",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "enum": list(ROW_KINDS)},
-                    },
-                    {"name": "trace", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "order",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["asc", "desc"]},
-                    },
+                    _path("kind", {"type": "string", "enum": list(ROW_KINDS)}),
+                    _query("trace"),
+                    _ORDER,
                     _PROJECT,
                     _CURSOR,
                     _LIMIT,
                 ],
-                _ROWS,
+                _rows_answer(),
             ),
             f"{a}/traces": _get(
                 "Traces with spans, newest first: root segment, duration, span count, errors, "
@@ -343,42 +276,26 @@ def openapi_schema() -> dict:
             ),
             f"{a}/discover": _get(
                 "Discover query: fields may be aggregates such as count() or p95(...).",
-                [
-                    {
-                        "name": "field",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    },
-                    *_DISCOVER_PARAMS,
-                ],
+                [_FIELD, *_DISCOVER_PARAMS],
                 {**_DATA, **_ERROR},
             ),
             f"{a}/query": _get(
                 "A runbook pipe query: `SEARCH | AGG by FIELD | sort by AGG DESC`.",
-                [
-                    {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
-                    *_DISCOVER_PARAMS,
-                ],
+                [_query("q", required=True), *_DISCOVER_PARAMS],
                 {**_DATA, **_ERROR},
             ),
-            f"{a}/reset": {
-                "post": {
-                    "summary": "Delete everything received (projects stay).",
-                    "responses": {"200": {"description": "Done"}},
-                }
-            },
+            f"{a}/reset": _operation(
+                "post",
+                "Delete everything received (projects stay).",
+                {"200": {"description": "Done"}},
+            ),
             f"{a}/checks/pii": _get(
                 "Leaks Sentry's scrubbers would remove from the events as sent.",
                 [
-                    {"name": "allow", "in": "query", "schema": {"type": "string"}},
-                    {"name": "include", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "scope",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["app", "all"]},
-                    },
-                    {"name": "item", "in": "query", "schema": {"type": "string"}},
+                    _query("allow"),
+                    _query("include"),
+                    _query("scope", {"type": "string", "enum": ["app", "all"]}),
+                    _query("item"),
                     _PROJECT,
                     _CURSOR,
                 ],
@@ -387,13 +304,9 @@ def openapi_schema() -> dict:
             f"{a}/checks/sampling": _get(
                 "Observed sample rate with a Clopper-Pearson interval.",
                 [
-                    {"name": "expected", "in": "query", "required": True, "schema": _RATE},
-                    {
-                        "name": "category",
-                        "in": "query",
-                        "schema": {"enum": ["transaction", "profile", "error"]},
-                    },
-                    {"name": "confidence", "in": "query", "schema": _RATE},
+                    _query("expected", _RATE, required=True),
+                    _query("category", {"enum": ["transaction", "profile", "error"]}),
+                    _query("confidence", _RATE),
                     _PROJECT,
                     _CURSOR,
                 ],
@@ -401,86 +314,63 @@ def openapi_schema() -> dict:
             ),
             f"{a}/checks/releases": _get(
                 "Release naming, allowed environments, releases created and finalized.",
-                [
-                    {"name": "environments", "in": "query", "schema": {"type": "string"}},
-                    {"name": "pattern", "in": "query", "schema": {"type": "string"}},
-                    _PROJECT,
-                    _CURSOR,
-                ],
+                [_query("environments"), _query("pattern"), _PROJECT, _CURSOR],
                 _REPORT,
             ),
             f"{a}/checks/sourcemaps": _get(
                 "Whether each JavaScript event's frames resolve to original source (by debug "
                 "id, else release, dist and URL), each frame with its reason where not.",
-                [
-                    {"name": "query", "in": "query", "schema": {"type": "string"}},
-                    {"name": "item", "in": "query", "schema": {"type": "string"}},
-                    _PROJECT,
-                    _CURSOR,
-                ],
+                [_SEARCH_QUERY, _query("item"), _PROJECT, _CURSOR],
                 {**_REPORT, "501": {"description": "The symbolic package is not installed"}},
             ),
             f"{a}/alerts": _get(
                 "Alert rules that fired, with why and their actions.", [_PROJECT, _CURSOR]
             ),
-            f"{a}/alerts/evaluate": {
-                "post": {
-                    "summary": "Evaluate the metric alerts now.",
-                    "responses": {"200": {"description": "What fired"}},
-                }
-            },
+            f"{a}/alerts/evaluate": _operation(
+                "post", "Evaluate the metric alerts now.", {"200": {"description": "What fired"}}
+            ),
             f"{a}/issues": _get(
                 "Issues (events grouped by fingerprint), each with the number of users reached.",
                 [_PROJECT],
             ),
-            f"{a}/issues/{{issue_id}}/resolve": {
-                "post": {
-                    "summary": "Resolve an issue; its next event is a regression.",
-                    "parameters": [_path("issue_id", "integer")],
-                    "responses": {"200": {"description": "Resolved"}},
-                }
-            },
+            f"{a}/issues/{{issue_id}}/resolve": _operation(
+                "post",
+                "Resolve an issue; its next event is a regression.",
+                {"200": {"description": "Resolved"}},
+                [_path("issue_id", "integer")],
+            ),
             f"{a}/owners/{{event_id}}": _get(
                 "Owners of a stored event by the ownership rules.", [_path("event_id", "string")]
             ),
-            f"{a}/owners": {
-                "post": {
-                    "summary": "Owners of an event given as JSON (project slug and event).",
-                    "responses": {"200": {"description": "Owners and assignee"}},
-                }
-            },
+            f"{a}/owners": _operation(
+                "post",
+                "Owners of an event given as JSON (project slug and event).",
+                {"200": {"description": "Owners and assignee"}},
+            ),
             f"{a}/faults": {
                 **_get("Fault rules with hits and state.", []),
-                "post": {
-                    "summary": "Add a fault rule (rate_limit, status, delay, drop).",
-                    "responses": {"201": {"description": "The rule with its id"}},
-                },
-                "delete": {
-                    "summary": "Remove every fault rule.",
-                    "responses": {"204": {"description": "Removed"}},
-                },
+                **_operation(
+                    "post",
+                    "Add a fault rule (rate_limit, status, delay, drop).",
+                    {"201": {"description": "The rule with its id"}},
+                ),
+                **_operation(
+                    "delete", "Remove every fault rule.", {"204": {"description": "Removed"}}
+                ),
             },
-            f"{a}/faults/{{fault_id}}": {
-                "delete": {
-                    "summary": "Remove one fault rule.",
-                    "parameters": [_path("fault_id", "integer")],
-                    "responses": {
-                        "204": {"description": "Removed"},
-                        "404": {"description": "Unknown"},
-                    },
-                }
-            },
+            f"{a}/faults/{{fault_id}}": _operation(
+                "delete",
+                "Remove one fault rule.",
+                {"204": {"description": "Removed"}, "404": {"description": "Unknown"}},
+                [_path("fault_id", "integer")],
+            ),
             f"{a}/forwards": _get(
                 "Forward states in receive order (pending with attempts and the last failure, "
                 "sent with the upstream's status, dropped with the reason) and `counts` by state.",
                 [
                     _PROJECT,
-                    {
-                        "name": "state",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["pending", "sent", "dropped"]},
-                    },
-                    {"name": "after_envelope", "in": "query", "schema": {"type": "integer"}},
+                    _query("state", {"type": "string", "enum": ["pending", "sent", "dropped"]}),
+                    _query("after_envelope", "integer"),
                     _LIMIT,
                 ],
                 {**_DATA, **_ERROR},
@@ -489,49 +379,28 @@ def openapi_schema() -> dict:
                 "Stored envelopes as export records (the README's export format), in receive "
                 "order; `query` keeps those with a matching event; `next` is the `since` of the "
                 "next page (null: no more).",
-                [
-                    {"name": "query", "in": "query", "schema": {"type": "string"}},
-                    {"name": "since", "in": "query", "schema": {"type": "integer"}},
-                    _PROJECT,
-                    _CURSOR,
-                    _LIMIT,
-                ],
+                [_SEARCH_QUERY, _query("since", "integer"), _PROJECT, _CURSOR, _LIMIT],
                 {**_DATA, **_ERROR},
             ),
-            f"{a}/import": {
-                "post": {
-                    "summary": 'Store export records (`{"records": [...]}`): all or, refused, '
-                    "none; in strict mode each record's project must be configured.",
-                    "responses": {
-                        "200": {"description": '`{"imported": N}`'},
-                        "400": {
-                            "description": "A bad record: `detail` names it, `record` is its "
-                            "index.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Error"}
-                                }
-                            },
-                        },
+            f"{a}/import": _operation(
+                "post",
+                'Store export records (`{"records": [...]}`): all or, refused, none; in strict '
+                "mode each record's project must be configured.",
+                {
+                    "200": {"description": '`{"imported": N}`'},
+                    "400": {
+                        "description": "A bad record: `detail` names it, `record` is its index.",
+                        "content": _ERROR_BODY,
                     },
-                }
-            },
+                },
+            ),
             f"{a}/releases": _get(
                 "Releases created through the web API, with deploys, files and commits.",
-                [{"name": "version", "in": "query", "schema": {"type": "string"}}, _PROJECT],
+                [_query("version"), _PROJECT],
             ),
             "/api/0/organizations/{org}/events/": _get(
                 "Sentry's Discover endpoint, answered from the stub's data.",
-                [
-                    {"name": "org", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {
-                        "name": "field",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    },
-                    *_DISCOVER_PARAMS,
-                ],
+                [_path("org", "string"), _FIELD, *_DISCOVER_PARAMS],
                 {**_DATA, **_ERROR},
             ),
         },

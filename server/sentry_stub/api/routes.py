@@ -26,6 +26,7 @@ from ..query.pipe import parse_pipe
 from ..storage import reader
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
+from ..storage.release_reads import release_records
 from ..storage.schema import INT64_MAX, stored_integer
 from .openapi import openapi_schema
 from .params import ApiError, Params, json_body, project_ids_of, scope_of
@@ -191,23 +192,16 @@ class QueryApi:
         summary = partial(reader.summary, scope=scope)
         return JSONResponse(await self.database.read(summary, spans=scope))
 
-    async def organization_events(self, request: Request) -> Response:
-        """Sentry's organization events endpoint: Discover, in Sentry's shape.
-
-        Sentry answers ``{"data", "meta"}``; the query warnings go in ``meta.warnings``, where
-        clients that know only Sentry's keys pass over them.
-        """
-        result, link = await self._discover_request(request)
-        result["meta"]["warnings"] = result.pop("warnings")
-        return JSONResponse(result, headers={"link": link})
-
     async def discover(self, request: Request) -> Response:
         """Discover semantics, with the query warnings at the top level like every search."""
-        result, link = await self._discover_request(request)
+        result, link = await self.discover_answer(request)
         return JSONResponse(result, headers={"link": link})
 
-    async def _discover_request(self, request: Request) -> tuple[dict, str]:
-        """The Discover answer to a request's ``field``/``query``/``sort``, and its link header."""
+    async def discover_answer(self, request: Request) -> tuple[dict, str]:
+        """The Discover answer to a request's ``field``/``query``/``sort``, and its link header.
+
+        The web API's ``organization_events`` answers the same, in Sentry's shape.
+        """
         params = Params(request)
         fields = params.list("field")
         if not fields:
@@ -250,6 +244,17 @@ class QueryApi:
 
         spans = scope_of(params, self.projects) if reads_spans(query) else None
         return JSONResponse(await self._read_query(read, query, spans=spans))
+
+    async def releases(self, request: Request) -> Response:
+        """Releases with their deploys, commits and files, for tests (newest first)."""
+        params = Params(request)
+        read = partial(
+            release_records,
+            org=params.text("org") or None,
+            project=params.text("project") or None,
+            version=params.text("version") or None,
+        )
+        return JSONResponse({"data": await self.database.read(read)})
 
     async def reset(self, request: Request) -> Response:
         await self.database.write(reader.reset)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALLOWED_HEADERS = (
@@ -12,20 +14,16 @@ EXPOSED_HEADERS = "x-sentry-error, x-sentry-rate-limits, retry-after"
 VARY = "origin, access-control-request-method, access-control-request-headers"
 SERVER = "sentry-stub"
 
-# Relay applies CORS to the store-like routes, not to health checks or the web API.
-NOT_INGEST = ("/api/0/", "/api/relay/")
-
-
-def is_ingest_path(path: str) -> bool:
-    return path == "/tunnel" or (path.startswith("/api/") and not path.startswith(NOT_INGEST))
-
 
 class CORSMiddleware:
-    def __init__(self, app: ASGIApp):
+    """Relay's CORS on the paths ``is_ingest`` names (``routing.RoutePolicies``, by route)."""
+
+    def __init__(self, app: ASGIApp, is_ingest: Callable[[str], bool]):
         self.app = app
+        self.is_ingest = is_ingest
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_ingest_path(scope["path"]):
+        if scope["type"] != "http" or not self.is_ingest(scope["path"]):
             await self.app(scope, receive, send)
             return
         # Relay's CORS layer (tower-http) answers every OPTIONS itself, as a preflight.

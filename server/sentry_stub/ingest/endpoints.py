@@ -21,12 +21,10 @@ from starlette.responses import JSONResponse, Response
 
 from ..protocol.envelope import (
     EnvelopeError,
+    ParsedEnvelope,
     dashed,
     parse_envelope,
     serialize_envelope,
-)
-from ..protocol.envelope import (
-    ParsedEnvelope as Envelope,
 )
 from ..protocol.errors import IngestError
 from ..protocol.item_types import INTERNAL_TYPES
@@ -59,7 +57,7 @@ PIXEL_GIF = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
 
-BodyParser = Callable[[bytes], Envelope]
+BodyParser = Callable[[bytes], ParsedEnvelope]
 PARSE_ON_LOOP = 1024 * 1024  # bytes of body parsed on the event loop; larger ones in a thread
 
 
@@ -332,7 +330,7 @@ class Ingest:
         return auth.client if auth else None
 
 
-async def _off_loop_if_large(parse: BodyParser, body: bytes) -> Envelope:
+async def _off_loop_if_large(parse: BodyParser, body: bytes) -> ParsedEnvelope:
     """Parse on the event loop, or in a worker thread when the body would stall other clients.
 
     Below ``PARSE_ON_LOOP`` bytes parsing costs less than the hop to a thread (measured: a
@@ -343,34 +341,36 @@ async def _off_loop_if_large(parse: BodyParser, body: bytes) -> Envelope:
     return await anyio.to_thread.run_sync(parse, body)
 
 
-def _parse(body: bytes) -> Envelope:
+def _parse(body: bytes) -> ParsedEnvelope:
     return parse_envelope(body)
 
 
-def _minidump(body: bytes, *, content_type: str | None, limits: Limits) -> Envelope:
+def _minidump(body: bytes, *, content_type: str | None, limits: Limits) -> ParsedEnvelope:
     return envelope_from_minidump(content_type, body, limits)
 
 
 def _attachments(
     body: bytes, *, content_type: str | None, event_id: str, limits: Limits
-) -> Envelope:
+) -> ParsedEnvelope:
     return envelope_from_attachment_upload(content_type, body, event_id=event_id, limits=limits)
 
 
-def _unreal(body: bytes, *, user_id: str | None, limits: Limits) -> Envelope:
+def _unreal(body: bytes, *, user_id: str | None, limits: Limits) -> ParsedEnvelope:
     return envelope_from_unreal(body, user_id=user_id, limits=limits)
 
 
-def _security(body: bytes, **options: str | None) -> Envelope:
+def _security(body: bytes, **options: str | None) -> ParsedEnvelope:
     content_type = options.pop("content_type")
     return envelope_from_security_report(content_type, body, **options)
 
 
-def _nel(body: bytes, *, content_type: str | None) -> Envelope:
+def _nel(body: bytes, *, content_type: str | None) -> ParsedEnvelope:
     return envelope_from_nel(content_type, body)
 
 
-def _cron(body: bytes, *, monitor_slug: str, content_type: str | None, query: dict) -> Envelope:
+def _cron(
+    body: bytes, *, monitor_slug: str, content_type: str | None, query: dict
+) -> ParsedEnvelope:
     return envelope_from_cron(monitor_slug, content_type=content_type, body=body, query=query)
 
 

@@ -26,20 +26,17 @@ reaches the guard on their paths is what no route takes there (a 404, a prefligh
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .cors import is_ingest_path
-
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 ANY_HOST = "*"
 ALLOW_OPTION = "--allowed-host NAME (env SENTRY_STUB_ALLOWED_HOSTS)"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-HEALTH_PATHS = ("/api/relay/healthcheck/", "/api/0/relays/live/")
 WEB_API = "/api/0/"
 MISDIRECTED = 421
 JSON_TYPE = "application/json"
@@ -100,21 +97,21 @@ def host_name(authority: str) -> str:
     return authority.partition(":")[0].removesuffix(".")
 
 
-def is_open_path(path: str) -> bool:
-    """Ingest and Relay's health checks: open to every Host and Origin, as Relay's are."""
-    return is_ingest_path(path) or path.startswith(HEALTH_PATHS)
-
-
 class RequestGuard:
-    """Refuses requests outside ingest from hosts off the allow-list, and cross-site writes."""
+    """Refuses requests outside ingest from hosts off the allow-list, and cross-site writes.
 
-    def __init__(self, app: ASGIApp, hosts: HostAllowList):
+    ``is_open`` names the paths open to any Host and Origin (``routing.RoutePolicies``: the
+    route table's ``INGEST`` and ``OPEN`` policies).
+    """
+
+    def __init__(self, app: ASGIApp, hosts: HostAllowList, is_open: Callable[[str], bool]):
         self.app = app
         self.hosts = hosts
+        self.is_open = is_open
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = None
-        if scope["type"] == "http" and not is_open_path(scope["path"]):
+        if scope["type"] == "http" and not self.is_open(scope["path"]):
             refusal = self.refusal(scope["method"], scope["path"], _headers(scope))
         if refusal is None:
             await self.app(scope, receive, send)

@@ -9,10 +9,9 @@ from typing import Any
 
 import orjson
 
+from ..storage.release_reads import dict_rows
 from .values import (
     BodyError,
-    dict_rows,
-    json_column,
     now_iso,
     optional_string,
     optional_timestamp,
@@ -77,23 +76,3 @@ def create_deploy(
         ),
     )
     return dict_rows(connection, "SELECT * FROM deploys WHERE id = ?", (cursor.lastrowid,))[0]
-
-
-def list_deploys(connection: sqlite3.Connection, org: str, version: str) -> list[dict]:
-    return dict_rows(
-        connection,
-        "SELECT * FROM deploys WHERE org = ? AND version = ? ORDER BY id",
-        (org, version),
-    )
-
-
-def deploy_json(deploy: dict) -> dict:
-    return {
-        "id": str(deploy["id"]),
-        "environment": deploy["environment"],
-        "name": deploy["name"],
-        "url": deploy["url"],
-        "dateStarted": deploy["date_started"],
-        "dateFinished": deploy["date_finished"],
-        "projects": json_column(deploy["projects"], []),
-    }

@@ -14,14 +14,9 @@ from collections.abc import Sequence
 
 import orjson
 
+from ..storage.release_reads import FILE_COLUMNS, dict_rows, json_column
 from .artifact_bundles import ArtifactBundle
-from .values import dict_rows, json_column, now_iso
-
-# The columns listings show; `content` is left out.
-FILE_COLUMNS = (
-    "id, org, artifact_bundle_id, release, dist, name, type, debug_id, sourcemap, headers,"
-    " size, sha1, date_created"
-)
+from .values import now_iso
 
 
 def find_bundle(
@@ -136,15 +131,6 @@ def save_release_file(
     )[0]
 
 
-def release_files(connection: sqlite3.Connection, org: str, release: str) -> list[dict]:
-    """The files of a release, newest first (without their content)."""
-    return dict_rows(
-        connection,
-        f"SELECT {FILE_COLUMNS} FROM release_files WHERE org = ? AND release = ? ORDER BY id DESC",
-        (org, release),
-    )
-
-
 def delete_release_file(
     connection: sqlite3.Connection, org: str, release: str, file_id: int
 ) -> bool:
@@ -153,14 +139,6 @@ def delete_release_file(
         (org, release, file_id),
     )
     return cursor.rowcount > 0
-
-
-def bundles_of_release(connection: sqlite3.Connection, org: str, release: str) -> list[dict]:
-    return dict_rows(
-        connection,
-        "SELECT * FROM artifact_bundles WHERE org = ? AND release = ? ORDER BY id",
-        (org, release),
-    )
 
 
 def artifact_json(file: dict) -> dict:

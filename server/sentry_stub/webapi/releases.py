@@ -16,10 +16,9 @@ from typing import Any
 
 import orjson
 
+from ..storage.release_reads import dict_rows, json_column
 from .values import (
     BodyError,
-    dict_rows,
-    json_column,
     now_iso,
     object_list,
     optional_string,
@@ -146,20 +145,6 @@ def update_release(connection: sqlite3.Connection, release: dict, changes: Relea
             f"UPDATE releases SET {assignments} WHERE id = ?", (*updates.values(), release["id"])
         )
     return dict_rows(connection, "SELECT * FROM releases WHERE id = ?", (release["id"],))[0]
-
-
-def list_releases(
-    connection: sqlite3.Connection, org: str | None = None, project: str | None = None
-) -> list[dict]:
-    """Releases, newest first; ``org`` and ``project`` (a slug) narrow the list."""
-    releases = dict_rows(
-        connection,
-        "SELECT * FROM releases WHERE ? IS NULL OR org = ? ORDER BY id DESC",
-        (org, org),
-    )
-    if project is None:
-        return releases
-    return [r for r in releases if project in json_column(r["projects"], [])]
 
 
 def delete_release(connection: sqlite3.Connection, release: dict) -> None:

@@ -1,4 +1,4 @@
-"""The web API routes sentry-cli calls (``/api/0/...``), and ``/stub/api/releases`` for tests.
+"""Sentry's web API (``/api/0/...``): the routes sentry-cli calls, and Discover.
 
 Every ``/api/0/`` route but the auth probe and Discover wants a bearer token (any value in open
 mode, see ``auth.TokenPolicy``; an org auth token must name the organization in the path).
@@ -18,15 +18,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..api.params import ApiError, json_body
+from ..api.routes import QueryApi
 from ..ingest.decoding import read_api_body
 from ..ingest.multipart import Part, boundary_of, parse_multipart
 from ..protocol.errors import IngestError
+from ..storage import release_reads
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
+from ..storage.release_reads import json_column
 from . import chunks, deploys, files, releases
 from .artifact_bundles import ArtifactBundleError, parse_artifact_bundle
 from .auth import TokenError, TokenPolicy
-from .values import BodyError, json_column
+from .values import BodyError
 
 Handler = Callable[[Request], Awaitable[Response]]
 SCOPES = ["org:read", "project:read", "project:releases", "project:write", "event:read"]
@@ -34,10 +37,17 @@ MAX_FILE_UPLOAD_SIZE = chunks.MAX_REQUEST_SIZE
 
 
 class WebApi:
-    def __init__(self, projects: ProjectRegistry, database: Database, tokens: TokenPolicy):
+    def __init__(
+        self,
+        projects: ProjectRegistry,
+        database: Database,
+        tokens: TokenPolicy,
+        query: QueryApi,
+    ):
         self.projects = projects
         self.database = database
         self.tokens = tokens
+        self.query = query  # Discover: the stub's own, answered in Sentry's shape here
 
     # --- who is calling ----------------------------------------------------------------------
 
@@ -74,11 +84,24 @@ class WebApi:
 
         return endpoint
 
+    # --- Discover -----------------------------------------------------------------------------
+
+    async def organization_events(self, request: Request) -> Response:
+        """Sentry's organization events endpoint: Discover, in Sentry's shape.
+
+        Sentry answers ``{"data", "meta"}``; the query warnings go in ``meta.warnings``, where
+        clients that know only Sentry's keys pass over them.
+        """
+        result, link = await self.query.discover_answer(request)
+        result["meta"]["warnings"] = result.pop("warnings")
+        return JSONResponse(result, headers={"link": link})
+
     # --- releases ----------------------------------------------------------------------------
 
     async def list_releases(self, request: Request) -> Response:
         org, project = request.path_params["org"], self._path_project(request)
-        found = await self.database.read(partial(releases.list_releases, org=org, project=project))
+        read = partial(release_reads.list_releases, org=org, project=project)
+        found = await self.database.read(read)
         return JSONResponse([releases.release_json(r) for r in found])
 
     async def create_release(self, request: Request) -> Response:
@@ -144,9 +167,9 @@ class WebApi:
     async def list_deploys(self, request: Request) -> Response:
         release = await self.database.read(partial(self._release, request))
         found = await self.database.read(
-            partial(deploys.list_deploys, org=release["org"], version=release["version"])
+            partial(release_reads.list_deploys, org=release["org"], version=release["version"])
         )
-        return JSONResponse([deploys.deploy_json(d) for d in found])
+        return JSONResponse([release_reads.deploy_json(d) for d in found])
 
     async def create_deploy(self, request: Request) -> Response:
         deploy = deploys.parse_deploy(await json_body(request))
@@ -158,7 +181,7 @@ class WebApi:
                 connection, release, deploy, projects or json_column(release["projects"], [])
             )
 
-        return JSONResponse(deploys.deploy_json(await self.database.write(create)), 201)
+        return JSONResponse(release_reads.deploy_json(await self.database.write(create)), 201)
 
     # --- chunk upload and artifact bundles ----------------------------------------------------
 
@@ -237,7 +260,7 @@ class WebApi:
     async def list_files(self, request: Request) -> Response:
         release = await self.database.read(partial(self._release, request))
         found = await self.database.read(
-            partial(files.release_files, org=release["org"], release=release["version"])
+            partial(release_reads.release_files, org=release["org"], release=release["version"])
         )
         return JSONResponse([files.artifact_json(f) for f in found])
 
@@ -283,19 +306,6 @@ class WebApi:
             raise ApiError(404, f"no file {file_id} in this release")
         return Response(status_code=204)
 
-    # --- the stub's own query API --------------------------------------------------------------
-
-    async def stub_releases(self, request: Request) -> Response:
-        """Releases with their deploys, commits and files, for tests (newest first)."""
-        query = request.query_params
-        read = partial(
-            release_records,
-            org=query.get("org") or None,
-            project=query.get("project") or None,
-            version=query.get("version") or None,
-        )
-        return JSONResponse({"data": await self.database.read(read)})
-
     # --- helpers -------------------------------------------------------------------------------
 
     def _release(self, request: Request, connection) -> dict:
@@ -339,49 +349,6 @@ class WebApi:
                 project = project or self.projects.create(value)
             slugs.append(project.slug)
         return list(dict.fromkeys(slugs))
-
-
-def release_records(
-    connection, *, org: str | None, project: str | None, version: str | None
-) -> list[dict]:
-    """Each release with all that sentry-cli told about it: commits, deploys, files."""
-    records = []
-    for release in releases.list_releases(connection, org, project):
-        if version is not None and release["version"] != version:
-            continue
-        org_, name = release["org"], release["version"]
-        records.append(
-            {
-                "org": org_,
-                "version": name,
-                "projects": json_column(release["projects"], []),
-                "status": release["status"],
-                "url": release["url"],
-                "ref": release["ref"],
-                "date_created": release["date_created"],
-                "date_started": release["date_started"],
-                "date_released": release["date_released"],
-                "finalized": release["date_released"] is not None,
-                "commits": json_column(release["commits"], []),
-                "refs": json_column(release["refs"], []),
-                "deploys": [
-                    deploys.deploy_json(d) for d in deploys.list_deploys(connection, org_, name)
-                ],
-                "files": [_file_record(f) for f in files.release_files(connection, org_, name)],
-                "artifact_bundles": [
-                    _bundle_record(b) for b in files.bundles_of_release(connection, org_, name)
-                ],
-            }
-        )
-    return records
-
-
-def _file_record(file: dict) -> dict:
-    return {**file, "headers": json_column(file["headers"], {})}
-
-
-def _bundle_record(bundle: dict) -> dict:
-    return {**bundle, "projects": json_column(bundle["projects"], [])}
 
 
 async def _multipart(request: Request) -> list[Part]:

@@ -1,4 +1,4 @@
-"""Values in and out of the web API: checked request fields, timestamps, rows as dicts.
+"""Values in and out of the web API: checked request fields and timestamps.
 
 Every checker raises ``BodyError`` with a message naming the field, which the routes answer
 with ``400 {"detail": ...}`` as Sentry's serializers do.
@@ -7,11 +7,8 @@ with ``400 {"detail": ...}`` as Sentry's serializers do.
 from __future__ import annotations
 
 import datetime
-import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
-
-import orjson
 
 
 class BodyError(ValueError):
@@ -64,14 +61,3 @@ def project_list(body: Mapping[str, Any], field: str = "projects") -> list[str |
     ):
         raise BodyError(f"{field!r} must be a list of project slugs or ids")
     return value
-
-
-def dict_rows(connection: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-    """The rows of ``sql`` as dicts keyed by column name."""
-    cursor = connection.execute(sql, tuple(params))
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def json_column(text: str | None, default: Any) -> Any:
-    return orjson.loads(text) if text else default
