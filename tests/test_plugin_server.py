@@ -30,7 +30,9 @@ def send_and_read(sentry_stub):
     assert event.message == "through the plugin's server"
 
 def server_stack_loaded():
-    return sorted(m for m in sys.modules if m.startswith({SERVER_STACK!r}))
+    stack = {SERVER_STACK!r}
+    below = tuple(f"{{name}}." for name in stack)
+    return sorted(m for m in sys.modules if m in stack or m.startswith(below))
 
 def server_threads():
     return [t.name for t in threading.enumerate() if t.name == "sentry-stub"]
