@@ -16,8 +16,6 @@ from typing import Any, TypedDict, get_args, get_type_hints
 
 import orjson
 
-Index = tuple[str, ...]
-
 
 class SpanRow(TypedDict, total=False):
     """Spans: children of transactions, standalone (legacy) spans and span v2 containers."""
@@ -127,6 +125,16 @@ class Alias:
 
 
 @dataclass(frozen=True)
+class Index:
+    """An index a query plan uses (``tests/test_index_usage.py`` checks that one does): its
+    columns and, for a partial index, the condition of the rows it holds."""
+
+    columns: tuple[str, ...]
+    where: str = ""
+    name: str = ""  # idx_<table>_<columns> unless given, as sqlite-utils names them
+
+
+@dataclass(frozen=True)
 class Table:
     """One SQLite table: its columns (name -> Python type, in order), key and indexes; for a
     derived table also its row type and how ``/stub/api/rows/{kind}`` serves it."""
@@ -155,6 +163,9 @@ class Table:
             value = record[alias.column]
             record[alias.name] = bool(value) if alias.as_bool else value
         return record
+
+    def index_name(self, index: Index) -> str:
+        return index.name or "_".join(("idx", self.name, *index.columns))
 
 
 def derived_table(
@@ -192,7 +203,7 @@ DERIVED_TABLES: tuple[Table, ...] = (
         "spans",
         SpanRow,
         kinds=("spans",),
-        indexes=(("item_id",), ("op",)),
+        indexes=(Index(("item_id",)), Index(("op",))),
         json_columns=("data",),
         # Sentry's names for the segment a span belongs to (its transaction, or the segment
         # span an SDK streamed instead of one).
@@ -205,20 +216,24 @@ DERIVED_TABLES: tuple[Table, ...] = (
         "outcomes",
         OutcomeRow,
         kinds=("outcomes", "client-reports"),
-        indexes=(("item_id",), ("project_id", "id"), ("reason", "category")),
+        indexes=(
+            Index(("item_id",)),
+            Index(("project_id", "id")),
+            Index(("reason", "category")),
+        ),
     ),
-    derived_table("sessions", SessionRow, kinds=("sessions",), indexes=(("item_id",),)),
+    derived_table("sessions", SessionRow, kinds=("sessions",), indexes=(Index(("item_id",)),)),
     derived_table(
         "check_ins",
         CheckInRow,
         kinds=("check-ins",),
-        indexes=(("item_id",), ("monitor_slug",)),
+        indexes=(Index(("item_id",)),),
     ),
     derived_table(
         "logs",
         LogRow,
         kinds=("logs",),
-        indexes=(("item_id",), ("trace_id",), ("project_id", "id")),
+        indexes=(Index(("item_id",)), Index(("trace_id",)), Index(("project_id", "id"))),
         json_columns=("attributes",),
     ),
 )

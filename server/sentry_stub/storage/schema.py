@@ -1,16 +1,16 @@
 """The SQLite schema: one table per kind of thing a test asks about, created idempotently.
 
-Every table is declared once in ``TABLES``; ``migrate`` creates what is missing, so opening a
-database again changes nothing. No released version had another schema, so there is nothing to
-migrate from yet.
+Every table and index is declared once in ``TABLES``; ``migrate`` creates what is missing and
+drops the indexes no longer declared, so opening a database again changes nothing.
 
-Indexes are the ones the query plans use. Each costs every derived envelope its upkeep, so those
-that no plan takes are not kept: the query
-engine reaches tags through ``item_id``, compares transaction names and span trace ids through
-``coalesce``, and scopes reads by ``item_id`` ranges, which SQLite prefers over the project and
-timestamp indexes that once stood beside them. Receive order is the ``items.id`` sequence: a
-per-test view is "items with id greater than a cursor".
-"""
+Indexes are the ones the query plans use (``tests/test_index_usage.py`` runs the reads of a test
+suite and of the query benchmark and fails on an index no plan takes). Each costs every derived
+envelope its upkeep, so those that no plan takes are not kept: the query engine reaches tags
+through ``item_id``, compares transaction names and span trace ids through ``coalesce``, and
+scopes reads by ``item_id`` ranges, which SQLite prefers over the project and timestamp indexes
+that once stood beside them; projects and keys are read whole, and issue alerts' firings by
+rule and issue. Receive order is the ``items.id`` sequence: a per-test view is "items with id
+greater than a cursor"."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sqlite3
 
 import sqlite_utils
 
-from ..protocol.tables import DERIVED_TABLES, Table
+from ..protocol.tables import DERIVED_TABLES, Index, Table
 from . import packing
 
 SCHEMA_VERSION = 1
@@ -31,13 +31,11 @@ _DECLARED: tuple[Table, ...] = (
     Table(
         "projects",
         {"id": int, "slug": str, "created_at": float},
-        indexes=(("slug",),),
     ),
     Table(
         "project_keys",
         {"public_key": str, "project_id": int},
         primary_key="public_key",
-        indexes=(("project_id",),),
     ),
     # The envelope as received (after decompression); `raw` unpacks byte-exact (see packing.py).
     # Acknowledging stores only this row; the rows below are derived later (processing/).
@@ -58,7 +56,7 @@ _DECLARED: tuple[Table, ...] = (
             "remote_addr": str,
             "dropped_items": str,  # JSON list of the item indexes a fault rule kept out, or NULL
         },
-        indexes=(("project_id", "id"), ("event_id",)),
+        indexes=(Index(("project_id", "id")),),
         received=True,
     ),
     # The envelopes to forward upstream and how far each got (forward_queue.py).
@@ -76,7 +74,7 @@ _DECLARED: tuple[Table, ...] = (
             "updated_at": float,
         },
         primary_key="envelope_id",
-        indexes=(("state", "project_id", "envelope_id"),),
+        indexes=(Index(("state", "project_id", "envelope_id")),),
         received=True,
     ),
     # One row per item. The payload is the slice raw[payload_offset : payload_offset+length]
@@ -100,7 +98,7 @@ _DECLARED: tuple[Table, ...] = (
             "event_id": str,
             "public_key": str,  # the sender's DSN key: the plugin's per-worker views filter on it
         },
-        indexes=(("envelope_id",), ("type", "id"), ("public_key", "id")),
+        indexes=(Index(("envelope_id",)), Index(("type", "id")), Index(("public_key", "id"))),
         received=True,
     ),
     # Errors, default events, transactions, security reports, feedback: what Discover calls events.
@@ -157,14 +155,17 @@ _DECLARED: tuple[Table, ...] = (
         },
         primary_key="item_id",
         indexes=(
-            ("project_id", "item_id"),
-            ("event_id",),
-            ("type", "item_id"),
-            ("trace_id",),
-            ("release",),
-            ("environment",),
-            ("user_id",),
-            ("project_id", "fingerprint"),
+            Index(("project_id", "item_id")),
+            Index(("event_id",)),
+            Index(("type", "item_id")),
+            Index(("trace_id",)),
+            Index(("release",)),
+            Index(("environment",)),
+            Index(("user_id",)),
+            Index(("project_id", "fingerprint")),
+            # Only transactions whose spans wait for their first read: small, and empty once
+            # read (storage/pending_spans.py names it in INDEXED BY).
+            Index(("item_id",), where="spans_pending = 1", name="events_spans_pending"),
         ),
         received=True,
     ),
@@ -173,7 +174,7 @@ _DECLARED: tuple[Table, ...] = (
         "tags",
         {"item_id": int, "key": str, "value": str},
         primary_key="",
-        indexes=(("item_id",),),
+        indexes=(Index(("item_id",)),),
         received=True,
     ),
     *DERIVED_TABLES,
@@ -197,7 +198,7 @@ _DECLARED: tuple[Table, ...] = (
             "last_event_id": str,
             "resolved_at": float,
         },
-        indexes=(("project_id", "fingerprint"),),
+        indexes=(Index(("project_id", "fingerprint")),),
         received=True,
     ),
     # Alert rules that fired (issue alerts) or changed an incident's status (metric alerts).
@@ -221,7 +222,7 @@ _DECLARED: tuple[Table, ...] = (
             "pending_deliveries": int,  # actions still to be posted after the commit
             "dispatched_at": float,
         },
-        indexes=(("item_cursor",), ("rule_name", "issue_id"), ("pending_deliveries",)),
+        indexes=(Index(("rule_name", "issue_id")),),
         received=True,
     ),
     # What happened when an action was posted to its URL.
@@ -239,7 +240,7 @@ _DECLARED: tuple[Table, ...] = (
             "error": str,
             "finished_at": float,
         },
-        indexes=(("firing_id",),),
+        indexes=(Index(("firing_id",)),),
         received=True,
     ),
     # Each metric alert's incident status per project, with its run of breaching evaluations.
@@ -274,7 +275,7 @@ _DECLARED: tuple[Table, ...] = (
             "commits": str,  # JSON list, as `set-commits` sent them
             "refs": str,  # JSON list of {repository, commit, previousCommit}
         },
-        indexes=(("org", "version"),),
+        indexes=(Index(("org", "version")),),
     ),
     Table(
         "deploys",
@@ -289,7 +290,7 @@ _DECLARED: tuple[Table, ...] = (
             "date_finished": str,
             "projects": str,  # JSON list of project slugs
         },
-        indexes=(("org", "version"),),
+        indexes=(Index(("org", "version")),),
     ),
     # Uploaded chunks (sentry-cli's chunk upload), keyed by their SHA-1.
     Table(
@@ -312,7 +313,7 @@ _DECLARED: tuple[Table, ...] = (
             "size": int,
             "date_uploaded": str,
         },
-        indexes=(("org", "checksum"),),
+        indexes=(Index(("org", "checksum")),),
     ),
     # Source files and source maps, from an artifact bundle or uploaded one by one (2.x).
     Table(
@@ -333,7 +334,7 @@ _DECLARED: tuple[Table, ...] = (
             "content": bytes,
             "date_created": str,
         },
-        indexes=(("org", "release", "dist", "name"), ("debug_id",), ("artifact_bundle_id",)),
+        indexes=(Index(("org", "release", "dist", "name")), Index(("debug_id",))),
     ),
     Table(
         "meta",
@@ -368,19 +369,14 @@ def connect(path: str) -> sqlite3.Connection:
 
 
 def migrate(connection: sqlite3.Connection) -> None:
-    """Create missing tables, columns and indexes; safe to run on every start."""
+    """Create missing tables and indexes, drop indexes no longer declared; safe to run on
+    every start."""
     db = sqlite_utils.Database(connection)
     for declared in TABLES.values():
         table = db.table(declared.name)
         if not table.exists():
             table.create(dict(declared.columns), pk=declared.primary_key or None)
-        for index in declared.indexes:
-            table.create_index(index, if_not_exists=True)
-    # Only transactions whose spans wait for their first read: small, and empty once read.
-    connection.execute(
-        "CREATE INDEX IF NOT EXISTS events_spans_pending ON events (item_id) "
-        "WHERE spans_pending = 1"
-    )
+    _migrate_indexes(connection)
     db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
     # The derivation watermark starts at the newest envelope: 0 for a new database; a database
     # filled with rows outside the writer (the query benchmark's bulk load) counts as derived.
@@ -389,3 +385,26 @@ def migrate(connection: sqlite3.Connection) -> None:
         "SELECT ?, CAST(COALESCE(MAX(id), 0) AS TEXT) FROM envelopes",
         (DERIVED_THROUGH,),
     )
+
+
+def _migrate_indexes(connection: sqlite3.Connection) -> None:
+    """The declared indexes, and no other: one no longer declared is used by no query plan and
+    costs every write its upkeep, so a database made before loses it. Keys and UNIQUE
+    constraints are SQLite's own indexes (no ``sql`` in ``sqlite_master``) and stay."""
+    declared = {
+        table.index_name(index): (table, index)
+        for table in TABLES.values()
+        for index in table.indexes
+    }
+    existing = connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ).fetchall()
+    for (name,) in existing:
+        if name not in declared:
+            connection.execute(f'DROP INDEX "{name}"')
+    for name, (table, index) in declared.items():
+        columns = ", ".join(f'"{column}"' for column in index.columns)
+        where = f" WHERE {index.where}" if index.where else ""
+        connection.execute(
+            f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table.name}" ({columns}){where}'
+        )
