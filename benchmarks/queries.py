@@ -182,7 +182,7 @@ def _child_spans(
 def measure(url: str, repeats: int) -> dict:
     """Median and worst latency (ms) of each read a test author makes."""
     # The first span search over the whole 1M-event store makes the span rows of every
-    # transaction in it (1.5M rows): minutes, where the client's default waits 30 s.
+    # transaction in it (2.1M rows): most of a minute, where the client's default waits 30 s.
     client = StubClient(url, timeout=SPAN_EXPANSION_TIMEOUT)
     view = StubView(client)
 
