@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from sentry_stub.ingest.faults import item_categories
 from sentry_stub.processing import extract
 from sentry_stub.protocol.envelope import Item, ParsedEnvelope
@@ -20,6 +22,7 @@ from sentry_stub.protocol.item_types import (
     listed_by,
 )
 from sentry_stub.settings.values import Limits
+from sentry_stub.view import StubView
 
 
 def test_every_limit_named_is_a_limits_field() -> None:
@@ -83,6 +86,13 @@ def test_each_view_method_lists_the_types_it_always_listed() -> None:
         "feedback": ("feedback", "user_report"),
         "replays": ("replay_event", "replay_recording", "replay_video"),
     }
+
+
+def test_the_listing_methods_are_the_views_and_a_wrong_name_raises() -> None:
+    methods = {entry.listed_by for entry in ITEM_TYPES.values()} - {None}
+    assert all(callable(getattr(StubView, method, None)) for method in methods)
+    with pytest.raises(KeyError, match="replay"):
+        listed_by("replay")  # the method is "replays": an empty tuple would list every item
 
 
 def test_a_profile_counts_by_the_platform_its_header_names() -> None:

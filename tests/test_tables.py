@@ -126,16 +126,37 @@ def test_no_module_but_the_declaration_lists_the_derived_tables() -> None:
     assert not offenders, offenders
 
 
+def _indexes(connection: sqlite3.Connection) -> dict[str, str | None]:
+    return dict(connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
+
+
 def test_migrating_drops_the_indexes_no_longer_declared(tmp_path: Path) -> None:
     connection = _created(tmp_path)
-    connection.execute(
-        "CREATE INDEX idx_envelopes_event_id ON envelopes (event_id)"
-    )  # a retired one
+    connection.execute("CREATE INDEX idx_envelopes_event_id ON envelopes (event_id)")  # retired
     migrate(connection)
-    names = {
-        name
-        for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-    }
+    names = _indexes(connection)
     assert "idx_envelopes_event_id" not in names
     # the partial index declared with the events table, and the keys' own indexes, stay
-    assert {"events_spans_pending", "sqlite_autoindex_meta_1"} <= names
+    assert {"events_spans_pending", "sqlite_autoindex_meta_1"} <= names.keys()
+
+
+def test_migrating_leaves_indexes_the_stub_did_not_make(tmp_path: Path) -> None:
+    connection = _created(tmp_path)
+    connection.execute("CREATE TABLE my_notes (k TEXT)")
+    connection.execute("CREATE INDEX my_notes_k ON my_notes (k)")
+    connection.execute("CREATE INDEX my_events_by_time ON events (received_at)")
+    migrate(connection)
+    assert {"my_notes_k", "my_events_by_time"} <= _indexes(connection).keys()
+
+
+def test_migrating_makes_an_index_declared_differently_again(tmp_path: Path) -> None:
+    connection = _created(tmp_path)
+    declared = _indexes(connection)
+    connection.execute("DROP INDEX events_spans_pending")
+    connection.execute(
+        "CREATE INDEX events_spans_pending ON events (item_id) WHERE spans_pending = 2"
+    )
+    migrate(connection)
+    assert _indexes(connection) == declared
+    migrate(connection)  # and a database as declared is left as it is
+    assert _indexes(connection) == declared

@@ -175,7 +175,12 @@ class Follower:
 
     def interrupt(self) -> tuple[int, str]:
         self.process.send_signal(signal.SIGINT)
-        _, stderr = self.process.communicate(timeout=15)
+        try:
+            _, stderr = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, stderr = self.process.communicate()
+            raise AssertionError(f"still running 15 s after Ctrl-C; stderr:\n{stderr}") from None
         return self.process.returncode, stderr
 
     def kill(self) -> None:

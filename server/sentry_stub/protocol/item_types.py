@@ -246,8 +246,14 @@ def _names(has: Callable[[ItemType], bool]) -> tuple[str, ...]:
 
 
 def listed_by(method: str) -> tuple[str, ...]:
-    """The types whose items the ``StubView`` method ``method`` lists, in table order."""
-    return _names(lambda entry: entry.listed_by == method)
+    """The types whose items the ``StubView`` method ``method`` lists, in table order.
+
+    A name no entry gives raises: an empty tuple would make the view list every item.
+    """
+    names = _names(lambda entry: entry.listed_by == method)
+    if not names:
+        raise KeyError(f"no item type is listed by {method!r}")
+    return names
 
 
 KNOWN_TYPES = frozenset(_names(lambda entry: entry.known))

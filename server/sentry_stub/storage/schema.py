@@ -388,23 +388,36 @@ def migrate(connection: sqlite3.Connection) -> None:
 
 
 def _migrate_indexes(connection: sqlite3.Connection) -> None:
-    """The declared indexes, and no other: one no longer declared is used by no query plan and
-    costs every write its upkeep, so a database made before loses it. Keys and UNIQUE
-    constraints are SQLite's own indexes (no ``sql`` in ``sqlite_master``) and stay."""
-    declared = {
-        table.index_name(index): (table, index)
+    """The declared indexes as declared, and none other of the stub's: one no longer declared is
+    used by no query plan and costs every write its upkeep, so a database made before loses it,
+    and one declared differently is made again (``INDEXED BY`` names rely on its condition).
+
+    Only the stub's own indexes are touched: those on its tables, declared or named as it names
+    them (``idx_<table>_...``). Keys and UNIQUE constraints are SQLite's own (no ``sql`` in
+    ``sqlite_master``); an index someone added under another name stays.
+    """
+    wanted = {
+        table.index_name(index): _create_index_sql(table, index)
         for table in TABLES.values()
         for index in table.indexes
     }
     existing = connection.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     ).fetchall()
-    for (name,) in existing:
-        if name not in declared:
+    for name, table_name, sql in existing:
+        ours = name in wanted or (table_name in TABLES and name.startswith(f"idx_{table_name}_"))
+        if ours and _normalized(sql) != _normalized(wanted.get(name, "")):
             connection.execute(f'DROP INDEX "{name}"')
-    for name, (table, index) in declared.items():
-        columns = ", ".join(f'"{column}"' for column in index.columns)
-        where = f" WHERE {index.where}" if index.where else ""
-        connection.execute(
-            f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table.name}" ({columns}){where}'
-        )
+    for sql in wanted.values():
+        connection.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+
+
+def _create_index_sql(table: Table, index: Index) -> str:
+    """The statement that makes ``index``, as SQLite keeps it in ``sqlite_master.sql``."""
+    columns = ", ".join(f'"{column}"' for column in index.columns)
+    where = f" WHERE {index.where}" if index.where else ""
+    return f'CREATE INDEX "{table.index_name(index)}" ON "{table.name}" ({columns}){where}'
+
+
+def _normalized(sql: str) -> str:
+    return " ".join(sql.split())
