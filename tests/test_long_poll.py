@@ -7,6 +7,7 @@ next timeout.
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -56,4 +57,6 @@ def test_a_cursor_already_below_after_answers_at_once(server: StubServer) -> Non
 def test_a_quiet_server_answers_the_unchanged_cursor_at_the_timeout(server: StubServer) -> None:
     client = StubClient(server.url)
     before = client.cursor()
-    assert client.wait(after=before, timeout=0.2) == before
+    started = time.monotonic()
+    assert client.wait(after=before, timeout=0.3) == before
+    assert time.monotonic() - started >= 0.3  # it waited: nothing moved the cursor

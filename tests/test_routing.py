@@ -106,14 +106,20 @@ def test_cors_and_the_guard_follow_the_table_not_a_path_prefix() -> None:
     assert policies("/api/0/nothing/") is Policy.GUARDED
     assert policies("/api/relay/healthcheck/nothing/") is Policy.OPEN
     assert policies("/custom") is Policy.GUARDED
+    # An area's name without its slash is that area (the answer is a redirect into it).
+    assert policies("/api/0") is Policy.GUARDED and policies("/api/relay") is Policy.GUARDED
+    # Dot segments lead out of the area, to what resolves them (the web UI's files).
+    for path in ("/api/7/../../index.html", "/api/x/..%2F..%2Findex.html", "/api/7/./a"):
+        assert policies(path) is Policy.GUARDED, path
 
 
 def test_each_api_is_answered_by_its_own_package(table: list[Endpoint]) -> None:
-    """``api/`` answers the stub's own ``/stub/api/*``, ``webapi/`` Sentry's ``/api/0/*``."""
-    packages = {"/stub/api/": "sentry_stub.api.", "/api/0/organizations/": "sentry_stub.webapi."}
+    """``api/`` answers the stub's own ``/stub/api/*``, ``webapi/`` Sentry's ``/api/0/*`` (but for
+    Relay's health check there)."""
+    packages = {"/stub/api/": "sentry_stub.api.", "/api/0/": "sentry_stub.webapi."}
     for endpoint in table:
         for prefix, package in packages.items():
-            if endpoint.path.startswith(prefix):
+            if endpoint.policy is Policy.GUARDED and endpoint.path.startswith(prefix):
                 assert endpoint.handler.__module__.startswith(package), endpoint.path
 
 
@@ -193,6 +199,35 @@ def announced_status(server: StubServer, method: str, url: str, length: int) -> 
         connection.sendall(request.encode())
         status_line = connection.recv(1024).split(b"\r\n", 1)[0]
     return int(status_line.split()[1])
+
+
+def raw_get(server: StubServer, path: str, host: str) -> bytes:
+    """The head of the answer to a GET of ``path`` exactly as written (httpx would resolve dot
+    segments before sending)."""
+    address, port = server.url.removeprefix("http://").split(":")
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((address, int(port)), timeout=10) as connection:
+        connection.sendall(request.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := connection.recv(4096)):
+            answer += chunk
+    return answer.partition(b"\r\n\r\n")[0].lower()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/1/../../index.html",
+        "/api/x/..%2F..%2Findex.html",
+        "/api/relay/healthcheck/../../../index.html",
+    ],
+)
+def test_dot_segments_do_not_carry_the_web_ui_into_an_open_area(
+    server: StubServer, path: str
+) -> None:
+    head = raw_get(server, path, "evil.example")
+    assert head.startswith(b"http/1.1 421"), head
+    assert b"access-control-allow-origin" not in head
 
 
 def test_starlette_serves_only_the_guarded_routes(

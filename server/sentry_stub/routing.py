@@ -11,7 +11,7 @@ bytes it reads and who may call it:
 A path is answered under its route's policy whatever the method (a preflight, a 405); a path
 no route takes (a 404 from the web UI, a slash redirect) under its area's (``UNCLAIMED``):
 Relay's CORS among the ingest routes, none elsewhere. ``RoutePolicies`` says which policy a path
-has; the app hands it to the CORS layer and the guard, which keep no paths of their own.
+has; the app hands it to the CORS layer and the guard, which keep no lists of open paths.
 
 ``INGEST`` and ``OPEN`` routes are served by ``LeanRouter``, a plain ASGI dispatcher: a regex
 match and the handler, with no Starlette router, middleware or exception layers in between (they
@@ -28,6 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.datastructures import URL
 from starlette.requests import Request
@@ -62,6 +63,8 @@ class Policy(enum.Enum):
 
 # The policy of a path no route takes, by its first matching prefix (else ``GUARDED``): Relay's
 # CORS under /api/ except for the web API and Relay's own routes; health check areas open.
+# A path with "." or ".." segments is never an area's: what serves it (the web UI's static
+# files) resolves the segments, so /api/1/../index.html is the web UI and must be guarded.
 UNCLAIMED: tuple[tuple[str, Policy], ...] = (
     ("/api/relay/healthcheck/", Policy.OPEN),
     ("/api/0/relays/live/", Policy.OPEN),
@@ -228,7 +231,10 @@ class RoutePolicies:
         for regex, policy in self.routes:
             if regex.match(path):
                 return policy
-        return next((p for prefix, p in UNCLAIMED if path.startswith(prefix)), Policy.GUARDED)
+        if _has_dot_segments(path):
+            return Policy.GUARDED
+        area = path.rstrip("/") + "/"  # /api/0 is the web API's area as /api/0/ is
+        return next((p for prefix, p in UNCLAIMED if area.startswith(prefix)), Policy.GUARDED)
 
     def is_ingest(self, path: str) -> bool:
         """Whether Relay's CORS answers this path (``ingest/cors.py``)."""
@@ -237,6 +243,11 @@ class RoutePolicies:
     def is_open(self, path: str) -> bool:
         """Whether any Host and Origin may call this path (``ingest/guard.py`` lets it pass)."""
         return self(path) is not Policy.GUARDED
+
+
+def _has_dot_segments(path: str) -> bool:
+    segments = unquote(path).replace("\\", "/").split("/")
+    return "." in segments or ".." in segments
 
 
 def _with_body_limit(handler: Handler, limit: int) -> Handler:

@@ -31,10 +31,12 @@ class ServerHandle(ABC):
         return Path(self._tempdir.name)
 
     def stop(self) -> None:
-        self._stop_server()
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
+        try:
+            self._stop_server()
+        finally:
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
+                self._tempdir = None
 
     def __enter__(self) -> Self:
         return self.start()

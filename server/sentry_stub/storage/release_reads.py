@@ -2,7 +2,7 @@
 
 The web API (``webapi/``) writes these tables and answers sentry-cli from them; the stub's own
 ``/stub/api/releases`` lists each release with all of it (``release_records``). Both read here,
-so neither HTTP side imports the other.
+so ``api/`` does not import ``webapi/``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
+from functools import partial, wraps
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,10 +22,15 @@ from ..api.routes import QueryApi
 from ..ingest.decoding import read_api_body
 from ..ingest.multipart import Part, boundary_of, parse_multipart
 from ..protocol.errors import IngestError
-from ..storage import release_reads
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
-from ..storage.release_reads import json_column
+from ..storage.release_reads import (
+    deploy_json,
+    json_column,
+    list_deploys,
+    list_releases,
+    release_files,
+)
 from . import chunks, deploys, files, releases
 from .artifact_bundles import ArtifactBundleError, parse_artifact_bundle
 from .auth import TokenError, TokenPolicy
@@ -65,6 +70,7 @@ class WebApi:
     def token_required(self, handler: Handler) -> Handler:
         """``handler`` behind the bearer token; body errors answered 400 naming the field."""
 
+        @wraps(handler)
         async def endpoint(request: Request) -> Response:
             try:
                 bound_org = self.tokens.organization(request.headers.get("authorization"))
@@ -100,7 +106,7 @@ class WebApi:
 
     async def list_releases(self, request: Request) -> Response:
         org, project = request.path_params["org"], self._path_project(request)
-        read = partial(release_reads.list_releases, org=org, project=project)
+        read = partial(list_releases, org=org, project=project)
         found = await self.database.read(read)
         return JSONResponse([releases.release_json(r) for r in found])
 
@@ -167,9 +173,9 @@ class WebApi:
     async def list_deploys(self, request: Request) -> Response:
         release = await self.database.read(partial(self._release, request))
         found = await self.database.read(
-            partial(release_reads.list_deploys, org=release["org"], version=release["version"])
+            partial(list_deploys, org=release["org"], version=release["version"])
         )
-        return JSONResponse([release_reads.deploy_json(d) for d in found])
+        return JSONResponse([deploy_json(d) for d in found])
 
     async def create_deploy(self, request: Request) -> Response:
         deploy = deploys.parse_deploy(await json_body(request))
@@ -181,7 +187,7 @@ class WebApi:
                 connection, release, deploy, projects or json_column(release["projects"], [])
             )
 
-        return JSONResponse(release_reads.deploy_json(await self.database.write(create)), 201)
+        return JSONResponse(deploy_json(await self.database.write(create)), 201)
 
     # --- chunk upload and artifact bundles ----------------------------------------------------
 
@@ -260,7 +266,7 @@ class WebApi:
     async def list_files(self, request: Request) -> Response:
         release = await self.database.read(partial(self._release, request))
         found = await self.database.read(
-            partial(release_reads.release_files, org=release["org"], release=release["version"])
+            partial(release_files, org=release["org"], release=release["version"])
         )
         return JSONResponse([files.artifact_json(f) for f in found])
 
