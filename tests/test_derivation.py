@@ -309,44 +309,6 @@ def test_an_sdk_sending_one_envelope_at_a_time_finds_its_rows_made_between_its_r
     assert last - (watermark(db_path) or 0) < 20  # no read has waited for anything
 
 
-def test_a_small_backlog_waits_for_quiet_and_a_large_one_fills_any_gap() -> None:
-    policy = WritePolicy(gap_delay=0.001, gap_backlog=8, quiet=0.005)
-    assert policy.gap_wait(0, cut_short=False) is None  # nothing to do: wait for a request
-    assert policy.gap_wait(3, cut_short=False) == 0.005
-    assert policy.gap_wait(8, cut_short=False) == 0.0
-    assert policy.gap_wait(8, cut_short=True) == 0.001  # after a flood's short gap
-    assert policy.gap_wait(3, cut_short=True) == 0.005
-
-
-def test_an_sdk_sending_one_at_a_time_has_its_rows_made_several_to_a_transaction(db_path: Path):
-    """Below ``gap_backlog`` the gaps between requests wait for quiet (here: never), so the
-    idle work done between an SDK's requests comes in steps of ``gap_step`` units, each one
-    transaction's rows written together, not one transaction per envelope."""
-    pending, steps = [0], []
-
-    def idle(connection: sqlite3.Connection, units: int) -> int:
-        done = min(units, pending[0])
-        pending[0] -= done
-        if done:
-            steps.append(done)
-        return pending[0]
-
-    def request(connection: sqlite3.Connection) -> None:
-        pending[0] += 1
-
-    policy = WritePolicy(idle_turn=3600.0, gap_backlog=8, gap_step=8, quiet=3600.0)
-    writer_ = writer.Writer(str(db_path), idle=idle, policy=policy)
-    writer_.start()
-    try:
-        for _ in range(40):
-            writer_.run_sync(request)
-            time.sleep(SDK_WORK)
-    finally:
-        writer_.stop()
-    assert steps and set(steps) == {8}, steps
-    assert pending[0] < 8 + 1  # what is left is less than a step (and a request's unit)
-
-
 def test_only_commits_that_acknowledge_wait_for_the_disk(db_path: Path):
     """Idle work commits without an fsync (synchronous=NORMAL); requests always with one."""
     FULL, NORMAL = 2, 1

@@ -21,18 +21,13 @@ commit that succeeds ends the fault.
 The scheduling is a ``WritePolicy`` handed to the writer (the defaults serve; tests hand a
 policy of their own to force one path):
 
-- Whenever no request is queued and ``gap_backlog`` units wait, idle work fills the gap, one
-  unit at a time (at most ``gap_units`` per transaction). The first request to queue up
-  meanwhile waits for the unit in progress, then gets the next commit: rows keep pace with a
-  test's SDK, which spends a millisecond or more on each envelope it sends, so its assertions
-  find little left to derive. A smaller backlog waits for ``quiet`` seconds without a request:
-  an SDK sending one envelope at a time then has its rows made several to a transaction instead
-  of one each (a transaction writes every index page it touches, so one per envelope costs the
-  stub about a third more CPU, which the SDK's own process feels on a small machine), and a read
-  finds at most a few envelopes to derive. A gap cut short within its first unit means a client
-  that sends again as soon as it has its answer (a load generator, a flood): then the next gap
-  is filled only once it has lasted ``gap_delay``, so that such a client is not slowed down one
-  unit per request.
+- Whenever no request is queued, idle work fills the gap, one unit at a time (at most
+  ``gap_units`` per transaction). The first request to queue up meanwhile waits for the unit in
+  progress, then gets the next commit: rows keep pace with a test's SDK, which spends a
+  millisecond or more on each envelope it sends, so its assertions find nothing left to derive.
+  A gap cut short within its first unit means a client that sends again as soon as it has its
+  answer (a load generator, a flood): then the next gap is filled only once it has lasted
+  ``gap_delay``, so that such a client is not slowed down one unit per request.
 - Traffic that never leaves the queue empty still gives idle work a turn of ``turn_units`` every
   ``idle_turn`` seconds, so alerts fire while a flood goes on.
 - Past ``max_backlog`` units, the writer does as much idle work as the last batch added before
@@ -75,17 +70,7 @@ class WritePolicy:
     turn_units: int = 4  # units of idle work in such a turn: a short stall for the requests
     gap_delay: float = 0.001  # seconds a gap must last after one was cut short, before it is filled
     gap_units: int = 16  # units of idle work in one transaction while no request waits
-    gap_backlog: int = 8  # a backlog this large fills any gap; a smaller one waits for quiet
-    gap_step: int = 8  # units done together (rows written per chunk) before looking for a request
-    quiet: float = 0.005  # seconds without a request after which a small backlog is done
     max_backlog: int = 5_000  # units of idle work left to pile up before requests pay for their own
-
-    def gap_wait(self, backlog: int, cut_short: bool) -> float | None:
-        """How long the queue must stay empty before idle work fills the gap (None: none to do)."""
-        if not backlog:
-            return None
-        wait = self.gap_delay if cut_short else 0.0
-        return wait if backlog >= self.gap_backlog else max(wait, self.quiet)
 
     def idle_share(self, backlog: int, last_batch: int, turn_due: bool) -> int:
         """How many units of idle work to do before the next batch."""
@@ -159,21 +144,21 @@ class Writer:
             self._ready.set()
             return
         self._ready.set()
-        backlog, cut_short = 0, False  # units of idle work; whether the last gap was cut short
-        if self.idle is not None:  # what the last run left, counted (and begun) before requests
-            backlog, cut_short = self._fill_gap(connection)
+        backlog = 1 if self.idle is not None else 0  # a start may find work left by the last run
         last_batch = 0
         policy = self.policy
         idle_turn = time.monotonic() + policy.idle_turn
+        gap_delay = 0.0  # how long the queue must stay empty to count as a gap
         while not self._stopping:
             units = policy.idle_share(backlog, last_batch, time.monotonic() >= idle_turn)
             if units:
                 backlog = self._run_idle(connection, units)
                 idle_turn = time.monotonic() + policy.idle_turn
             try:
-                first = self._queue.get(timeout=policy.gap_wait(backlog, cut_short))
+                first = self._queue.get(timeout=gap_delay if backlog else None)
             except queue.Empty:  # a gap between requests: fill it
                 backlog, cut_short = self._fill_gap(connection)
+                gap_delay = policy.gap_delay if cut_short else 0.0
                 idle_turn = time.monotonic() + policy.idle_turn
                 continue
             if first is None:
@@ -197,11 +182,10 @@ class Writer:
         def until_a_request(connection: sqlite3.Connection) -> int:
             nonlocal cut_short
             left = 1
-            step = self.policy.gap_step
-            for done in range(step, self.policy.gap_units + step, step):
-                left = idle(connection, step)
+            for done in range(1, self.policy.gap_units + 1):
+                left = idle(connection, 1)
                 waiting = not self._queue.empty()
-                if done == step:
+                if done == 1:
                     cut_short = waiting
                 if not left or waiting:
                     break
