@@ -8,50 +8,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import StubClient
-
-_T = TypeVar("_T")
-
-
-class _Field(Generic[_T]):
-    """A read-only attribute that is one value of the record the query API returned: one every
-    record has (``required``; missing, it is a ``KeyError``) or one that may be missing (None).
-    """
-
-    def __init__(self, doc: str | None = None, *, required: bool = False):
-        self.__doc__ = doc
-        self.required = required
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def read(self, instance: Any) -> Any:
-        record = instance._record
-        return record[self.name] if self.required else record.get(self.name)
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, instance: object, owner: type) -> _T: ...
-    def __get__(self, instance: object, owner: type) -> Self | _T:
-        return self if instance is None else self.read(instance)
-
-    def __set__(self, instance: object, value: object) -> NoReturn:
-        raise AttributeError(f"{self.name} is read-only")
-
-
-class _Indexed(_Field[_T]):
-    """An event's field as the server indexed it, i.e. what a search on it matches."""
-
-    def __init__(self, doc: str | None = None, *, field: str | None = None):
-        super().__init__(doc)
-        self.field = field
-
-    def read(self, instance: Any) -> Any:
-        return instance._field(self.field or self.name)
 
 
 class Event(Mapping[str, Any]):
@@ -95,24 +55,42 @@ class Event(Mapping[str, Any]):
         value = self._indexed.get(name)
         return None if value == "" else value
 
-    event_id = _Field[str](required=True)
-    type = _Field[str](
-        "``event.type``: error, default, transaction, csp, feedback...", required=True
-    )
-    level = _Indexed[str | None](
-        "The level Relay stores: aliases resolved (critical is fatal), the default filled in."
-    )
-    release = _Indexed[str | None]()
-    environment = _Indexed[str | None](
-        "The environment, also when the SDK sent it only as an ``environment`` tag."
-    )
-    transaction = _Indexed[str | None]()
-    platform = _Indexed[str | None](
-        "The platform Relay stores: ``other`` for a missing or unknown one."
-    )
-    message = _Indexed[str | None](
-        "``logentry`` (or ``message``) formatted with its params, as Relay formats it."
-    )
+    @property
+    def event_id(self) -> str:
+        return self._record["event_id"]
+
+    @property
+    def type(self) -> str:
+        """``event.type``: error, default, transaction, csp, feedback..."""
+        return self._record["type"]
+
+    @property
+    def level(self) -> str | None:
+        """The level Relay stores: aliases resolved (critical is fatal), the default filled in."""
+        return self._field("level")
+
+    @property
+    def release(self) -> str | None:
+        return self._field("release")
+
+    @property
+    def environment(self) -> str | None:
+        """The environment, also when the SDK sent it only as an ``environment`` tag."""
+        return self._field("environment")
+
+    @property
+    def transaction(self) -> str | None:
+        return self._field("transaction")
+
+    @property
+    def platform(self) -> str | None:
+        """The platform Relay stores: ``other`` for a missing or unknown one."""
+        return self._field("platform")
+
+    @property
+    def message(self) -> str | None:
+        """``logentry`` (or ``message``) formatted with its params, as Relay formats it."""
+        return self._field("message")
 
     @property
     def tags(self) -> dict[str, str | None]:
@@ -152,25 +130,43 @@ class Event(Mapping[str, Any]):
         """Sentry's title: ``Type: value`` of an error, a transaction's name, else the message."""
         return self._field("title") or "<no title>"
 
-    trace_id = _Indexed[str | None](
-        "``trace``: the trace id of ``contexts.trace``, 32 lower-case hex characters.",
-        field="trace",
-    )
-    project = _Field[str | None]()
-    project_id = _Field[int](required=True)
-    received_at = _Field[float](required=True)
-    stored = _Field[dict | None](
-        "The event as Sentry would store it (Relay's normalization and the project's "
-        "scrubbing). None where that view could not be made; ``stored_error`` says why."
-    )
-    stored_error = _Field[str | None]()
+    @property
+    def trace_id(self) -> str | None:
+        """``trace``: the trace id of ``contexts.trace``, 32 lower-case hex characters."""
+        return self._field("trace")
+
+    @property
+    def project(self) -> str | None:
+        return self._record.get("project")
+
+    @property
+    def project_id(self) -> int:
+        return self._record["project_id"]
+
+    @property
+    def received_at(self) -> float:
+        return self._record["received_at"]
+
+    @property
+    def stored(self) -> dict | None:
+        """The event as Sentry would store it (Relay's normalization and the project's scrubbing).
+
+        None where that view could not be made; ``stored_error`` says why.
+        """
+        return self._record.get("stored")
+
+    @property
+    def stored_error(self) -> str | None:
+        return self._record.get("stored_error")
 
     @property
     def notes(self) -> list[str]:
         """Protocol notes on the envelope: what Relay would have refused or fixed."""
         return list(self._record.get("notes") or [])
 
-    item_id = _Field[int](required=True)
+    @property
+    def item_id(self) -> int:
+        return self._record["item_id"]
 
     @property
     def symbolicated_frames(self) -> list[dict]:
@@ -202,17 +198,34 @@ class Record:
     def type(self) -> str:
         return self._record.get("type", "")
 
-    payload = _Field[Any]("The item's parsed JSON, or None for binary payloads.")
+    @property
+    def payload(self) -> Any:
+        """The item's parsed JSON, or None for binary payloads."""
+        return self._record.get("payload")
 
     @property
     def headers(self) -> dict:
         return self._record.get("headers") or {}
 
-    project = _Field[str | None]()
-    project_id = _Field[int](required=True)
-    received_at = _Field[float](required=True)
-    event_id = _Field[str | None]()
-    item_id = _Field[int | None]()
+    @property
+    def project(self) -> str | None:
+        return self._record.get("project")
+
+    @property
+    def project_id(self) -> int:
+        return self._record["project_id"]
+
+    @property
+    def received_at(self) -> float:
+        return self._record["received_at"]
+
+    @property
+    def event_id(self) -> str | None:
+        return self._record.get("event_id")
+
+    @property
+    def item_id(self) -> int | None:
+        return self._record.get("item_id")
 
 
 class EnvelopeItem(Record):
@@ -227,9 +240,17 @@ class EnvelopeItem(Record):
 class Attachment(EnvelopeItem):
     """An attachment item: its bytes (``.content``) and what its header says of the file."""
 
-    filename = _Field[str | None]()
-    content_type = _Field[str | None]()
-    attachment_type = _Field[str | None]()
+    @property
+    def filename(self) -> str | None:
+        return self._record.get("filename")
+
+    @property
+    def content_type(self) -> str | None:
+        return self._record.get("content_type")
+
+    @property
+    def attachment_type(self) -> str | None:
+        return self._record.get("attachment_type")
 
 
 class Envelope(Record):
@@ -252,13 +273,21 @@ class Envelope(Record):
             for item in self._record.get("items", [])
         ]
 
-    endpoint = _Field[str](required=True)
+    @property
+    def endpoint(self) -> str:
+        return self._record["endpoint"]
 
     @property
     def notes(self) -> list[str]:
         return list(self._record.get("notes") or [])
 
-    public_key = _Field[str | None]()
+    @property
+    def event_id(self) -> str | None:
+        return self._record.get("event_id")
+
+    @property
+    def public_key(self) -> str | None:
+        return self._record.get("public_key")
 
 
 class Row(Record):
