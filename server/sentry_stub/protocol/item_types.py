@@ -13,8 +13,7 @@ A new item type is one entry here, plus a derivation module in ``processing/`` i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -60,83 +59,74 @@ class ItemType:
     sent_on_flush: bool = False
 
 
-# Facts several entries share, spread into each of them.
+# Facts several entries share: templates that entries copy with their own name and facts
+# (``replace`` is checked by mypy against the fields, as a constructor call is).
 # Relay's one event slot per envelope: event-bound, counted and capped as the event.
-_EVENT_SLOT: dict[str, Any] = {
-    "event_bound": True,
-    "json": True,
-    "limit_group": "event",
-    "size_limit": "max_event_size",
-}
+_EVENT_SLOT = ItemType(
+    "", event_bound=True, json=True, limit_group="event", size_limit="max_event_size"
+)
 # An event slot whose payload is the event itself.
-_EVENT: dict[str, Any] = {**_EVENT_SLOT, "event_payload": True}
-_SESSIONS: dict[str, Any] = {
-    "categories": ("session",),
-    "json": True,
-    "limit_group": "sessions",
-    "listed_by": "sessions",
-    "sent_on_flush": True,
-}
-_PROFILES: dict[str, Any] = {
-    "json": True,
-    "limit_group": "profile",
-    "size_limit": "max_profile_size",
-    "listed_by": "profiles",
-}
-_PROFILE_CHUNKS: dict[str, Any] = {
-    **_PROFILES,
-    "platform_categories": ("profile_chunk_ui", "profile_chunk"),
-}
-_REPLAY_MEDIA: dict[str, Any] = {
-    "categories": ("replay",),
-    "size_limit": "max_replay_compressed_size",
-    "listed_by": "replays",
-}
+_EVENT = replace(_EVENT_SLOT, event_payload=True)
+_SESSIONS = ItemType(
+    "",
+    ("session",),
+    json=True,
+    limit_group="sessions",
+    listed_by="sessions",
+    sent_on_flush=True,
+)
+_PROFILES = ItemType(
+    "", json=True, limit_group="profile", size_limit="max_profile_size", listed_by="profiles"
+)
+_PROFILE_CHUNKS = replace(_PROFILES, platform_categories=("profile_chunk_ui", "profile_chunk"))
+_REPLAY_MEDIA = ItemType(
+    "", ("replay",), size_limit="max_replay_compressed_size", listed_by="replays"
+)
 
 ITEM_TYPES: dict[str, ItemType] = {
     entry.name: entry
     for entry in (
-        ItemType(
-            "event",
-            ("error",),
+        replace(
+            _EVENT,
+            name="event",
+            categories=("error",),
             creates_event=True,
             repeats_event_id=True,
             derivation="event",
-            **_EVENT,
         ),
-        ItemType(
-            "transaction",
-            ("transaction", "transaction_indexed", "span", "span_indexed"),
+        replace(
+            _EVENT,
+            name="transaction",
+            categories=("transaction", "transaction_indexed", "span", "span_indexed"),
             creates_event=True,
             repeats_event_id=True,
             derivation="transaction",
-            **_EVENT,
         ),
-        ItemType(
-            "security",
-            ("security",),
+        replace(
+            _EVENT,
+            name="security",
+            categories=("security",),
             creates_event=True,
             repeats_event_id=True,
             derivation="security",
-            **_EVENT,
         ),
-        ItemType(
-            "raw_security",
-            ("security",),
+        replace(
+            _EVENT,
+            name="raw_security",
+            categories=("security",),
             creates_event=True,
             derivation="security_report",
-            **_EVENT,
         ),
-        ItemType(
-            "feedback",
-            ("feedback",),
+        replace(
+            _EVENT,
+            name="feedback",
+            categories=("feedback",),
             repeats_event_id=True,
             derivation="feedback",
             listed_by="feedback",
-            **_EVENT,
         ),
-        ItemType("replay_event", ("replay",), listed_by="replays", **_EVENT_SLOT),
-        ItemType("form_data", dropped_with_event=True, **_EVENT_SLOT | {"json": False}),
+        replace(_EVENT_SLOT, name="replay_event", categories=("replay",), listed_by="replays"),
+        replace(_EVENT_SLOT, name="form_data", json=False, dropped_with_event=True),
         ItemType(
             "attachment",
             ("attachment", "attachment_item"),
@@ -173,22 +163,22 @@ ITEM_TYPES: dict[str, ItemType] = {
             listed_by="client_reports",
             sent_on_flush=True,
         ),
-        ItemType("session", derivation="session", **_SESSIONS),
-        ItemType("sessions", derivation="sessions", **_SESSIONS),
+        replace(_SESSIONS, name="session", derivation="session"),
+        replace(_SESSIONS, name="sessions", derivation="sessions"),
         ItemType("statsd", size_limit="max_statsd_size"),
         ItemType("metric_buckets", size_limit="max_statsd_size"),
-        ItemType(
-            "profile",
-            ("profile", "profile_indexed"),
+        replace(
+            _PROFILES,
+            name="profile",
+            categories=("profile", "profile_indexed"),
             event_bound=True,
             dropped_with_event=True,
             platform_categories=("profile_ui", "profile_backend"),
-            **_PROFILES,
         ),
-        ItemType("profile_chunk", **_PROFILE_CHUNKS),
-        ItemType("profile_chunk_ui", **_PROFILE_CHUNKS),
-        ItemType("replay_recording", limit_group="replay_recording", **_REPLAY_MEDIA),
-        ItemType("replay_video", limit_group="replay_video", **_REPLAY_MEDIA),
+        replace(_PROFILE_CHUNKS, name="profile_chunk"),
+        replace(_PROFILE_CHUNKS, name="profile_chunk_ui"),
+        replace(_REPLAY_MEDIA, name="replay_recording", limit_group="replay_recording"),
+        replace(_REPLAY_MEDIA, name="replay_video", limit_group="replay_video"),
         ItemType(
             "check_in",
             ("monitor",),
