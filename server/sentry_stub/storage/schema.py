@@ -404,12 +404,15 @@ def _migrate_indexes(connection: sqlite3.Connection) -> None:
     existing = connection.execute(
         "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     ).fetchall()
+    as_declared = set()
     for name, table_name, sql in existing:
-        ours = name in wanted or (table_name in TABLES and name.startswith(f"idx_{table_name}_"))
-        if ours and _normalized(sql) != _normalized(wanted.get(name, "")):
+        if _normalized(sql) == _normalized(wanted.get(name, "")):
+            as_declared.add(name)
+        elif name in wanted or (table_name in TABLES and name.startswith(f"idx_{table_name}_")):
             connection.execute(f'DROP INDEX "{name}"')
-    for sql in wanted.values():
-        connection.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+    for name, sql in wanted.items():
+        if name not in as_declared:
+            connection.execute(sql)
 
 
 def _create_index_sql(table: Table, index: Index) -> str:
