@@ -9,12 +9,17 @@ import httpx
 from sentry_stub import StubServer
 
 
-def post_envelope(server: StubServer, header: dict, *items: tuple[dict, dict]) -> None:
-    """An envelope of JSON items to the default project, with the DSN's key; must answer 200."""
+def envelope_bytes(header: dict, *items: tuple[dict, dict]) -> bytes:
+    """An envelope of JSON items: its header, then each item's header and payload."""
     lines = [json.dumps(header)]
     for item_header, payload in items:
         lines += [json.dumps(item_header), json.dumps(payload)]
-    response = post_raw(server, "\n".join(lines).encode())
+    return "\n".join(lines).encode()
+
+
+def post_envelope(server: StubServer, header: dict, *items: tuple[dict, dict]) -> None:
+    """An envelope of JSON items to the default project, with the DSN's key; must answer 200."""
+    response = post_raw(server, envelope_bytes(header, *items))
     assert response.status_code == 200, response.text
 
 

@@ -33,6 +33,7 @@ from sentry_stub.client import StubClient
 from sentry_stub.query import sqlite_functions
 from sentry_stub.storage.schema import connect
 from sentry_stub.view import StubView
+from tests.sending import envelope_bytes
 from tests.test_sourcemaps_api import ORG, RELEASE, URL, js_error, upload_bundle
 from tests.test_webapi import HEADERS, api
 
@@ -166,10 +167,7 @@ def post(url: str, body: bytes, key: str = KEY, project: int = 1) -> None:
 
 
 def envelope(*items: tuple[dict, dict], event_id: str | None = None) -> bytes:
-    lines = [json.dumps({"event_id": event_id} if event_id else {})]
-    for header, payload in items:
-        lines += [json.dumps(header), json.dumps(payload)]
-    return "\n".join(lines).encode()
+    return envelope_bytes({"event_id": event_id} if event_id else {}, *items)
 
 
 def transaction(index: int, trace_id: str) -> dict:
