@@ -335,6 +335,27 @@ def test_only_commits_that_acknowledge_wait_for_the_disk(db_path: Path):
     assert len(idle_levels) >= 2 and set(idle_levels) == {NORMAL}
 
 
+def test_only_the_writer_keeps_its_temporary_storage_in_memory(db_path: Path):
+    """The writer's savepoint journals in memory (no temporary file per transaction); readers'
+    sorts of large results still spill to disk, not into the server's memory."""
+    DEFAULT, MEMORY = 0, 2
+
+    def temp_store(connection: sqlite3.Connection) -> int:
+        return connection.execute("PRAGMA temp_store").fetchone()[0]
+
+    writer_ = writer.Writer(str(db_path))
+    writer_.start()
+    try:
+        assert writer_.run_sync(temp_store) == MEMORY
+    finally:
+        writer_.stop()
+    reader = connect(str(db_path))
+    try:
+        assert temp_store(reader) == DEFAULT
+    finally:
+        reader.close()
+
+
 def flood(database: Database, operations: list) -> list:
     """Queue ``operations`` all at once, so the writer never finds its queue empty meanwhile."""
     release = threading.Event()

@@ -137,6 +137,10 @@ class Writer:
         try:
             connection = connect(self.path)
             connection.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
+            # The savepoint around each operation keeps a statement journal; in memory it costs
+            # no temporary file to create, write and unlink per transaction. Only the writer's
+            # journals: readers' sorts of large results keep spilling to disk, not to memory.
+            connection.execute("PRAGMA temp_store=MEMORY")
             self._durable = True  # connect() sets synchronous=FULL
             migrate(connection)
         except BaseException as error:  # reported to start()
