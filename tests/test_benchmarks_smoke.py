@@ -109,6 +109,7 @@ def test_queries_and_felt_latency_are_measured(results):
     for name in QUERY_METRICS:
         assert _number(results["queries"]["10000"][name]["median_ms"])
     assert _number(results["flush_to_wait_for"]["median_ms"])
+    assert results["flush_to_wait_for"]["samples"] == run.PROFILES["tiny"].felt_samples
     assert results["machine"]["nproc"] >= 1 and results["machine"]["python"]
     assert results["corpus"]["envelopes"] > 0
     assert {"event", "transaction", "session"} <= set(results["corpus"]["items"])
