@@ -325,6 +325,8 @@ def table(results: dict) -> str:
             f"to assert = {sampled['ratio']}x (ratios {sampled['ratios']}); assertion failed "
             f"in {sampled['assertions_failed']} of {len(sampled['ratios'])} runs"
         )
+    for kind, ratio in test["references"].items():
+        lines.append(f"  {kind:<10} (stores nothing: sending only) {ratio}x")
     lines.append("")
     for check in results["targets"]:
         mark = "ok  " if check["met"] else "MISS"
@@ -345,6 +347,7 @@ def run(profile_name: str, workdir: Path) -> dict:
         felt = feel.flush_to_wait_for(stub.url, profile.felt_samples)
     with (
         BenchmarkServer("baseline", workdir / "unused") as baseline,
+        BenchmarkServer("checks", workdir / "sampled-checks.sqlite3") as checks,
         BenchmarkServer("stub", workdir / "sampled.sqlite3") as stub,
         StubProcess(db=workdir / "sampled-plugin.sqlite3") as plugin,  # the plugin's default
         StubServer(db=workdir / "sampled-inprocess.sqlite3") as inprocess,  # in this process
@@ -354,6 +357,7 @@ def run(profile_name: str, workdir: Path) -> dict:
             {"stub": stub.url, "plugin": plugin.url, "inprocess": inprocess.url},
             profile.sampled_transactions,
             profile.sampled_repeats,
+            reference_urls={"checks": checks.url},
         )
     results = {
         "profile": profile_name,

@@ -41,18 +41,28 @@ SPANS = 10
 
 
 def sample_rate_test(
-    baseline_url: str, stub_urls: dict[str, str], transactions: int, repeats: int
+    baseline_url: str,
+    stub_urls: dict[str, str],
+    transactions: int,
+    repeats: int,
+    reference_urls: dict[str, str] | None = None,
 ) -> dict:
     """The test ``repeats`` times on the baseline and each stub, alternating; medians and ratios.
 
     ``stub_urls`` maps a name (``stub``, ``plugin``, ``inprocess``) to the URL of a stub to test.
+    ``reference_urls`` are servers that store nothing (``checks``, see ``floors.py``): only
+    their sending is timed, against the same baseline, to show what any storage adds.
     """
-    baseline_runs, runs = [], []
+    references = reference_urls or {}
+    baseline_runs, runs, reference_runs = [], [], []
     for _ in range(repeats):
         baseline_seconds = _send(baseline_url, transactions)
         baseline_runs.append(baseline_seconds)
         runs.append(
             {name: _once(url, transactions, baseline_seconds) for name, url in stub_urls.items()}
+        )
+        reference_runs.append(
+            {name: _send(url, transactions) / baseline_seconds for name, url in references.items()}
         )
     servers = {name: _summary([run[name] for run in runs], transactions) for name in stub_urls}
     return {
@@ -60,6 +70,10 @@ def sample_rate_test(
         "sample_rate": RATE,
         "baseline_seconds": round(statistics.median(baseline_runs), 3),
         "servers": servers,
+        "references": {
+            name: round(statistics.median(run[name] for run in reference_runs), 2)
+            for name in references
+        },
     }
 
 

@@ -128,6 +128,9 @@ def test_the_sample_rate_test_runs_on_every_stub_and_accounts_for_every_transact
         assert all(_number(sampled[name]) and sampled[name] > 0 for name in seconds), sampled
         assert len(sampled["ratios"]) == run.PROFILES["tiny"].sampled_repeats
         assert _number(sampled["ratio"]) and sampled["ratio"] in sampled["ratios"]
+    # The reference that stores nothing is timed beside them, sending only.
+    assert set(test["references"]) == {"checks"}
+    assert _number(test["references"]["checks"]) and test["references"]["checks"] > 0
 
 
 def test_the_table_names_every_server(results):
