@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ..storage import reader
+from ..storage.row_dicts import dict_rows
 
 
 def firings(
@@ -26,10 +27,11 @@ def firings(
         params += list(project_ids)
     if undelivered:
         where.append("f.pending_deliveries > 0 AND f.dispatched_at IS NULL")
-    cursor = connection.execute(
-        f"SELECT f.* FROM alert_firings f WHERE {' AND '.join(where)} ORDER BY f.id", params
+    records = dict_rows(
+        connection,
+        f"SELECT f.* FROM alert_firings f WHERE {' AND '.join(where)} ORDER BY f.id",
+        params,
     )
-    records = [_record(cursor, row) for row in cursor.fetchall()]
     slugs = reader.project_slugs(connection)
     events = {
         e["item_id"]: e
@@ -61,11 +63,10 @@ def issues(
     if project_ids:
         where.append(f"i.project_id IN ({', '.join('?' * len(project_ids))})")
         params += list(project_ids)
-    cursor = connection.execute(
-        f"SELECT i.* FROM issues i WHERE {' AND '.join(where)} ORDER BY i.id", params
+    records = dict_rows(
+        connection, f"SELECT i.* FROM issues i WHERE {' AND '.join(where)} ORDER BY i.id", params
     )
     slugs = reader.project_slugs(connection)
-    records = [_record(cursor, row) for row in cursor.fetchall()]
     for record in records:
         record["project"] = slugs.get(record["project_id"])
     return records
@@ -75,17 +76,12 @@ def _results(connection: sqlite3.Connection, firing_ids: list[int]) -> dict[int,
     if not firing_ids:
         return {}
     marks = ", ".join("?" * len(firing_ids))
-    cursor = connection.execute(
+    by_firing: dict[int, list[dict]] = {}
+    for record in dict_rows(
+        connection,
         "SELECT firing_id, action_index, kind, url, status, attempts, status_code, error, "
         f"finished_at FROM action_results WHERE firing_id IN ({marks}) ORDER BY id",
         firing_ids,
-    )
-    by_firing: dict[int, list[dict]] = {}
-    for row in cursor.fetchall():
-        record = _record(cursor, row)
+    ):
         by_firing.setdefault(record.pop("firing_id"), []).append(record)
     return by_firing
-
-
-def _record(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
-    return {d[0]: value for d, value in zip(cursor.description, row, strict=True)}

@@ -17,6 +17,7 @@ import orjson
 from ..protocol.tables import Table
 from . import forward_queue
 from .packing import unpack
+from .row_dicts import json_column
 from .schema import DERIVED_THROUGH, TABLES
 
 # Payload of an item: its slice of the raw envelope, or its own blob when it was built.
@@ -110,11 +111,11 @@ def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) 
             "project_id": row[3],
             "project": row[4],
             "received_at": row[5],
-            "data": _json(row[6]),
-            "stored": _json(row[7]),
+            "data": json_column(row[6]),
+            "stored": json_column(row[7]),
             "stored_error": row[8],
             "envelope_id": row[9],
-            "notes": _json(row[10]) or [],
+            "notes": json_column(row[10]) or [],
             "tags": tags.get(item_id, []),
         }
     return [by_id[i] for i in item_ids if i in by_id]
@@ -181,9 +182,9 @@ def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000
                 "project": row[3],
                 "endpoint": row[4],
                 "event_id": row[5],
-                "headers": _json(row[6]),
+                "headers": json_column(row[6]),
                 "raw": base64.b64encode(unpack(row[7], row[12])).decode(),
-                "notes": _json(row[8]) or [],
+                "notes": json_column(row[8]) or [],
                 "public_key": row[9],
                 "client": row[10],
                 "remote_addr": row[11],
@@ -274,7 +275,7 @@ def summary(connection: sqlite3.Connection, scope: Scope) -> dict:
         ),
         "projects": {slugs.get(pid, str(pid)): count for pid, count in by_project},
         "discards": [{"reason": r, "category": c, "quantity": q} for r, c, q in discards],
-        "notes": [note for (text,) in notes for note in (_json(text) or [])],
+        "notes": [note for (text,) in notes for note in (json_column(text) or [])],
     }
 
 
@@ -312,7 +313,7 @@ def _item_record(row: tuple, with_content: bool) -> dict:
         "project": row[3],
         "received_at": row[4],
         "type": row[5],
-        "headers": _json(row[6]),
+        "headers": json_column(row[6]),
         "payload": _json_or_none(payload),
         "length": len(payload),
         "content_type": row[8],
@@ -323,10 +324,6 @@ def _item_record(row: tuple, with_content: bool) -> dict:
     if with_content:
         record["content"] = base64.b64encode(payload).decode()
     return record
-
-
-def _json(text: str | bytes | None) -> Any:
-    return orjson.loads(text) if text else None
 
 
 def _json_or_none(payload: bytes) -> Any:

@@ -8,27 +8,14 @@ so ``api/`` does not import ``webapi/``.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
 
-import orjson
+from .row_dicts import dict_rows, json_column
 
 # The columns listings show; `content` is left out.
 FILE_COLUMNS = (
     "id, org, artifact_bundle_id, release, dist, name, type, debug_id, sourcemap, headers,"
     " size, sha1, date_created"
 )
-
-
-def dict_rows(connection: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-    """The rows of ``sql`` as dicts keyed by column name."""
-    cursor = connection.execute(sql, tuple(params))
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def json_column(text: str | None, default: Any) -> Any:
-    return orjson.loads(text) if text else default
 
 
 def list_releases(

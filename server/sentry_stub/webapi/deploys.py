@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from ..storage.release_reads import dict_rows
+from ..storage.row_dicts import dict_rows
 from .values import (
     BodyError,
     now_iso,

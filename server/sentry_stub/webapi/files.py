@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from ..storage.release_reads import FILE_COLUMNS, dict_rows, json_column
+from ..storage.release_reads import FILE_COLUMNS
+from ..storage.row_dicts import dict_rows, json_column
 from .artifact_bundles import ArtifactBundle
 from .values import now_iso
 

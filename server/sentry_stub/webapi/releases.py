@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ..storage.release_reads import dict_rows, json_column
+from ..storage.row_dicts import dict_rows, json_column
 from .values import (
     BodyError,
     now_iso,

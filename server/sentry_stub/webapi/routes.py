@@ -24,13 +24,8 @@ from ..ingest.multipart import Part, boundary_of, parse_multipart
 from ..protocol.errors import IngestError
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
-from ..storage.release_reads import (
-    deploy_json,
-    json_column,
-    list_deploys,
-    list_releases,
-    release_files,
-)
+from ..storage.release_reads import deploy_json, list_deploys, list_releases, release_files
+from ..storage.row_dicts import json_column
 from . import chunks, deploys, files, releases
 from .artifact_bundles import ArtifactBundleError, parse_artifact_bundle
 from .auth import TokenError, TokenPolicy
