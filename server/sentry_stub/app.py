@@ -81,7 +81,14 @@ class StubApp:
         self.starlette = Starlette(
             routes=starlette_routes(self.endpoints),
             # Outside ingest, only allowed hosts and no cross-site writes (ingest/guard.py).
-            middleware=[Middleware(RequestGuard, hosts=hosts, is_open=self.policies.is_open)],
+            middleware=[
+                Middleware(
+                    RequestGuard,
+                    hosts=hosts,
+                    is_open=self.policies.is_open,
+                    needs_token=self.policies.needs_token,
+                )
+            ],
             exception_handlers=error_answers,
             lifespan=self._lifespan,
         )

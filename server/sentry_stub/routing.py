@@ -81,6 +81,9 @@ class Endpoint:
     handler: Handler
     policy: Policy
     body_limit: int = 0  # the most bytes of (decoded) body read; 0: the body is not read
+    # Callable only with ``Authorization: Bearer`` (the web API sentry-cli calls): a header no
+    # page of another origin can send without a preflight, so its POSTs need not be JSON.
+    bearer_token: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ def endpoints(h: Handlers, limits: Limits) -> list[Endpoint]:
 
     def web(path: str, methods: tuple[str, ...], handler: Handler, limit: int = 0) -> Endpoint:
         """A web API route sentry-cli calls: guarded, and only with a bearer token."""
-        return guarded(path, methods, w.token_required(handler), limit)
+        token_required = w.token_required(handler)
+        return Endpoint(path, methods, token_required, Policy.GUARDED, limit, bearer_token=True)
 
     def releases(scope: str) -> list[Endpoint]:
         """What sentry-cli does to releases, under ``scope``: an organization or a project."""
@@ -225,12 +229,12 @@ class RoutePolicies:
     """
 
     def __init__(self, table: Sequence[Endpoint]):
-        self.routes = [(compile_path(e.path)[0], e.policy) for e in table]
+        self.routes = [(compile_path(e.path)[0], e) for e in table]
 
     def __call__(self, path: str) -> Policy:
-        for regex, policy in self.routes:
+        for regex, endpoint in self.routes:
             if regex.match(path):
-                return policy
+                return endpoint.policy
         if _has_dot_segments(path):
             return Policy.GUARDED
         area = path.rstrip("/") + "/"  # /api/0 is the web API's area as /api/0/ is
@@ -243,6 +247,14 @@ class RoutePolicies:
     def is_open(self, path: str) -> bool:
         """Whether any Host and Origin may call this path (``ingest/guard.py`` lets it pass)."""
         return self(path) is not Policy.GUARDED
+
+    def needs_token(self, method: str, path: str) -> bool:
+        """Whether the route that answers ``method`` on ``path`` asks for a bearer token
+        (``ingest/guard.py`` then lets a POST through that is not JSON)."""
+        return any(
+            endpoint.bearer_token and method in endpoint.methods and regex.match(path)
+            for regex, endpoint in self.routes
+        )
 
 
 def _has_dot_segments(path: str) -> bool:

@@ -13,9 +13,9 @@ A developer's browser reaches 127.0.0.1 too, so any page it opens is a client of
   another site or origin, and a POST must say ``Content-Type: application/json``: a page can
   send that only after a preflight, which these routes never grant (no CORS headers outside
   ingest). POST is the only writing method the Fetch standard lets through without a
-  preflight. The web API (``/api/0/``, which sentry-cli posts multipart to) instead needs
-  ``Authorization: Bearer``, another header that requires a preflight: ``webapi/routes.py``
-  asks for it on every route.
+  preflight. The web API's routes that sentry-cli posts multipart to instead need
+  ``Authorization: Bearer``, another header that requires a preflight: the route table says
+  which routes ask for it (``needs_token``), and their POSTs need not be JSON.
 
 Ingest and Relay's health checks stay open to any Host and any Origin, as Relay's are: browser
 SDKs post from every origin, and containers reach the stub by whatever name their network uses.
@@ -37,7 +37,6 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 ANY_HOST = "*"
 ALLOW_OPTION = "--allowed-host NAME (env SENTRY_STUB_ALLOWED_HOSTS)"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-WEB_API = "/api/0/"
 MISDIRECTED = 421
 JSON_TYPE = "application/json"
 SAME_ORIGIN_SITES = ("same-origin", "none")  # Sec-Fetch-Site values of the stub's own pages
@@ -100,14 +99,21 @@ def host_name(authority: str) -> str:
 class RequestGuard:
     """Refuses requests outside ingest from hosts off the allow-list, and cross-site writes.
 
-    ``is_open`` names the paths open to any Host and Origin (``routing.RoutePolicies``: the
-    route table's ``INGEST`` and ``OPEN`` policies).
+    ``is_open`` names the paths open to any Host and Origin, ``needs_token`` the method and
+    path whose route asks for a bearer token (``routing.RoutePolicies``, from the route table).
     """
 
-    def __init__(self, app: ASGIApp, hosts: HostAllowList, is_open: Callable[[str], bool]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        hosts: HostAllowList,
+        is_open: Callable[[str], bool],
+        needs_token: Callable[[str, str], bool],
+    ):
         self.app = app
         self.hosts = hosts
         self.is_open = is_open
+        self.needs_token = needs_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = None
@@ -153,7 +159,7 @@ class RequestGuard:
         content_type = headers.get("content-type", "")
         if (
             method == "POST"
-            and not path.startswith(WEB_API)
+            and not self.needs_token(method, path)
             and content_type.partition(";")[0].strip().lower() != JSON_TYPE
         ):
             sent = repr(content_type) if content_type else "none"
