@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
+import msgpack
 import pytest
 import sentry_sdk
 from playwright.sync_api import Browser, Page, expect
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 from client_tests.support import debian_chromium, sentry_client
 from sentry_stub import StubServer
 from sentry_stub.client import StubClient
+from tests.sending import post_raw
 
 XSS = '<img src=x onerror="window.__xss=1">'
 ATTACHMENT = bytes(range(256)) + b"\r\n\x00"
@@ -292,6 +294,28 @@ def test_an_attachment_downloads_with_its_exact_bytes(ui: UI, stub: StubServer) 
     assert download.value.suggested_filename == "dump.bin"
     with open(download.value.path(), "rb") as file:
         assert file.read() == ATTACHMENT
+
+
+def test_an_envelope_links_to_the_event_made_of_it_and_only_then(ui: UI, stub: StubServer) -> None:
+    """The link follows the derived event, not the item types: an event sent as a MessagePack
+    attachment (as the native SDKs do) has one, an event item whose JSON is broken has none."""
+    packed, broken = "a" * 32, "b" * 32
+    event = msgpack.packb({"event_id": packed, "message": "from an attachment"})
+    attachment = {"type": "attachment", "attachment_type": "event.payload", "length": len(event)}
+    header = json.dumps({"event_id": packed}).encode()
+    assert post_raw(stub, b"\n".join([header, json.dumps(attachment).encode(), event])).is_success
+    not_json = b'{"event_id": "%s", "message": ' % broken.encode()
+    assert post_raw(
+        stub, b"\n".join([b'{"event_id": "%s"}' % broken.encode(), b'{"type": "event"}', not_json])
+    ).is_success
+
+    ui.open("/envelopes")
+    cards = ui.page.locator("article.envelope")
+    expect(cards).to_have_count(2)
+    made = cards.filter(has_text="event.payload").get_by_role("link", name="event", exact=True)
+    expect(made).to_have_attribute("href", f"#/events/{packed}")
+    not_made = cards.filter(has_not_text="event.payload")
+    expect(not_made.get_by_role("link", name="event", exact=True)).to_have_count(0)
 
 
 def test_reset_deletes_everything_only_after_confirmation(

@@ -241,8 +241,10 @@ def openapi_schema() -> dict:
                 },
             ),
             f"{a}/envelopes": _get(
-                "Envelopes with their raw bytes (base64), items and `forward` (its forward "
-                "state, as /stub/api/forwards gives it; null when not forwarded).",
+                "Envelopes with their raw bytes (base64), items, `event` (the id of the event "
+                "made of it: an event item's, or the one built from a minidump or a browser "
+                "report; null when none) and `forward` (its forward state, as "
+                "/stub/api/forwards gives it; null when not forwarded).",
                 [_PROJECT, _CURSOR, _LIMIT],
             ),
             f"{a}/items": _get(

@@ -6,7 +6,6 @@ import { hashFor } from "./nav.js";
 import { projectSelect } from "./projects.js";
 
 const WINDOW = 100; // items: the envelopes of the newest ones are shown
-const EVENT_ITEMS = new Set(["event", "transaction", "security", "feedback"]);
 const ITEM_HEADINGS = ["#", "Type", "Size", "Content type", "File", "Item headers", ""];
 
 export async function renderEnvelopes(view, params) {
@@ -35,7 +34,6 @@ export async function renderEnvelopes(view, params) {
 }
 
 function envelopeCard(envelope) {
-  const hasEvent = envelope.event_id && envelope.items.some((item) => EVENT_ITEMS.has(item.type));
   return h(
     "article",
     { class: "card envelope" },
@@ -61,8 +59,8 @@ function envelopeCard(envelope) {
       ]
         .filter(Boolean)
         .join(" · "),
-      hasEvent
-        ? [" · ", h("a", { href: hashFor(`/events/${envelope.event_id}`) }, "event")]
+      envelope.event
+        ? [" · ", h("a", { href: hashFor(`/events/${envelope.event}`) }, "event")]
         : null,
     ),
     envelope.forward ? forwardLine(envelope.forward) : null,
