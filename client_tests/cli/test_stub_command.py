@@ -174,14 +174,21 @@ class Follower:
         assert "following new events" in line, line
 
     def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C, then the exit status and the rest of stderr.
+
+        Waits for the process itself rather than ``communicate``, which would read stdout too,
+        beside the thread that reads its lines.
+        """
+        assert self.process.stderr is not None
         self.process.send_signal(signal.SIGINT)
         try:
-            _, stderr = self.process.communicate(timeout=15)
+            code = self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, stderr = self.process.communicate()
+            self.process.wait()
+            stderr = self.process.stderr.read()
             raise AssertionError(f"still running 15 s after Ctrl-C; stderr:\n{stderr}") from None
-        return self.process.returncode, stderr
+        return code, self.process.stderr.read()
 
     def kill(self) -> None:
         if self.process.poll() is None:
