@@ -85,18 +85,22 @@ def test_cross_site_writes_of_the_issue_are_refused_and_change_nothing(
     assert http.delete("/stub/api/faults").is_success
 
 
-def test_a_form_post_passes_the_guard_only_to_a_route_that_asks_for_a_token(
+def test_a_form_post_passes_the_guard_only_where_it_can_change_nothing_unasked(
     http: httpx.Client,
 ) -> None:
     """sentry-cli posts multipart to the web API, whose routes ask for a bearer token (which a
-    page cannot send cross-site): the JSON-only rule gives way there, and nowhere else."""
+    page cannot send cross-site): the JSON-only rule gives way there, and where no route takes
+    the request (a sentry-cli upload the stub does not serve gets the answer of a path no
+    route takes, not a 403 that blames the browser)."""
     before = state(http)
     upload = "/api/0/organizations/sentry/releases/guard@1/files/"
     without_token = http.post(upload, files={"file": ("a.js", b"x")}, data={"name": "~/a.js"})
     assert without_token.status_code == 401, without_token.text  # the route's own answer
-    nowhere = http.post("/api/0/organizations/sentry/nothing/", data={"a": "b"})
-    assert nowhere.status_code == 403, nowhere.text
-    assert nowhere.json()["detail"].startswith("cross-site write refused: a POST here needs")
+    unserved = http.post("/api/0/projects/sentry/web/files/dsyms/", files={"file": ("a", b"x")})
+    assert unserved.status_code == 405, unserved.text  # the web UI's files take GET only
+    faults = http.post("/stub/api/faults", data={"kind": "drop"})
+    assert faults.status_code == 403, faults.text
+    assert faults.json()["detail"].startswith("cross-site write refused: a POST here needs")
     assert state(http) == before
 
 

@@ -113,27 +113,30 @@ def test_cors_and_the_guard_follow_the_table_not_a_path_prefix() -> None:
         assert policies(path) is Policy.GUARDED, path
 
 
-def test_only_the_routes_behind_a_bearer_token_let_a_post_through_that_is_not_json(
+def test_writes_must_be_json_where_a_route_without_a_bearer_token_takes_them(
     table: list[Endpoint],
 ) -> None:
-    """The guard's JSON-only POST rule gives way where the route table says a token is asked
-    for (the web API's routes), for the route's own methods only; not for a path prefix."""
+    """The guard's JSON-only rule, by route (not by path prefix): not behind a bearer token
+    (the web API's routes), and not where no route takes the request (nothing to change)."""
     policies = RoutePolicies(table)
     for endpoint in table:
         path = url_of(endpoint).partition("?")[0]
         for method in endpoint.methods:
-            assert policies.needs_token(method, path) is endpoint.bearer_token, (method, path)
+            assert policies.needs_json(method, path) is not endpoint.bearer_token, (method, path)
     assert {e.path for e in table if e.bearer_token} >= {
         "/api/0/organizations/{org}/chunk-upload/",
         "/api/0/organizations/{org}/releases/{version}/files/",
     }
-    assert not policies.needs_token("POST", "/api/0/organizations/sentry/nothing/")
-    assert not policies.needs_token("POST", "/api/0/organizations/sentry/events/")
+    assert not policies.needs_json("POST", "/api/0/organizations/sentry/nothing/")
+    assert not policies.needs_json("POST", "/stub/api/events")  # a 405: GET only
     custom = RoutePolicies(
-        [Endpoint("/custom/upload/", ("POST",), healthy, Policy.GUARDED, bearer_token=True)]
+        [
+            Endpoint("/custom/upload/", ("POST",), healthy, Policy.GUARDED, bearer_token=True),
+            Endpoint("/api/0/custom/", ("POST",), healthy, Policy.GUARDED),
+        ]
     )
-    assert custom.needs_token("POST", "/custom/upload/")
-    assert not custom.needs_token("PUT", "/custom/upload/")
+    assert not custom.needs_json("POST", "/custom/upload/")
+    assert custom.needs_json("POST", "/api/0/custom/")
 
 
 def test_each_api_is_answered_by_its_own_package(table: list[Endpoint]) -> None:

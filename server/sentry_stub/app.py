@@ -86,7 +86,7 @@ class StubApp:
                     RequestGuard,
                     hosts=hosts,
                     is_open=self.policies.is_open,
-                    needs_token=self.policies.needs_token,
+                    needs_json=self.policies.needs_json,
                 )
             ],
             exception_handlers=error_answers,

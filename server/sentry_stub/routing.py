@@ -81,8 +81,9 @@ class Endpoint:
     handler: Handler
     policy: Policy
     body_limit: int = 0  # the most bytes of (decoded) body read; 0: the body is not read
-    # Callable only with ``Authorization: Bearer`` (the web API sentry-cli calls): a header no
-    # page of another origin can send without a preflight, so its POSTs need not be JSON.
+    # Answered only with ``Authorization: Bearer`` (every route of the web API sentry-cli calls,
+    # see ``web`` below): a header no page of another origin can send without a preflight, so
+    # a POST here need not be JSON (sentry-cli posts its uploads multipart).
     bearer_token: bool = False
 
 
@@ -248,11 +249,12 @@ class RoutePolicies:
         """Whether any Host and Origin may call this path (``ingest/guard.py`` lets it pass)."""
         return self(path) is not Policy.GUARDED
 
-    def needs_token(self, method: str, path: str) -> bool:
-        """Whether the route that answers ``method`` on ``path`` asks for a bearer token
-        (``ingest/guard.py`` then lets a POST through that is not JSON)."""
+    def needs_json(self, method: str, path: str) -> bool:
+        """Whether a write of ``method`` to ``path`` must say JSON (``ingest/guard.py``): where a
+        route without a bearer token takes it. A route behind the token is protected by that
+        header, and a request no route takes changes nothing (its answer is a 404 or a 405)."""
         return any(
-            endpoint.bearer_token and method in endpoint.methods and regex.match(path)
+            not endpoint.bearer_token and method in endpoint.methods and regex.match(path)
             for regex, endpoint in self.routes
         )
 

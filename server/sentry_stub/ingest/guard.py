@@ -13,9 +13,9 @@ A developer's browser reaches 127.0.0.1 too, so any page it opens is a client of
   another site or origin, and a POST must say ``Content-Type: application/json``: a page can
   send that only after a preflight, which these routes never grant (no CORS headers outside
   ingest). POST is the only writing method the Fetch standard lets through without a
-  preflight. The web API's routes that sentry-cli posts multipart to instead need
-  ``Authorization: Bearer``, another header that requires a preflight: the route table says
-  which routes ask for it (``needs_token``), and their POSTs need not be JSON.
+  preflight. The web API's routes (sentry-cli posts its uploads multipart) instead need
+  ``Authorization: Bearer``, another header that requires a preflight; a request no route
+  takes changes nothing. The route table says which writes must be JSON (``needs_json``).
 
 Ingest and Relay's health checks stay open to any Host and any Origin, as Relay's are: browser
 SDKs post from every origin, and containers reach the stub by whatever name their network uses.
@@ -99,8 +99,8 @@ def host_name(authority: str) -> str:
 class RequestGuard:
     """Refuses requests outside ingest from hosts off the allow-list, and cross-site writes.
 
-    ``is_open`` names the paths open to any Host and Origin, ``needs_token`` the method and
-    path whose route asks for a bearer token (``routing.RoutePolicies``, from the route table).
+    ``is_open`` names the paths open to any Host and Origin, ``needs_json`` the writes (method
+    and path) that must say JSON (``routing.RoutePolicies``, from the route table).
     """
 
     def __init__(
@@ -108,12 +108,12 @@ class RequestGuard:
         app: ASGIApp,
         hosts: HostAllowList,
         is_open: Callable[[str], bool],
-        needs_token: Callable[[str, str], bool],
+        needs_json: Callable[[str, str], bool],
     ):
         self.app = app
         self.hosts = hosts
         self.is_open = is_open
-        self.needs_token = needs_token
+        self.needs_json = needs_json
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = None
@@ -159,7 +159,7 @@ class RequestGuard:
         content_type = headers.get("content-type", "")
         if (
             method == "POST"
-            and not self.needs_token(method, path)
+            and self.needs_json(method, path)
             and content_type.partition(";")[0].strip().lower() != JSON_TYPE
         ):
             sent = repr(content_type) if content_type else "none"
