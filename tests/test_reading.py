@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import msgpack
 import pytest
 
 from sentry_stub import StubServer
@@ -21,7 +22,7 @@ from sentry_stub.processing.grouping import fingerprint
 from sentry_stub.protocol.envelope import parse_envelope
 from sentry_stub.records import Event
 from sentry_stub.view import StubView
-from tests.sending import post_event
+from tests.sending import post_envelope, post_event, post_raw
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALL_FIXTURES = sorted(path for path in FIXTURES.rglob("*") if path.is_file())
@@ -302,3 +303,24 @@ def test_the_events_command_reads_as_the_search_does(server, view, capsys):
     (row,) = [line for line in capsys.readouterr().out.splitlines() if "from the cli" in line]
     assert " fatal " in row
     assert row.rstrip().endswith("ValueError: from the cli")
+
+
+def test_an_envelope_names_the_event_made_of_it_as_the_search_finds_it(server, view):
+    """``derived_event_id`` comes from the derived event, not from the item types: an event in
+    a MessagePack attachment (as native SDKs send it) counts, an event item whose JSON is
+    broken (no event is made of it) does not, and neither does an envelope without events."""
+    error, packed, broken = (uuid.uuid4().hex for _ in range(3))
+    post_event(server, {"event_id": error, "message": "an error"})
+    event = msgpack.packb({"event_id": packed, "message": "from an attachment"})
+    attachment = {"type": "attachment", "attachment_type": "event.payload", "length": len(event)}
+    lines = [json.dumps({"event_id": packed}).encode(), json.dumps(attachment).encode(), event]
+    assert post_raw(server, b"\n".join(lines)).is_success
+    lines = [json.dumps({"event_id": broken}).encode(), b'{"type": "event"}', b'{"message": ']
+    assert post_raw(server, b"\n".join(lines)).is_success
+    report = {"timestamp": 1700000000, "discarded_events": []}
+    post_envelope(server, {}, ({"type": "client_report"}, report))
+
+    derived = {e.event_id: e.derived_event_id for e in view.envelopes()}
+    assert derived == {error: error, packed: packed, broken: None, None: None}
+    for event_id in (error, packed):
+        assert [e.event_id for e in view.events(f"id:{event_id}")] == [event_id]

@@ -283,7 +283,14 @@ class Envelope(Record):
 
     @property
     def event_id(self) -> str | None:
+        """The event id its header names (an envelope of sessions may name one too)."""
         return self._record.get("event_id")
+
+    @property
+    def derived_event_id(self) -> str | None:
+        """The id of the event made of it, as a search finds it; None when none was (no event
+        item, or one whose JSON was broken)."""
+        return self._record.get("derived_event_id")
 
     @property
     def public_key(self) -> str | None:

@@ -241,9 +241,9 @@ def openapi_schema() -> dict:
                 },
             ),
             f"{a}/envelopes": _get(
-                "Envelopes with their raw bytes (base64), items, `event` (the id of the event "
-                "made of it: an event item's, or the one built from a minidump or a browser "
-                "report; null when none) and `forward` (its forward state, as "
+                "Envelopes with their raw bytes (base64), items, `derived_event_id` (the id of "
+                "the event made of it: an event item's, or the one built from attachments or a "
+                "browser report; null when none) and `forward` (its forward state, as "
                 "/stub/api/forwards gives it; null when not forwarded).",
                 [_PROJECT, _CURSOR, _LIMIT],
             ),

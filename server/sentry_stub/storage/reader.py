@@ -193,24 +193,29 @@ def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000
         )
     envelope_ids = [record["id"] for record in records]
     forwards = forward_queue.states(connection, envelope_ids)
-    events = _derived_events(connection, envelope_ids)
+    events = _derived_event_ids(connection, envelope_ids)
     for record in records:
         record["forward"] = forwards.get(record["id"])  # None: not forwarded
-        record["event"] = events.get(record["id"])  # None: no event was made of it
+        record["derived_event_id"] = events.get(record["id"])  # None: no event made of it
     return records
 
 
-def _derived_events(connection: sqlite3.Connection, envelope_ids: Sequence[int]) -> dict[int, str]:
-    """The id of the event derived from each of ``envelope_ids`` that has one: an event item's,
-    or the one Relay builds of a minidump or a security report."""
+def _derived_event_ids(
+    connection: sqlite3.Connection, envelope_ids: Sequence[int]
+) -> dict[int, str]:
+    """The id of the (first) event derived from each of ``envelope_ids`` that has one: an event
+    item's, or the one built from attachments or a browser report."""
     if not envelope_ids:
         return {}
     rows = connection.execute(
         "SELECT i.envelope_id, e.event_id FROM items i JOIN events e ON e.item_id = i.id "
-        f"WHERE i.envelope_id IN ({marks(envelope_ids)}) ORDER BY i.id DESC",
+        f"WHERE i.envelope_id IN ({marks(envelope_ids)}) ORDER BY i.id",
         tuple(envelope_ids),
-    ).fetchall()
-    return dict(rows)  # the first event of each envelope wins (rows come last to first)
+    )
+    first: dict[int, str] = {}
+    for envelope_id, event_id in rows:
+        first.setdefault(envelope_id, event_id)
+    return first
 
 
 def items_of_envelope(connection: sqlite3.Connection, envelope_id: int) -> list[dict]:

@@ -59,8 +59,8 @@ function envelopeCard(envelope) {
       ]
         .filter(Boolean)
         .join(" · "),
-      envelope.event
-        ? [" · ", h("a", { href: hashFor(`/events/${envelope.event}`) }, "event")]
+      envelope.derived_event_id
+        ? [" · ", h("a", { href: hashFor(`/events/${envelope.derived_event_id}`) }, "event")]
         : null,
     ),
     envelope.forward ? forwardLine(envelope.forward) : null,
