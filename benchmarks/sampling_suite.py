@@ -45,7 +45,7 @@ def sample_rate_test(
     stub_urls: dict[str, str],
     transactions: int,
     repeats: int,
-    reference_urls: dict[str, str] | None = None,
+    reference_urls: dict[str, str],
 ) -> dict:
     """The test ``repeats`` times on the baseline and each stub, alternating; medians and ratios.
 
@@ -53,7 +53,6 @@ def sample_rate_test(
     ``reference_urls`` are servers that store nothing (``checks``, see ``floors.py``): only
     their sending is timed, against the same baseline, to show what any storage adds.
     """
-    references = reference_urls or {}
     baseline_runs, runs, reference_runs = [], [], []
     for _ in range(repeats):
         baseline_seconds = _send(baseline_url, transactions)
@@ -62,7 +61,10 @@ def sample_rate_test(
             {name: _once(url, transactions, baseline_seconds) for name, url in stub_urls.items()}
         )
         reference_runs.append(
-            {name: _send(url, transactions) / baseline_seconds for name, url in references.items()}
+            {
+                name: _send(url, transactions) / baseline_seconds
+                for name, url in reference_urls.items()
+            }
         )
     servers = {name: _summary([run[name] for run in runs], transactions) for name in stub_urls}
     return {
@@ -72,7 +74,7 @@ def sample_rate_test(
         "servers": servers,
         "references": {
             name: round(statistics.median(run[name] for run in reference_runs), 2)
-            for name in references
+            for name in reference_urls
         },
     }
 

@@ -28,6 +28,7 @@ from ..storage.packing import unpack
 from ..storage.projects import ProjectRegistry
 from ..storage.reader import Scope
 from ..storage.received import Received
+from ..storage.row_dicts import json_column
 from ..storage.watermark import derived_through, latest_envelope, move_watermark
 from .derive import derive_rows
 from .span_expansion import expand_spans
@@ -139,7 +140,7 @@ class Deriver:
 
 
 def _notes(row: dict) -> list[str]:
-    return orjson.loads(row["notes"]) if row["notes"] else []
+    return json_column(row["notes"], [])
 
 
 _COLUMNS = (

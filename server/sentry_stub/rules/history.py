@@ -6,10 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from ..storage import reader
-from ..storage.row_dicts import dict_rows
+from ..storage.row_dicts import dict_rows, json_column
 
 
 def firings(
@@ -43,7 +41,7 @@ def firings(
     for record in records:
         record["project"] = slugs.get(record["project_id"])
         for column in ("reasons", "context", "actions"):
-            record[column] = orjson.loads(record[column])
+            record[column] = json_column(record[column])
         event = events.get(record["item_id"])
         record["event"] = (event or {}).get("data")
         record["event_tags"] = (event or {}).get("tags", [])

@@ -15,6 +15,7 @@ import sqlite3
 import orjson
 
 from .reader import PAYLOAD_SQL, Scope
+from .row_dicts import json_column
 
 # The columns of a transaction's own row that its segment span repeats (``transaction_spans``).
 EVENT_COLUMNS = (
@@ -73,7 +74,7 @@ def add_notes(connection: sqlite3.Connection, envelope_id: int, notes: list[str]
     """Append ``notes`` to an envelope's notes."""
     found = connection.execute("SELECT notes FROM envelopes WHERE id = ?", (envelope_id,))
     (current,) = found.fetchone() or (None,)
-    merged = [*(orjson.loads(current) if current else []), *notes]
+    merged = [*json_column(current, []), *notes]
     connection.execute(
         "UPDATE envelopes SET notes = ? WHERE id = ?", (orjson.dumps(merged).decode(), envelope_id)
     )

@@ -115,7 +115,7 @@ def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) 
             "stored": json_column(row[7]),
             "stored_error": row[8],
             "envelope_id": row[9],
-            "notes": json_column(row[10]) or [],
+            "notes": json_column(row[10], []),
             "tags": tags.get(item_id, []),
         }
     return [by_id[i] for i in item_ids if i in by_id]
@@ -184,7 +184,7 @@ def envelopes(connection: sqlite3.Connection, scope: Scope, *, limit: int = 1000
                 "event_id": row[5],
                 "headers": json_column(row[6]),
                 "raw": base64.b64encode(unpack(row[7], row[12])).decode(),
-                "notes": json_column(row[8]) or [],
+                "notes": json_column(row[8], []),
                 "public_key": row[9],
                 "client": row[10],
                 "remote_addr": row[11],
@@ -296,7 +296,7 @@ def summary(connection: sqlite3.Connection, scope: Scope) -> dict:
         ),
         "projects": {slugs.get(pid, str(pid)): count for pid, count in by_project},
         "discards": [{"reason": r, "category": c, "quantity": q} for r, c, q in discards],
-        "notes": [note for (text,) in notes for note in (json_column(text) or [])],
+        "notes": [note for (text,) in notes for note in json_column(text, [])],
     }
 
 

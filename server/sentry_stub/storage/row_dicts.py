@@ -1,8 +1,8 @@
-"""Rows read back as dicts keyed by column name, with their JSON columns decoded.
+"""Rows read back as dicts keyed by column name, and JSON columns decoded.
 
-For the readers that hand records on much as they are stored (releases, files, deploys, alert
-firings and action results); the readers of envelopes and events build their records column
-by column instead (``reader.py``).
+``dict_rows`` serves the reads that hand records on much as they are stored (releases, files,
+deploys, issues, alert firings and their action results); ``json_column`` every read of a JSON
+column that may be empty.
 """
 
 from __future__ import annotations

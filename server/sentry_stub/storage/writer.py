@@ -137,12 +137,13 @@ class Writer:
         try:
             connection = connect(self.path)
             connection.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
-            # The savepoint around each operation keeps a statement journal; in memory it costs
-            # no temporary file to create, write and unlink per transaction. Only the writer's
-            # journals: readers' sorts of large results keep spilling to disk, not to memory.
-            connection.execute("PRAGMA temp_store=MEMORY")
             self._durable = True  # connect() sets synchronous=FULL
-            migrate(connection)
+            migrate(connection)  # first: an index it builds on a large store sorts on disk
+            # The savepoint around each operation keeps a statement journal, which SQLite moves
+            # to a temporary file (created, written, unlinked) past 64 KiB, as a chunk of derived
+            # rows often is. This connection's temporary storage stays in memory from here on;
+            # the readers' (sorts of large results) keeps spilling to disk.
+            connection.execute("PRAGMA temp_store=MEMORY")
         except BaseException as error:  # reported to start()
             self._startup_error = error
             self._ready.set()
