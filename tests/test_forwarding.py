@@ -282,6 +282,13 @@ def test_a_file_without_the_header_is_not_an_export() -> None:
         check_header({"format": "sentry-stub-export", "version": 2})
 
 
+def test_an_export_page_of_no_records_is_refused(server: StubServer) -> None:
+    """Its `next` would be the page itself, and a pager would never end (was a 500)."""
+    answer = httpx.get(f"{server.url}/stub/api/export", params={"limit": "0"})
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == "parameter 'limit' must be at least 1"
+
+
 def test_import_stores_all_records_or_none(server: StubServer) -> None:
     api = f"{server.url}/stub/api"
     good = record(

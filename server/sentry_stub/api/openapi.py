@@ -381,7 +381,13 @@ def openapi_schema() -> dict:
                 "Stored envelopes as export records (the README's export format), in receive "
                 "order; `query` keeps those with a matching event; `next` is the `since` of the "
                 "next page (null: no more).",
-                [_SEARCH_QUERY, _query("since", "integer"), _PROJECT, _CURSOR, _LIMIT],
+                [
+                    _SEARCH_QUERY,
+                    _query("since", "integer"),
+                    _PROJECT,
+                    _CURSOR,
+                    _query("limit", {"type": "integer", "minimum": 1}),
+                ],
                 {**_DATA, **_ERROR},
             ),
             f"{a}/import": _operation(

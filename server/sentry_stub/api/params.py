@@ -41,7 +41,9 @@ class Params:
     def flag(self, name: str) -> bool:
         return self.query.get(name, "").lower() in ("1", "true", "yes")
 
-    def integer(self, name: str, default: int, *, maximum: int | None = None) -> int:
+    def integer(
+        self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+    ) -> int:
         value = self.query.get(name)
         if value in (None, ""):
             return default
@@ -52,6 +54,8 @@ class Params:
             raise ApiError(
                 400, f"parameter {name!r} must be an integer from 0 to {INT64_MAX}, got {value!r}"
             )
+        if number < minimum:
+            raise ApiError(400, f"parameter {name!r} must be at least {minimum}")
         if maximum is not None and number > maximum:
             raise ApiError(400, f"parameter {name!r} must be at most {maximum}")
         return number

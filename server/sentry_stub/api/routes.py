@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -326,13 +327,19 @@ def _query_error(error: InvalidQueryError, query: str) -> ApiError:
 
 
 def _link_header(request: Request, offset: int, per_page: int, has_next: bool) -> str:
-    """Sentry's pagination header: previous and next cursors of the form ``0:<offset>:<prev>``."""
+    """Sentry's pagination header: previous and next cursors of the form ``0:<offset>:<prev>``.
+
+    The path is quoted again from the scope: Starlette hands it decoded (and its URL drops a
+    decoded newline), and a character a header may not carry (``/organizations/%1F/``) would
+    make the server drop the connection."""
+    path = request.scope.get("root_path", "") + request.scope["path"]
+    url = request.url.replace(path=quote(path))
     pages = (
         (f"0:{max(offset - per_page, 0)}:1", "previous", offset > 0),
         (f"0:{offset + per_page}:0", "next", has_next),
     )
     return ", ".join(
-        f'<{request.url.include_query_params(cursor=cursor)}>; rel="{rel}"; '
+        f'<{url.include_query_params(cursor=cursor)}>; rel="{rel}"; '
         f'results="{str(results).lower()}"; cursor="{cursor}"'
         for cursor, rel, results in pages
     )

@@ -50,7 +50,8 @@ class TransferApi:
         query = params.text("query")
         scope = scope_of(params, self.projects)
         since = params.integer("since", 0)
-        limit = params.integer("limit", 100, maximum=MAX_EXPORT_PAGE)
+        # A page of none would name itself as the next one: the pager would never end.
+        limit = params.integer("limit", 100, minimum=1, maximum=MAX_EXPORT_PAGE)
 
         def read(connection):
             only = None
