@@ -61,6 +61,24 @@ def test_an_out_of_range_query_parameter_is_a_400_naming_it(
     assert f"parameter '{parameter}'" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "parameter"),
+    [
+        ("GET", f"/stub/api/items/{HUGE}/content", "item_id"),
+        ("POST", f"/stub/api/issues/{HUGE}/resolve", "issue_id"),
+        ("DELETE", f"/api/0/organizations/sentry/releases/1.0/files/{HUGE}/", "file_id"),
+    ],
+)
+def test_a_row_id_past_the_range_in_the_path_is_a_400_naming_it(
+    http: httpx.Client, method: str, path: str, parameter: str
+) -> None:
+    """Found by schemathesis: such an id reached SQLite and the answer was a 500."""
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer ci-token"}
+    response = http.request(method, path, headers=headers)
+    assert response.status_code == 400, response.text
+    assert f"path parameter '{parameter}' must be at most" in response.json()["detail"]
+
+
 def test_a_dsn_project_id_past_the_range_is_refused_as_a_bad_dsn(http: httpx.Client) -> None:
     dsn = f"http://{KEY}@127.0.0.1/{HUGE}"
     response = http.post("/tunnel", content=b'{"dsn":"' + dsn.encode() + b'"}\n')

@@ -98,6 +98,15 @@ def project_ids_of(params: Params, projects: ProjectRegistry) -> list[int]:
     return ids
 
 
+def path_id(request: Request, name: str) -> int:
+    """The row id ``name`` of the path: Starlette's ``int`` takes any digits, SQLite's integers
+    stop at ``INT64_MAX`` (past it the query would fail, not find nothing)."""
+    value: int = request.path_params[name]
+    if value > INT64_MAX:
+        raise ApiError(400, f"path parameter {name!r} must be at most {INT64_MAX}, got {value}")
+    return value
+
+
 def project_id_of(value: str, parameter: str) -> int | None:
     """A numeric project id in ``parameter`` (None: a slug); 400 when out of SQLite's range."""
     if not value.lstrip("-").isdigit():

@@ -30,7 +30,7 @@ from ..storage.projects import ProjectRegistry
 from ..storage.release_reads import release_records
 from ..storage.schema import INT64_MAX, stored_integer
 from .openapi import openapi_schema
-from .params import ApiError, Params, json_body, project_ids_of, scope_of
+from .params import ApiError, Params, json_body, path_id, project_ids_of, scope_of
 
 MAX_LIMIT = 10000
 
@@ -134,7 +134,7 @@ class QueryApi:
         )
 
     async def item_content(self, request: Request) -> Response:
-        item_id = request.path_params["item_id"]
+        item_id = path_id(request, "item_id")
         found = await self.database.read(partial(reader.item_content, item_id=item_id))
         if found is None:
             raise ApiError(404, f"no item {item_id}")

@@ -24,7 +24,7 @@ from ..rules.ownership import matching_rules, owners_of
 from ..storage import reader
 from ..storage.database import Database
 from ..storage.projects import ProjectRegistry
-from .params import ApiError, Params, json_body, project_id_of
+from .params import ApiError, Params, json_body, path_id, project_id_of
 
 
 class RulesApi:
@@ -79,7 +79,7 @@ class RulesApi:
         return JSONResponse({"data": await self.database.read(read)})
 
     async def resolve(self, request: Request) -> Response:
-        issue_id = request.path_params["issue_id"]
+        issue_id = path_id(request, "issue_id")
         resolve = partial(resolve_issue, issue_id=issue_id, now=time.time())
         found = await self.database.write(resolve)
         if not found:

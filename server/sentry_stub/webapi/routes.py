@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..api.params import ApiError, json_body
+from ..api.params import ApiError, json_body, path_id
 from ..api.routes import QueryApi
 from ..ingest.decoding import read_api_body
 from ..ingest.multipart import Part, boundary_of, parse_multipart
@@ -295,7 +295,7 @@ class WebApi:
         return JSONResponse(files.artifact_json(saved), status_code=201)
 
     async def delete_file(self, request: Request) -> Response:
-        file_id = request.path_params["file_id"]
+        file_id = path_id(request, "file_id")
 
         def delete(connection):
             release = self._release(request, connection)
