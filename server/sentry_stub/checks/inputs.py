@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ..storage import reader
+from ..storage.placeholders import placeholders
 from .releases import EventRelease
 from .sampling import Trace
 
@@ -65,7 +66,7 @@ def sampling_observations(
     if category == "transaction":
         kept_rows = _event_envelope_headers(connection, scope, "e.type = 'transaction'")
     elif category == "error":
-        marks = ", ".join("?" * len(NOT_ERRORS))
+        marks = placeholders(NOT_ERRORS)
         kept_rows = _event_envelope_headers(
             connection, scope, f"e.type NOT IN ({marks})", NOT_ERRORS
         )

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from ..storage import reader
+from ..storage.placeholders import placeholders
 from .sourcemaps import (
     JAVASCRIPT_PLATFORMS,
     Artifact,
@@ -32,7 +33,7 @@ _FILES = """SELECT f.id, f.name, COALESCE(f.type, ''), f.release, NULLIF(f.dist,
 def js_event_item_ids(connection: sqlite3.Connection, scope: reader.Scope) -> list[int]:
     """The JavaScript events a scope sees, by their indexed platform (no JSON read)."""
     where, params = scope.where("e")
-    marks = ", ".join("?" * len(JAVASCRIPT_PLATFORMS))
+    marks = placeholders(JAVASCRIPT_PLATFORMS)
     rows = connection.execute(
         f"SELECT e.item_id FROM events e WHERE e.platform IN ({marks})"
         f" AND {' AND '.join(where)} ORDER BY e.item_id",
@@ -89,7 +90,7 @@ class ArtifactReader:
         urls = sorted(_candidates(frame.abs_path for frame in event.frames))
         if not urls:
             return {}
-        marks = ", ".join("?" * len(urls))
+        marks = placeholders(urls)
         found: dict[str, set[str]] = {}
         for name, release in self.connection.execute(
             f"SELECT DISTINCT name, release FROM release_files"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import orjson
 
 from ..settings.values import Scrubbing
+from ..storage.placeholders import placeholders
 from ..storage.projects import ProjectRegistry
 from .normalize import RELAY_MISSING_REASON, stored_event
 
@@ -33,7 +34,7 @@ def complete(
     pending = [r for r in records if r["stored"] is None and r["stored_error"] is None]
     if not pending:
         return []
-    marks = ", ".join("?" * len(pending))
+    marks = placeholders(pending)
     client_ips = dict(
         connection.execute(
             f"""SELECT i.id, en.remote_addr FROM items i JOIN envelopes en ON en.id = i.envelope_id

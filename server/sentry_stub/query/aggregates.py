@@ -27,6 +27,8 @@ from sentry_stub.query.fields import (
 )
 from sentry_stub.query.values import parse_duration, parse_number
 
+from ..storage.placeholders import placeholders
+
 PERCENTILE_LEVELS = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 NON_FAILURE_STATUSES = ("ok", "cancelled", "unknown", "unknown_error")
 DEFAULT_APDEX_THRESHOLD_MS = 300.0
@@ -176,7 +178,7 @@ def _p100(call: _Arguments) -> _Built:
 def _failure_flags(call: _Arguments) -> tuple[str, list[object]]:
     """1 for a transaction whose status counts as a failure, else 0."""
     status = resolve_field("transaction.status", call.dataset)
-    marks = ", ".join("?" * len(NON_FAILURE_STATUSES))
+    marks = placeholders(NON_FAILURE_STATUSES)
     sql = f"CASE WHEN {status.sql} NOT IN ({marks}) THEN 1 ELSE 0 END"
     return sql, [*status.params, *NON_FAILURE_STATUSES]
 

@@ -56,6 +56,8 @@ from sentry_stub.query.values import (
 from sentry_stub.query.warnings import search_warnings
 from sentry_stub.query.wildcards import has_wildcard, unescape
 
+from ..storage.placeholders import placeholders
+
 NEGATED_OPERATORS = {"=": "!=", "!=": "=", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 
 
@@ -219,7 +221,7 @@ class _Compiler:
             raise QuerySyntaxError("A date cannot be compared with a list", node.value_column)
         parse = {DURATION: parse_duration, BOOLEAN: parse_boolean}.get(field.type, parse_number)
         values = [self.parsed(node, parse, item) for item in node.value]
-        marks = ", ".join("?" * len(values))
+        marks = placeholders(values)
         inside = _use(f"{{f}} IN ({marks})", field, *values)
         return _negate(inside, field) if node.negated else inside
 

@@ -40,6 +40,8 @@ from sentry_stub.query.grammar import AggregateFilter, Filter, Has, Node, leaves
 from sentry_stub.query.values import parse_date, parse_stats_period
 from sentry_stub.storage.schema import INT64_MAX
 
+from ..storage.placeholders import placeholders
+
 Moment = datetime | float | str
 
 
@@ -246,15 +248,15 @@ def _scope(
     if public_keys:
         conditions.append(
             f"{dataset.item_id} IN (SELECT id FROM items WHERE public_key IN "
-            f"({', '.join('?' * len(public_keys))}))"
+            f"({placeholders(public_keys)}))"
         )
         params += list(public_keys)
     if project_ids:
-        conditions.append(f"{dataset.project_id} IN ({', '.join('?' * len(project_ids))})")
+        conditions.append(f"{dataset.project_id} IN ({placeholders(project_ids)})")
         params += [int(project_id) for project_id in project_ids]
     if environments:
         environment = resolve_field("environment", dataset)
-        conditions.append(f"{environment.sql} IN ({', '.join('?' * len(environments))})")
+        conditions.append(f"{environment.sql} IN ({placeholders(environments)})")
         params += [*environment.params, *environments]
     if stats_period:
         try:

@@ -16,6 +16,7 @@ from sentry_stub.query import sqlite_functions
 from sentry_stub.query.fields import ARRAY, BOOLEAN, EVENTS, resolve_field
 
 from ..protocol.payload import exception_values
+from ..storage.placeholders import placeholders
 
 # The fields an event record carries; ``message`` is the event's own (formatted) message, which
 # ``message:`` and free text search together with the title (see ``sqlite_functions``).
@@ -58,7 +59,7 @@ def indexed_fields(
     fields = [resolve_field(name, EVENTS) for name in INDEXED_FIELDS]
     columns = ", ".join([_MESSAGE_SQL, *(field.sql for field in fields)])
     params = [param for field in fields for param in field.params]
-    marks = ", ".join("?" * len(item_ids))
+    marks = placeholders(item_ids)
     rows = connection.execute(
         f"SELECT e.item_id, {columns} FROM events AS e WHERE e.item_id IN ({marks})",
         (*params, *item_ids),

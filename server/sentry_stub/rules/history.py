@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..storage import reader
+from ..storage.placeholders import placeholders
 from ..storage.row_dicts import dict_rows, json_column
 
 
@@ -21,7 +22,7 @@ def firings(
     where = ["f.item_cursor > ?"]
     params: list[Any] = [after]
     if project_ids:
-        where.append(f"f.project_id IN ({', '.join('?' * len(project_ids))})")
+        where.append(f"f.project_id IN ({placeholders(project_ids)})")
         params += list(project_ids)
     if undelivered:
         where.append("f.pending_deliveries > 0 AND f.dispatched_at IS NULL")
@@ -59,7 +60,7 @@ def issues(
     ]
     params: list[Any] = [after]
     if project_ids:
-        where.append(f"i.project_id IN ({', '.join('?' * len(project_ids))})")
+        where.append(f"i.project_id IN ({placeholders(project_ids)})")
         params += list(project_ids)
     records = dict_rows(
         connection, f"SELECT i.* FROM issues i WHERE {' AND '.join(where)} ORDER BY i.id", params
@@ -73,7 +74,7 @@ def issues(
 def _results(connection: sqlite3.Connection, firing_ids: list[int]) -> dict[int, list[dict]]:
     if not firing_ids:
         return {}
-    marks = ", ".join("?" * len(firing_ids))
+    marks = placeholders(firing_ids)
     by_firing: dict[int, list[dict]] = {}
     for record in dict_rows(
         connection,

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from .packing import unpack
+from .placeholders import placeholders
 
 MAX_PENDING = 10_000
 STATES = ("pending", "sent", "dropped")
@@ -140,7 +141,7 @@ def states(connection: sqlite3.Connection, envelope_ids: Sequence[int]) -> dict[
     """The forward state of each of ``envelope_ids`` that is forwarded."""
     if not envelope_ids:
         return {}
-    marks = ", ".join("?" * len(envelope_ids))
+    marks = placeholders(envelope_ids)
     rows = connection.execute(
         f"SELECT {', '.join(_RECORD_COLUMNS)} FROM forwards WHERE envelope_id IN ({marks})",
         tuple(envelope_ids),
@@ -160,7 +161,7 @@ def listing(
     where: list[str] = ["f.envelope_id > ?"]
     params: list[Any] = [after_envelope]
     if project_ids:
-        where.append(f"f.project_id IN ({', '.join('?' * len(project_ids))})")
+        where.append(f"f.project_id IN ({placeholders(project_ids)})")
         params.extend(project_ids)
     scope = list(where)
     if state is not None:

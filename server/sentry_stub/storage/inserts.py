@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from .placeholders import placeholders
+
 
 def insert(connection: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
     columns = ", ".join(row)
-    marks = ", ".join("?" * len(row))
+    marks = placeholders(row)
     cursor = connection.execute(
         f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values())
     )
@@ -21,7 +23,7 @@ def insert_many(connection: sqlite3.Connection, table: str, rows: list[dict[str,
     for row in rows:
         by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
     for columns, values in by_columns.items():
-        marks = ", ".join("?" * len(columns))
+        marks = placeholders(columns)
         connection.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values
         )
@@ -71,7 +73,7 @@ class RowBatch:
             if not rows:
                 continue
             columns = list(dict.fromkeys(column for row in rows for column in row))
-            marks = ", ".join("?" * len(columns))
+            marks = placeholders(columns)
             self.connection.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                 [tuple(map(row.get, columns)) for row in rows],

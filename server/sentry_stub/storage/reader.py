@@ -17,6 +17,7 @@ import orjson
 from ..protocol.tables import Table
 from . import forward_queue
 from .packing import unpack
+from .placeholders import placeholders
 from .row_dicts import json_column
 from .schema import DERIVED_THROUGH, TABLES
 
@@ -47,12 +48,12 @@ class Scope:
         conditions = [f"{alias}.{item_column} > ?"]
         params: list[Any] = [self.after]
         if self.project_ids:
-            conditions.append(f"{alias}.project_id IN ({marks(self.project_ids)})")
+            conditions.append(f"{alias}.project_id IN ({placeholders(self.project_ids)})")
             params.extend(self.project_ids)
         if self.public_keys:
             conditions.append(
                 f"{alias}.{item_column} IN (SELECT id FROM items WHERE id > ? "
-                f"AND public_key IN ({marks(self.public_keys)}))"
+                f"AND public_key IN ({placeholders(self.public_keys)}))"
             )
             params.extend([self.after, *self.public_keys])
         return conditions, params
@@ -66,10 +67,10 @@ class Scope:
         ]
         params: list[Any] = [self.after]
         if self.project_ids:
-            conditions.append(f"en.project_id IN ({marks(self.project_ids)})")
+            conditions.append(f"en.project_id IN ({placeholders(self.project_ids)})")
             params.extend(self.project_ids)
         if self.public_keys:
-            conditions.append(f"en.public_key IN ({marks(self.public_keys)})")
+            conditions.append(f"en.public_key IN ({placeholders(self.public_keys)})")
             params.extend(self.public_keys)
         return conditions, params
 
@@ -86,7 +87,7 @@ def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) 
     """Full event records for ``item_ids``, in that order."""
     if not item_ids:
         return []
-    placeholders = marks(item_ids)
+    in_list = placeholders(item_ids)
     rows = connection.execute(
         f"""
         SELECT e.item_id, e.event_id, e.type, e.project_id, p.slug, e.received_at,
@@ -96,7 +97,7 @@ def events_by_item_ids(connection: sqlite3.Connection, item_ids: Sequence[int]) 
         JOIN items i ON i.id = e.item_id
         JOIN envelopes en ON en.id = i.envelope_id
         LEFT JOIN projects p ON p.id = e.project_id
-        WHERE e.item_id IN ({placeholders})
+        WHERE e.item_id IN ({in_list})
         """,
         tuple(item_ids),
     ).fetchall()
@@ -140,7 +141,7 @@ def items(
     """Item records: headers, parsed JSON payload (or None), and for binary items the size."""
     where, params = scope.where("i", "id")
     if types:
-        where.append(f"i.type IN ({marks(types)})")
+        where.append(f"i.type IN ({placeholders(types)})")
         params.extend(types)
     rows = connection.execute(
         f"{_ITEMS_SELECT} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?",
@@ -209,7 +210,7 @@ def _derived_event_ids(
         return {}
     rows = connection.execute(
         "SELECT i.envelope_id, e.event_id FROM items i JOIN events e ON e.item_id = i.id "
-        f"WHERE i.envelope_id IN ({marks(envelope_ids)}) ORDER BY i.id",
+        f"WHERE i.envelope_id IN ({placeholders(envelope_ids)}) ORDER BY i.id",
         tuple(envelope_ids),
     )
     first: dict[int, str] = {}
@@ -309,16 +310,11 @@ def reset(connection: sqlite3.Connection) -> None:
     connection.execute("UPDATE meta SET value = '0' WHERE key = ?", (DERIVED_THROUGH,))
 
 
-def marks(values: Sequence[Any]) -> str:
-    """The ``?`` placeholders of an ``IN (...)`` list of ``values``."""
-    return ", ".join("?" * len(values))
-
-
 def _tags_for(connection: sqlite3.Connection, item_ids: Sequence[int]) -> dict[int, list]:
-    placeholders = marks(item_ids)
+    in_list = placeholders(item_ids)
     tags: dict[int, list] = {}
     for item_id, key, value in connection.execute(
-        f"SELECT item_id, key, value FROM tags WHERE item_id IN ({placeholders}) ORDER BY rowid",
+        f"SELECT item_id, key, value FROM tags WHERE item_id IN ({in_list}) ORDER BY rowid",
         tuple(item_ids),
     ):
         tags.setdefault(item_id, []).append([key, value])

@@ -19,7 +19,8 @@ from ..export_format import ImportRecord, InvalidRecord
 from ..protocol.envelope import EnvelopeError, parse_envelope
 from ..settings.values import Project
 from .packing import unpack
-from .reader import Scope, marks
+from .placeholders import placeholders
+from .reader import Scope
 from .received import Received, store_envelope
 
 _COLUMNS = (
@@ -52,7 +53,7 @@ def export_page(
     params: list[Any] = [since, *scope_params]
     if only is not None:
         chosen = sorted(i for i in only if i > since)[:limit]
-        where.append(f"en.id IN ({marks(chosen)})")
+        where.append(f"en.id IN ({placeholders(chosen)})")
         params.extend(chosen)
     rows = connection.execute(
         f"""
@@ -71,7 +72,8 @@ def envelopes_of_items(connection: sqlite3.Connection, item_ids: Sequence[int]) 
     for start in range(0, len(item_ids), 500):
         chunk = item_ids[start : start + 500]
         rows = connection.execute(
-            f"SELECT DISTINCT envelope_id FROM items WHERE id IN ({marks(chunk)})", tuple(chunk)
+            f"SELECT DISTINCT envelope_id FROM items WHERE id IN ({placeholders(chunk)})",
+            tuple(chunk),
         ).fetchall()
         found.update(row[0] for row in rows)
     return found

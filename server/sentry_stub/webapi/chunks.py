@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ingest.multipart import Part
+from ..storage.placeholders import placeholders
 from .values import BodyError, project_list
 
 MIB = 1024 * 1024
@@ -144,7 +145,7 @@ def store_chunks(connection: sqlite3.Connection, chunks: Sequence[Chunk]) -> Non
 def missing_chunks(connection: sqlite3.Connection, checksums: Sequence[str]) -> list[str]:
     """The checksums the server has no chunk for, in request order, each once."""
     wanted = list(dict.fromkeys(checksums))
-    marks = ", ".join("?" * len(wanted))
+    marks = placeholders(wanted)
     present = {
         row[0]
         for row in connection.execute(
