@@ -166,11 +166,11 @@ class WebApi:
     # --- deploys -----------------------------------------------------------------------------
 
     async def list_deploys(self, request: Request) -> Response:
-        release = await self.database.read(partial(self._release, request))
-        found = await self.database.read(
-            partial(list_deploys, org=release["org"], version=release["version"])
-        )
-        return JSONResponse([deploy_json(d) for d in found])
+        def read(connection):
+            release = self._release(request, connection)
+            return list_deploys(connection, org=release["org"], version=release["version"])
+
+        return JSONResponse([deploy_json(d) for d in await self.database.read(read)])
 
     async def create_deploy(self, request: Request) -> Response:
         deploy = deploys.parse_deploy(await json_body(request))
@@ -259,11 +259,11 @@ class WebApi:
     # --- files uploaded one by one (sentry-cli 2.x against old servers) -----------------------
 
     async def list_files(self, request: Request) -> Response:
-        release = await self.database.read(partial(self._release, request))
-        found = await self.database.read(
-            partial(release_files, org=release["org"], release=release["version"])
-        )
-        return JSONResponse([files.artifact_json(f) for f in found])
+        def read(connection):
+            release = self._release(request, connection)
+            return release_files(connection, org=release["org"], release=release["version"])
+
+        return JSONResponse([files.artifact_json(f) for f in await self.database.read(read)])
 
     async def upload_file(self, request: Request) -> Response:
         """Multipart ``file`` with ``name`` (the URL), ``dist`` and ``header`` (``Key:Value``)."""
